@@ -1,0 +1,64 @@
+// Rows of the control-plane database. Timestamps are RFC 3339 UTC strings
+// with second precision ("2026-03-26T11:00:00Z"), as the API returns them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace blockyard::store {
+
+struct User {
+  std::string sub;
+  std::string email;
+  std::string name;
+  std::string role = "viewer";  // admin | publisher | viewer
+  bool active = true;
+  std::optional<std::string> last_login;
+};
+
+struct PersonalAccessToken {
+  std::string id;
+  std::string user_sub;
+  std::string name;
+  std::string token_hash;  // SHA-256 hex of the plaintext; plaintext is never stored
+  std::string created_at;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> last_used_at;
+  bool revoked = false;
+};
+
+struct App {
+  std::string id;
+  std::string name;
+  std::string owner;
+  std::string access_type = "acl";  // acl | logged_in | public
+  std::optional<std::string> active_bundle;
+  std::optional<int> max_workers_per_app;
+  int max_sessions_per_worker = 1;
+  std::optional<std::string> memory_limit;
+  std::optional<double> cpu_limit;
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  int pre_warmed_sessions = 0;
+  bool enabled = true;
+  std::string refresh_schedule;
+  std::string image;
+  std::string runtime;
+  std::string created_at;
+  std::string updated_at;
+  std::optional<std::string> deleted_at;  // soft delete
+};
+
+struct Bundle {
+  std::string id;
+  std::string app_id;
+  std::string status = "pending";  // pending | building | ready | failed
+  std::string uploaded_at;
+  std::optional<std::string> deployed_by;
+  std::optional<std::string> deployed_at;
+  bool pinned = false;
+  std::optional<std::string> error;  // why it failed, shown by the CLI
+};
+
+}  // namespace blockyard::store
