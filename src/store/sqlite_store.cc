@@ -1,0 +1,452 @@
+// SqliteStore: the embedded Store. One connection, every call serialised by a
+// mutex (SQLite allows one writer anyway, and our queries are short).
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <mutex>
+#include <system_error>
+
+#include "core/crypto.h"
+#include "core/error.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_migrations.h"
+#include "store/store.h"
+
+namespace blockyard::store {
+namespace {
+
+constexpr std::string_view kAppColumns =
+    "id, name, owner, access_type, active_bundle, max_workers_per_app, "
+    "max_sessions_per_worker, memory_limit, cpu_limit, title, description, "
+    "pre_warmed_sessions, enabled, refresh_schedule, image, runtime, created_at, "
+    "updated_at, deleted_at";
+
+constexpr std::string_view kBundleColumns =
+    "id, app_id, status, uploaded_at, deployed_by, deployed_at, pinned, error";
+
+constexpr std::string_view kPatColumns =
+    "id, user_sub, name, token_hash, created_at, expires_at, last_used_at, revoked";
+
+constexpr std::string_view kUserColumns = "sub, email, name, role, active, last_login";
+
+std::string sql(std::string_view head, std::string_view columns, std::string_view tail) {
+  return std::string(head) + std::string(columns) + std::string(tail);
+}
+
+App read_app(const Statement& row) {
+  App app;
+  app.id = row.text(0);
+  app.name = row.text(1);
+  app.owner = row.text(2);
+  app.access_type = row.text(3);
+  app.active_bundle = row.optional_text(4);
+  app.max_workers_per_app = row.optional_int(5);
+  app.max_sessions_per_worker = row.int32(6);
+  app.memory_limit = row.optional_text(7);
+  app.cpu_limit = row.optional_real(8);
+  app.title = row.optional_text(9);
+  app.description = row.optional_text(10);
+  app.pre_warmed_sessions = row.int32(11);
+  app.enabled = row.boolean(12);
+  app.refresh_schedule = row.text(13);
+  app.image = row.text(14);
+  app.runtime = row.text(15);
+  app.created_at = row.text(16);
+  app.updated_at = row.text(17);
+  app.deleted_at = row.optional_text(18);
+  return app;
+}
+
+Bundle read_bundle(const Statement& row) {
+  Bundle bundle;
+  bundle.id = row.text(0);
+  bundle.app_id = row.text(1);
+  bundle.status = row.text(2);
+  bundle.uploaded_at = row.text(3);
+  bundle.deployed_by = row.optional_text(4);
+  bundle.deployed_at = row.optional_text(5);
+  bundle.pinned = row.boolean(6);
+  bundle.error = row.optional_text(7);
+  return bundle;
+}
+
+PersonalAccessToken read_pat(const Statement& row) {
+  PersonalAccessToken pat;
+  pat.id = row.text(0);
+  pat.user_sub = row.text(1);
+  pat.name = row.text(2);
+  pat.token_hash = row.text(3);
+  pat.created_at = row.text(4);
+  pat.expires_at = row.optional_text(5);
+  pat.last_used_at = row.optional_text(6);
+  pat.revoked = row.boolean(7);
+  return pat;
+}
+
+User read_user(const Statement& row) {
+  User user;
+  user.sub = row.text(0);
+  user.email = row.text(1);
+  user.name = row.text(2);
+  user.role = row.text(3);
+  user.active = row.boolean(4);
+  user.last_login = row.optional_text(5);
+  return user;
+}
+
+// LIKE pattern matching `needle` anywhere, with LIKE's own metacharacters
+// taken literally (paired with ESCAPE '\').
+std::string contains_pattern(std::string_view needle) {
+  std::string pattern = "%";
+  for (char c : needle) {
+    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  pattern.push_back('%');
+  return pattern;
+}
+
+// mkdir -p with mode 0700 for the directories it creates: the database holds
+// user data and token hashes.
+void create_private_parents(const std::filesystem::path& file) {
+  std::filesystem::path parent = file.parent_path();
+  if (parent.empty()) return;
+  std::filesystem::path partial;
+  for (const auto& part : parent) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw std::system_error(errno, std::generic_category(),
+                              "sqlite: create directory " + partial.string());
+    }
+  }
+  if (!std::filesystem::is_directory(parent)) {
+    throw std::runtime_error("sqlite: " + parent.string() + " is not a directory");
+  }
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : db_(path) {
+    db_.exec("PRAGMA foreign_keys = ON");
+    db_.exec("PRAGMA busy_timeout = 5000");
+    // WAL lets readers in other processes (backups, sqlite3 CLI) proceed
+    // during writes; NORMAL sync is durable across crashes in WAL mode.
+    db_.exec("PRAGMA journal_mode = WAL");
+    db_.exec("PRAGMA synchronous = NORMAL");
+    migrate_sqlite(db_);
+  }
+
+  void ping() override {
+    std::lock_guard lock(mu_);
+    Statement(db_, "SELECT 1").run();
+  }
+
+  // ---- Users ----
+
+  void upsert_user(const User& user) override {
+    std::lock_guard lock(mu_);
+    Statement insert(db_,
+                     "INSERT INTO users (sub, email, name, role, active, last_login) "
+                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sub) DO UPDATE SET "
+                     "email = excluded.email, name = excluded.name, role = excluded.role, "
+                     "active = excluded.active, last_login = excluded.last_login");
+    insert.bind(1, user.sub)
+        .bind(2, user.email)
+        .bind(3, user.name)
+        .bind(4, user.role)
+        .bind(5, user.active)
+        .bind(6, user.last_login)
+        .run();
+  }
+
+  std::optional<User> get_user(const std::string& sub) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kUserColumns, " FROM users WHERE sub = ?"));
+    query.bind(1, sub);
+    if (!query.step()) return std::nullopt;
+    return read_user(query);
+  }
+
+  std::vector<User> list_users() override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kUserColumns,
+                             " FROM users ORDER BY last_login IS NULL, last_login DESC, sub"));
+    std::vector<User> users;
+    while (query.step()) users.push_back(read_user(query));
+    return users;
+  }
+
+  // ---- Personal access tokens ----
+
+  void create_pat(const PersonalAccessToken& pat) override {
+    std::lock_guard lock(mu_);
+    Statement insert(db_,
+                     "INSERT INTO personal_access_tokens (id, user_sub, name, token_hash, "
+                     "created_at, expires_at, last_used_at, revoked) VALUES (?, ?, ?, ?, ?, ?, "
+                     "?, ?)");
+    insert.bind(1, pat.id.empty() ? uuid_v4() : pat.id)
+        .bind(2, pat.user_sub)
+        .bind(3, pat.name)
+        .bind(4, pat.token_hash)
+        .bind(5, pat.created_at.empty() ? now_rfc3339() : pat.created_at)
+        .bind(6, pat.expires_at)
+        .bind(7, pat.last_used_at)
+        .bind(8, pat.revoked);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw ApiError::conflict("token already exists");
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
+      throw;
+    }
+  }
+
+  std::optional<PersonalAccessToken> find_pat_by_hash(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    Statement query(
+        db_, sql("SELECT ", kPatColumns, " FROM personal_access_tokens WHERE token_hash = ?"));
+    query.bind(1, hash);
+    if (!query.step()) return std::nullopt;
+    return read_pat(query);
+  }
+
+  std::vector<PersonalAccessToken> list_pats(const std::string& user_sub) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kPatColumns,
+                             " FROM personal_access_tokens WHERE user_sub = ? AND revoked = 0 "
+                             "ORDER BY created_at DESC, rowid DESC"));
+    query.bind(1, user_sub);
+    std::vector<PersonalAccessToken> pats;
+    while (query.step()) pats.push_back(read_pat(query));
+    return pats;
+  }
+
+  bool revoke_pat(const std::string& user_sub, const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE personal_access_tokens SET revoked = 1 WHERE id = ? AND user_sub = ?");
+    update.bind(1, id).bind(2, user_sub).run();
+    return db_.changes() > 0;
+  }
+
+  void touch_pat(const std::string& id, const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_, "UPDATE personal_access_tokens SET last_used_at = ? WHERE id = ?");
+    update.bind(1, now).bind(2, id).run();
+  }
+
+  // ---- Apps ----
+
+  App create_app(const std::string& name, const std::string& owner) override {
+    std::lock_guard lock(mu_);
+    App app;
+    app.id = uuid_v4();
+    app.name = name;
+    app.owner = owner;
+    app.created_at = app.updated_at = now_rfc3339();
+    Statement insert(db_,
+                     "INSERT INTO apps (id, name, owner, access_type, max_sessions_per_worker, "
+                     "pre_warmed_sessions, enabled, refresh_schedule, image, runtime, "
+                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', '', '', ?, ?)");
+    insert.bind(1, app.id)
+        .bind(2, app.name)
+        .bind(3, app.owner)
+        .bind(4, app.access_type)
+        .bind(5, app.max_sessions_per_worker)
+        .bind(6, app.pre_warmed_sessions)
+        .bind(7, app.enabled)
+        .bind(8, app.created_at)
+        .bind(9, app.updated_at);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw name_taken(name);
+      throw;
+    }
+    return app;
+  }
+
+  std::optional<App> get_app(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_,
+                    sql("SELECT ", kAppColumns, " FROM apps WHERE id = ? AND deleted_at IS NULL"));
+    query.bind(1, id);
+    if (!query.step()) return std::nullopt;
+    return read_app(query);
+  }
+
+  std::optional<App> get_app_by_name(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    Statement query(
+        db_, sql("SELECT ", kAppColumns, " FROM apps WHERE name = ? AND deleted_at IS NULL"));
+    query.bind(1, name);
+    if (!query.step()) return std::nullopt;
+    return read_app(query);
+  }
+
+  AppListResult list_apps(const AppListQuery& q) override {
+    // Each filter is switched off by its own parameter, so the SQL stays static.
+    static constexpr std::string_view kWhere =
+        " FROM apps WHERE deleted_at IS NULL"
+        " AND (?1 = '' OR name LIKE ?2 ESCAPE '\\' OR title LIKE ?2 ESCAPE '\\'"
+        "      OR description LIKE ?2 ESCAPE '\\')"
+        " AND (?3 IS NULL OR owner = ?3 OR access_type IN ('logged_in', 'public'))";
+    int per_page = q.per_page > 0 ? q.per_page : 25;
+    int page = q.page > 0 ? q.page : 1;
+    std::string pattern = contains_pattern(q.search);
+
+    std::lock_guard lock(mu_);
+    AppListResult result;
+    Statement count(db_, sql("SELECT COUNT(*)", kWhere, ""));
+    count.bind(1, q.search).bind(2, pattern).bind(3, q.visible_to);
+    if (count.step()) result.total = count.int32(0);
+
+    Statement query(
+        db_, sql("SELECT ", kAppColumns,
+                 std::string(kWhere) + " ORDER BY updated_at DESC, created_at DESC, rowid DESC"
+                                       " LIMIT ?4 OFFSET ?5"));
+    query.bind(1, q.search)
+        .bind(2, pattern)
+        .bind(3, q.visible_to)
+        .bind(4, per_page)
+        .bind(5, static_cast<std::int64_t>(page - 1) * per_page);
+    while (query.step()) result.apps.push_back(read_app(query));
+    return result;
+  }
+
+  void update_app(const App& app) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE apps SET name = ?, owner = ?, access_type = ?, active_bundle = ?, "
+                     "max_workers_per_app = ?, max_sessions_per_worker = ?, memory_limit = ?, "
+                     "cpu_limit = ?, title = ?, description = ?, pre_warmed_sessions = ?, "
+                     "enabled = ?, refresh_schedule = ?, image = ?, runtime = ?, updated_at = ? "
+                     "WHERE id = ? AND deleted_at IS NULL");
+    update.bind(1, app.name)
+        .bind(2, app.owner)
+        .bind(3, app.access_type)
+        .bind(4, app.active_bundle)
+        .bind(5, app.max_workers_per_app)
+        .bind(6, app.max_sessions_per_worker)
+        .bind(7, app.memory_limit)
+        .bind(8, app.cpu_limit)
+        .bind(9, app.title)
+        .bind(10, app.description)
+        .bind(11, app.pre_warmed_sessions)
+        .bind(12, app.enabled)
+        .bind(13, app.refresh_schedule)
+        .bind(14, app.image)
+        .bind(15, app.runtime)
+        .bind(16, now_rfc3339())
+        .bind(17, app.id);
+    try {
+      update.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw name_taken(app.name);
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("bundle not found");
+      throw;
+    }
+    if (db_.changes() == 0) throw ApiError::not_found("app not found");
+  }
+
+  void delete_app(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    // Bundles go with the app through ON DELETE CASCADE.
+    Statement(db_, "DELETE FROM apps WHERE id = ?").bind(1, id).run();
+  }
+
+  // ---- Bundles ----
+
+  void create_bundle(const Bundle& bundle) override {
+    if (bundle.id.empty()) throw std::invalid_argument("create_bundle: empty bundle id");
+    std::lock_guard lock(mu_);
+    Statement insert(
+        db_, sql("INSERT INTO bundles (", kBundleColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    insert.bind(1, bundle.id)
+        .bind(2, bundle.app_id)
+        .bind(3, bundle.status)
+        .bind(4, bundle.uploaded_at.empty() ? now_rfc3339() : bundle.uploaded_at)
+        .bind(5, bundle.deployed_by)
+        .bind(6, bundle.deployed_at)
+        .bind(7, bundle.pinned)
+        .bind(8, bundle.error);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw ApiError::conflict("bundle already exists");
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("app not found");
+      throw;
+    }
+  }
+
+  std::optional<Bundle> get_bundle(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kBundleColumns, " FROM bundles WHERE id = ?"));
+    query.bind(1, id);
+    if (!query.step()) return std::nullopt;
+    return read_bundle(query);
+  }
+
+  std::vector<Bundle> list_bundles(const std::string& app_id) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_,
+                    sql("SELECT ", kBundleColumns,
+                        " FROM bundles WHERE app_id = ? ORDER BY uploaded_at DESC, rowid DESC"));
+    query.bind(1, app_id);
+    std::vector<Bundle> bundles;
+    while (query.step()) bundles.push_back(read_bundle(query));
+    return bundles;
+  }
+
+  void set_bundle_status(const std::string& id, const std::string& status,
+                         const std::optional<std::string>& error) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_, "UPDATE bundles SET status = ?, error = ? WHERE id = ?");
+    update.bind(1, status).bind(2, error).bind(3, id).run();
+    if (db_.changes() == 0) throw ApiError::not_found("bundle not found");
+  }
+
+  void activate_bundle(const std::string& app_id, const std::string& bundle_id,
+                       const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement bundle(db_,
+                     "UPDATE bundles SET status = 'ready', deployed_at = ?, error = NULL "
+                     "WHERE id = ? AND app_id = ?");
+    bundle.bind(1, now).bind(2, bundle_id).bind(3, app_id).run();
+    if (db_.changes() == 0) throw ApiError::not_found("bundle not found");
+    Statement app(db_,
+                  "UPDATE apps SET active_bundle = ?, updated_at = ? "
+                  "WHERE id = ? AND deleted_at IS NULL");
+    app.bind(1, bundle_id).bind(2, now).bind(3, app_id).run();
+    if (db_.changes() == 0) throw ApiError::not_found("app not found");
+    tx.commit();
+  }
+
+  int fail_interrupted_bundles() override {
+    std::lock_guard lock(mu_);
+    Statement update(
+        db_,
+        "UPDATE bundles SET status = 'failed', error = 'interrupted by server restart' "
+        "WHERE status IN ('pending', 'building')");
+    update.run();
+    return db_.changes();
+  }
+
+ private:
+  static ApiError name_taken(const std::string& name) {
+    return ApiError::conflict("app name \"" + name + "\" already exists");
+  }
+
+  std::mutex mu_;
+  SqliteDb db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
+  if (path != ":memory:") create_private_parents(path);
+  return std::make_unique<SqliteStore>(path.string());
+}
+
+}  // namespace blockyard::store
