@@ -1,0 +1,52 @@
+// The Store conformance suite: behaviour every Store implementation must
+// show, written only against the abstract interface. An implementation joins
+// by instantiating it with a harness factory, e.g.
+//
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
+//                            ::testing::Values(StoreImpl{"sqlite", make_sqlite_harness}),
+//                            [](const auto& info) { return info.param.name; });
+//
+// Test-only header (used by *_test.cc files).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace blockyard::store::testing {
+
+// One empty database for one test.
+class StoreHarness {
+ public:
+  virtual ~StoreHarness() = default;
+  // Opens a connection to this harness's database; every call reaches the
+  // same data, so a test can close and reopen to check persistence.
+  virtual std::unique_ptr<Store> open() = 0;
+};
+
+struct StoreImpl {
+  std::string name;  // gtest parameter name, [A-Za-z0-9_] only
+  std::function<std::unique_ptr<StoreHarness>()> make_harness;
+};
+
+class StoreConformanceTest : public ::testing::TestWithParam<StoreImpl> {
+ protected:
+  void SetUp() override {
+    harness_ = GetParam().make_harness();
+    store_ = harness_->open();
+  }
+  void reopen() {
+    store_.reset();
+    store_ = harness_->open();
+  }
+  Store& store() { return *store_; }
+
+  std::unique_ptr<StoreHarness> harness_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace blockyard::store::testing

@@ -1,0 +1,596 @@
+// Conformance suite for store::Store; see store_conformance.h. Instantiated
+// per implementation (sqlite_store_test.cc for SQLite).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "core/crypto.h"
+#include "core/error.h"
+#include "store/store_conformance.h"
+
+namespace blockyard::store::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+User make_user(const std::string& sub, const std::string& role = "viewer") {
+  User user;
+  user.sub = sub;
+  user.email = sub + "@example.org";
+  user.name = "Name of " + sub;
+  user.role = role;
+  return user;
+}
+
+PersonalAccessToken make_pat(const std::string& user_sub, const std::string& name,
+                             const std::string& created_at = "2026-01-01T00:00:00Z") {
+  PersonalAccessToken pat;
+  pat.id = uuid_v4();
+  pat.user_sub = user_sub;
+  pat.name = name;
+  pat.token_hash = sha256_hex(pat.id);
+  pat.created_at = created_at;
+  return pat;
+}
+
+Bundle make_bundle(const std::string& app_id, const std::string& uploaded_at) {
+  Bundle bundle;
+  bundle.id = uuid_v4();
+  bundle.app_id = app_id;
+  bundle.uploaded_at = uploaded_at;
+  return bundle;
+}
+
+std::vector<std::string> names_of(const std::vector<App>& apps) {
+  std::vector<std::string> names;
+  for (const auto& app : apps) names.push_back(app.name);
+  return names;
+}
+
+std::vector<std::string> ids_of(const std::vector<Bundle>& bundles) {
+  std::vector<std::string> ids;
+  for (const auto& bundle : bundles) ids.push_back(bundle.id);
+  return ids;
+}
+
+// Runs `body` and returns the status of the ApiError it throws (0 if none).
+template <typename Body>
+int api_status_of(Body&& body) {
+  try {
+    body();
+  } catch (const ApiError& e) {
+    return e.status();
+  }
+  return 0;
+}
+
+// ---- Users ----
+
+TEST_P(StoreConformanceTest, PingSucceeds) {
+  EXPECT_NO_THROW(store().ping());
+}
+
+TEST_P(StoreConformanceTest, UpsertUserInsertsThenReplacesEveryField) {
+  User user = make_user("alice");
+  user.last_login = "2026-02-01T10:00:00Z";
+  store().upsert_user(user);
+
+  auto got = store().get_user("alice");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->email, "alice@example.org");
+  EXPECT_EQ(got->name, "Name of alice");
+  EXPECT_EQ(got->role, "viewer");
+  EXPECT_TRUE(got->active);
+  EXPECT_EQ(got->last_login, "2026-02-01T10:00:00Z");
+
+  user.email = "new@example.org";
+  user.role = "publisher";
+  user.active = false;
+  store().upsert_user(user);
+  got = store().get_user("alice");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->email, "new@example.org");
+  EXPECT_EQ(got->role, "publisher");
+  EXPECT_FALSE(got->active);
+  EXPECT_EQ(store().list_users().size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, UnknownUserIsEmpty) {
+  EXPECT_FALSE(store().get_user("nobody"));
+}
+
+TEST_P(StoreConformanceTest, ListUsersMostRecentLoginFirstNeverLoggedInLast) {
+  User never = make_user("never");
+  User old_login = make_user("old");
+  old_login.last_login = "2026-01-01T00:00:00Z";
+  User recent = make_user("recent");
+  recent.last_login = "2026-03-01T00:00:00Z";
+  store().upsert_user(never);
+  store().upsert_user(old_login);
+  store().upsert_user(recent);
+
+  std::vector<std::string> subs;
+  for (const auto& user : store().list_users()) subs.push_back(user.sub);
+  EXPECT_THAT(subs, ElementsAre("recent", "old", "never"));
+}
+
+// ---- Personal access tokens ----
+
+TEST_P(StoreConformanceTest, PatIsFoundByHashWithAllFields) {
+  store().upsert_user(make_user("alice"));
+  PersonalAccessToken pat = make_pat("alice", "laptop");
+  pat.expires_at = "2027-01-01T00:00:00Z";
+  store().create_pat(pat);
+
+  auto got = store().find_pat_by_hash(pat.token_hash);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, pat.id);
+  EXPECT_EQ(got->user_sub, "alice");
+  EXPECT_EQ(got->name, "laptop");
+  EXPECT_EQ(got->token_hash, pat.token_hash);
+  EXPECT_EQ(got->created_at, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(got->expires_at, "2027-01-01T00:00:00Z");
+  EXPECT_FALSE(got->last_used_at);
+  EXPECT_FALSE(got->revoked);
+
+  EXPECT_FALSE(store().find_pat_by_hash(sha256_hex("something else")));
+}
+
+TEST_P(StoreConformanceTest, PatHashIsUnique) {
+  store().upsert_user(make_user("alice"));
+  PersonalAccessToken first = make_pat("alice", "one");
+  store().create_pat(first);
+  PersonalAccessToken second = make_pat("alice", "two");
+  second.token_hash = first.token_hash;
+  EXPECT_EQ(api_status_of([&] { store().create_pat(second); }), 409);
+}
+
+TEST_P(StoreConformanceTest, PatNeedsAnExistingUser) {
+  EXPECT_THROW(store().create_pat(make_pat("ghost", "x")), std::runtime_error);
+  EXPECT_FALSE(store().find_pat_by_hash(make_pat("ghost", "x").token_hash));
+}
+
+TEST_P(StoreConformanceTest, ListPatsIsOwnNonRevokedNewestFirst) {
+  store().upsert_user(make_user("alice"));
+  store().upsert_user(make_user("bob"));
+  auto old_pat = make_pat("alice", "old", "2026-01-01T00:00:00Z");
+  auto new_pat = make_pat("alice", "new", "2026-02-01T00:00:00Z");
+  auto revoked = make_pat("alice", "revoked", "2026-03-01T00:00:00Z");
+  auto bobs = make_pat("bob", "bobs", "2026-02-15T00:00:00Z");
+  for (const auto& pat : {old_pat, new_pat, revoked, bobs}) store().create_pat(pat);
+  ASSERT_TRUE(store().revoke_pat("alice", revoked.id));
+
+  std::vector<std::string> names;
+  for (const auto& pat : store().list_pats("alice")) names.push_back(pat.name);
+  EXPECT_THAT(names, ElementsAre("new", "old"));
+  EXPECT_THAT(store().list_pats("nobody"), IsEmpty());
+}
+
+TEST_P(StoreConformanceTest, RevokePatMatchesOwnerAndIdOnly) {
+  store().upsert_user(make_user("alice"));
+  store().upsert_user(make_user("bob"));
+  auto pat = make_pat("alice", "laptop");
+  store().create_pat(pat);
+
+  EXPECT_FALSE(store().revoke_pat("bob", pat.id));
+  EXPECT_FALSE(store().find_pat_by_hash(pat.token_hash)->revoked);
+  EXPECT_FALSE(store().revoke_pat("alice", uuid_v4()));
+
+  EXPECT_TRUE(store().revoke_pat("alice", pat.id));
+  EXPECT_TRUE(store().find_pat_by_hash(pat.token_hash)->revoked);
+  EXPECT_TRUE(store().revoke_pat("alice", pat.id)) << "re-revoking still matches the row";
+}
+
+TEST_P(StoreConformanceTest, TouchPatRecordsLastUse) {
+  store().upsert_user(make_user("alice"));
+  auto pat = make_pat("alice", "laptop");
+  store().create_pat(pat);
+  store().touch_pat(pat.id, "2026-05-05T05:05:05Z");
+  EXPECT_EQ(store().find_pat_by_hash(pat.token_hash)->last_used_at, "2026-05-05T05:05:05Z");
+}
+
+// ---- Apps ----
+
+TEST_P(StoreConformanceTest, CreateAppHasIdDefaultsAndTimestamps) {
+  App app = store().create_app("sales", "alice");
+  EXPECT_TRUE(is_uuid(app.id));
+  EXPECT_EQ(app.name, "sales");
+  EXPECT_EQ(app.owner, "alice");
+  EXPECT_EQ(app.access_type, "acl");
+  EXPECT_FALSE(app.active_bundle);
+  EXPECT_EQ(app.max_sessions_per_worker, 1);
+  EXPECT_TRUE(app.enabled);
+  EXPECT_FALSE(app.created_at.empty());
+  EXPECT_EQ(app.created_at, app.updated_at);
+
+  auto by_id = store().get_app(app.id);
+  ASSERT_TRUE(by_id);
+  EXPECT_EQ(by_id->name, "sales");
+  EXPECT_EQ(by_id->created_at, app.created_at);
+  EXPECT_EQ(by_id->max_sessions_per_worker, 1);
+  EXPECT_FALSE(by_id->deleted_at);
+  auto by_name = store().get_app_by_name("sales");
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(by_name->id, app.id);
+
+  EXPECT_FALSE(store().get_app(uuid_v4()));
+  EXPECT_FALSE(store().get_app_by_name("other"));
+  EXPECT_NE(store().create_app("other", "alice").id, app.id);
+}
+
+TEST_P(StoreConformanceTest, DuplicateLiveAppNameIsConflict) {
+  store().create_app("sales", "alice");
+  try {
+    store().create_app("sales", "bob");
+    FAIL() << "expected a conflict";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_STREQ(e.what(), "app name \"sales\" already exists");
+  }
+  EXPECT_EQ(store().list_apps({}).total, 1);
+}
+
+TEST_P(StoreConformanceTest, UpdateAppWritesEveryMutableFieldAndBumpsUpdatedAt) {
+  App app = store().create_app("sales", "alice");
+  app.name = "sales-v2";
+  app.owner = "bob";
+  app.access_type = "public";
+  app.max_workers_per_app = 4;
+  app.max_sessions_per_worker = 3;
+  app.memory_limit = "2g";
+  app.cpu_limit = 1.5;
+  app.title = "Sales";
+  app.description = "Quarterly numbers";
+  app.pre_warmed_sessions = 2;
+  app.enabled = false;
+  app.refresh_schedule = "0 3 * * *";
+  app.image = "rocker/r-ver";
+  app.runtime = "runsc";
+  app.updated_at = "2000-01-01T00:00:00Z";  // ignored: the store stamps it
+  store().update_app(app);
+
+  auto got = store().get_app(app.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->name, "sales-v2");
+  EXPECT_EQ(got->owner, "bob");
+  EXPECT_EQ(got->access_type, "public");
+  EXPECT_EQ(got->max_workers_per_app, 4);
+  EXPECT_EQ(got->max_sessions_per_worker, 3);
+  EXPECT_EQ(got->memory_limit, "2g");
+  EXPECT_EQ(got->cpu_limit, 1.5);
+  EXPECT_EQ(got->title, "Sales");
+  EXPECT_EQ(got->description, "Quarterly numbers");
+  EXPECT_EQ(got->pre_warmed_sessions, 2);
+  EXPECT_FALSE(got->enabled);
+  EXPECT_EQ(got->refresh_schedule, "0 3 * * *");
+  EXPECT_EQ(got->image, "rocker/r-ver");
+  EXPECT_EQ(got->runtime, "runsc");
+  EXPECT_EQ(got->created_at, app.created_at);
+  EXPECT_GE(got->updated_at, app.created_at);
+  EXPECT_FALSE(store().get_app_by_name("sales")) << "the old name is free again";
+
+  // Optional fields can be cleared again.
+  got->max_workers_per_app.reset();
+  got->memory_limit.reset();
+  got->cpu_limit.reset();
+  got->title.reset();
+  store().update_app(*got);
+  auto cleared = store().get_app(app.id);
+  EXPECT_FALSE(cleared->max_workers_per_app);
+  EXPECT_FALSE(cleared->memory_limit);
+  EXPECT_FALSE(cleared->cpu_limit);
+  EXPECT_FALSE(cleared->title);
+  EXPECT_EQ(cleared->description, "Quarterly numbers");
+}
+
+TEST_P(StoreConformanceTest, UpdateUnknownAppIsNotFound) {
+  App ghost;
+  ghost.id = uuid_v4();
+  ghost.name = "ghost";
+  EXPECT_EQ(api_status_of([&] { store().update_app(ghost); }), 404);
+  EXPECT_FALSE(store().get_app(ghost.id));
+}
+
+TEST_P(StoreConformanceTest, RenameOntoTakenNameIsConflict) {
+  store().create_app("taken", "alice");
+  App app = store().create_app("mine", "alice");
+  app.name = "taken";
+  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 409);
+  EXPECT_EQ(store().get_app(app.id)->name, "mine");
+}
+
+TEST_P(StoreConformanceTest, ListAppsSearchesNameTitleDescriptionIgnoringCase) {
+  App by_name = store().create_app("Sales-Dashboard", "alice");
+  App by_title = store().create_app("alpha", "alice");
+  by_title.title = "Quarterly SALES";
+  store().update_app(by_title);
+  App by_description = store().create_app("beta", "alice");
+  by_description.description = "shows sales per region";
+  store().update_app(by_description);
+  store().create_app("unrelated", "alice");
+
+  AppListQuery query;
+  query.search = "sAlEs";
+  auto result = store().list_apps(query);
+  EXPECT_EQ(result.total, 3);
+  EXPECT_THAT(names_of(result.apps), UnorderedElementsAre("Sales-Dashboard", "alpha", "beta"));
+
+  query.search = "nothing-like-this";
+  result = store().list_apps(query);
+  EXPECT_EQ(result.total, 0);
+  EXPECT_THAT(result.apps, IsEmpty());
+}
+
+TEST_P(StoreConformanceTest, ListAppsSearchTakesLikeMetacharactersLiterally) {
+  App percent = store().create_app("hundred", "alice");
+  percent.title = "100% done";
+  store().update_app(percent);
+  store().create_app("under_score", "alice");
+  store().create_app("underXscore", "alice");
+  App backslash = store().create_app("path", "alice");
+  backslash.description = "C:\\data";
+  store().update_app(backslash);
+
+  AppListQuery query;
+  query.search = "%";
+  EXPECT_THAT(names_of(store().list_apps(query).apps), ElementsAre("hundred"));
+  query.search = "r_s";
+  EXPECT_THAT(names_of(store().list_apps(query).apps), ElementsAre("under_score"));
+  query.search = "\\";
+  EXPECT_THAT(names_of(store().list_apps(query).apps), ElementsAre("path"));
+}
+
+TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
+  store().create_app("alice-acl", "alice");
+  store().create_app("bob-acl", "bob");
+  App logged_in = store().create_app("bob-logged-in", "bob");
+  logged_in.access_type = "logged_in";
+  store().update_app(logged_in);
+  App open = store().create_app("bob-public", "bob");
+  open.access_type = "public";
+  store().update_app(open);
+
+  AppListQuery query;
+  query.visible_to = "alice";
+  auto result = store().list_apps(query);
+  EXPECT_EQ(result.total, 3);
+  EXPECT_THAT(names_of(result.apps),
+              UnorderedElementsAre("alice-acl", "bob-logged-in", "bob-public"));
+
+  query.visible_to.reset();
+  EXPECT_EQ(store().list_apps(query).total, 4) << "no visibility filter = every live app";
+}
+
+TEST_P(StoreConformanceTest, ListAppsPaginatesRecentlyUpdatedFirst) {
+  std::vector<App> apps;
+  for (const char* name : {"a", "b", "c", "d", "e"}) apps.push_back(store().create_app(name, "x"));
+  // activate_bundle stamps updated_at with the given time: use it to set a
+  // known order without waiting for the clock.
+  const char* times[] = {"2030-01-05T00:00:00Z", "2030-01-01T00:00:00Z", "2030-01-04T00:00:00Z",
+                         "2030-01-02T00:00:00Z", "2030-01-03T00:00:00Z"};
+  for (std::size_t i = 0; i < apps.size(); ++i) {
+    Bundle bundle = make_bundle(apps[i].id, "2026-01-01T00:00:00Z");
+    store().create_bundle(bundle);
+    store().activate_bundle(apps[i].id, bundle.id, times[i]);
+  }
+
+  AppListQuery query;
+  query.per_page = 2;
+  std::vector<std::string> seen;
+  for (int page = 1; page <= 3; ++page) {
+    query.page = page;
+    auto result = store().list_apps(query);
+    EXPECT_EQ(result.total, 5);
+    EXPECT_EQ(result.apps.size(), page < 3 ? 2u : 1u);
+    for (const auto& name : names_of(result.apps)) seen.push_back(name);
+  }
+  EXPECT_THAT(seen, ElementsAre("a", "c", "e", "d", "b"));
+
+  query.page = 4;
+  auto beyond = store().list_apps(query);
+  EXPECT_EQ(beyond.total, 5);
+  EXPECT_THAT(beyond.apps, IsEmpty());
+}
+
+TEST_P(StoreConformanceTest, DeleteAppRemovesItAndItsBundlesOnly) {
+  App doomed = store().create_app("doomed", "alice");
+  App kept = store().create_app("kept", "alice");
+  Bundle doomed_bundle = make_bundle(doomed.id, "2026-01-01T00:00:00Z");
+  Bundle kept_bundle = make_bundle(kept.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(doomed_bundle);
+  store().create_bundle(kept_bundle);
+  store().activate_bundle(doomed.id, doomed_bundle.id, "2026-01-01T00:01:00Z");
+
+  store().delete_app(doomed.id);
+  EXPECT_FALSE(store().get_app(doomed.id));
+  EXPECT_FALSE(store().get_bundle(doomed_bundle.id));
+  EXPECT_THAT(store().list_bundles(doomed.id), IsEmpty());
+  EXPECT_TRUE(store().get_app(kept.id));
+  EXPECT_TRUE(store().get_bundle(kept_bundle.id));
+  EXPECT_NO_THROW(store().create_app("doomed", "bob")) << "the name is free again";
+  EXPECT_NO_THROW(store().delete_app(uuid_v4())) << "deleting an unknown app is a no-op";
+}
+
+// ---- Bundles ----
+
+TEST_P(StoreConformanceTest, CreateAndGetBundle) {
+  App app = store().create_app("sales", "alice");
+  Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  bundle.deployed_by = "alice";
+  bundle.pinned = true;
+  store().create_bundle(bundle);
+
+  auto got = store().get_bundle(bundle.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->app_id, app.id);
+  EXPECT_EQ(got->status, "pending");
+  EXPECT_EQ(got->uploaded_at, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(got->deployed_by, "alice");
+  EXPECT_FALSE(got->deployed_at);
+  EXPECT_TRUE(got->pinned);
+  EXPECT_FALSE(got->error);
+  EXPECT_FALSE(store().get_bundle(uuid_v4()));
+}
+
+TEST_P(StoreConformanceTest, BundleNeedsAnExistingApp) {
+  EXPECT_THROW(store().create_bundle(make_bundle(uuid_v4(), "2026-01-01T00:00:00Z")),
+               std::runtime_error);
+}
+
+TEST_P(StoreConformanceTest, ListBundlesNewestUploadFirstThenLatestInserted) {
+  App app = store().create_app("sales", "alice");
+  App other = store().create_app("other", "alice");
+  Bundle oldest = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  Bundle newest = make_bundle(app.id, "2026-03-01T00:00:00Z");
+  Bundle middle_first = make_bundle(app.id, "2026-02-01T00:00:00Z");
+  Bundle middle_second = make_bundle(app.id, "2026-02-01T00:00:00Z");
+  for (const auto& bundle : {oldest, newest, middle_first, middle_second}) {
+    store().create_bundle(bundle);
+  }
+  store().create_bundle(make_bundle(other.id, "2026-04-01T00:00:00Z"));
+
+  EXPECT_THAT(ids_of(store().list_bundles(app.id)),
+              ElementsAre(newest.id, middle_second.id, middle_first.id, oldest.id));
+  EXPECT_THAT(store().list_bundles(uuid_v4()), IsEmpty());
+}
+
+TEST_P(StoreConformanceTest, SetBundleStatusRecordsAndClearsError) {
+  App app = store().create_app("sales", "alice");
+  Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(bundle);
+
+  store().set_bundle_status(bundle.id, "building", std::nullopt);
+  EXPECT_EQ(store().get_bundle(bundle.id)->status, "building");
+  store().set_bundle_status(bundle.id, "failed", "pak: package 'foo' not found");
+  auto failed = store().get_bundle(bundle.id);
+  EXPECT_EQ(failed->status, "failed");
+  EXPECT_EQ(failed->error, "pak: package 'foo' not found");
+  store().set_bundle_status(bundle.id, "building", std::nullopt);
+  EXPECT_FALSE(store().get_bundle(bundle.id)->error);
+
+  EXPECT_EQ(api_status_of([&] { store().set_bundle_status(uuid_v4(), "ready", std::nullopt); }),
+            404);
+}
+
+TEST_P(StoreConformanceTest, ActivateBundleUpdatesBundleAndAppTogether) {
+  App app = store().create_app("sales", "alice");
+  Bundle first = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  Bundle second = make_bundle(app.id, "2026-01-02T00:00:00Z");
+  store().create_bundle(first);
+  store().create_bundle(second);
+  store().set_bundle_status(second.id, "building", std::nullopt);
+
+  store().activate_bundle(app.id, first.id, "2030-01-01T00:00:00Z");
+  store().activate_bundle(app.id, second.id, "2030-01-02T00:00:00Z");
+
+  auto got = store().get_bundle(second.id);
+  EXPECT_EQ(got->status, "ready");
+  EXPECT_EQ(got->deployed_at, "2030-01-02T00:00:00Z");
+  auto got_app = store().get_app(app.id);
+  EXPECT_EQ(got_app->active_bundle, second.id);
+  EXPECT_EQ(got_app->updated_at, "2030-01-02T00:00:00Z");
+  EXPECT_EQ(store().get_bundle(first.id)->deployed_at, "2030-01-01T00:00:00Z");
+}
+
+TEST_P(StoreConformanceTest, ActivateBundleOfAnotherAppChangesNothing) {
+  App app = store().create_app("sales", "alice");
+  App other = store().create_app("other", "alice");
+  Bundle foreign = make_bundle(other.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(foreign);
+
+  EXPECT_EQ(
+      api_status_of([&] { store().activate_bundle(app.id, foreign.id, "2030-01-01T00:00:00Z"); }),
+      404);
+  EXPECT_EQ(
+      api_status_of([&] { store().activate_bundle(app.id, uuid_v4(), "2030-01-01T00:00:00Z"); }),
+      404);
+  EXPECT_EQ(store().get_bundle(foreign.id)->status, "pending");
+  EXPECT_FALSE(store().get_bundle(foreign.id)->deployed_at);
+  EXPECT_FALSE(store().get_app(app.id)->active_bundle);
+  EXPECT_FALSE(store().get_app(other.id)->active_bundle);
+}
+
+TEST_P(StoreConformanceTest, ActivateBundleOfDeletedAppIsNotFound) {
+  App app = store().create_app("sales", "alice");
+  Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(bundle);
+  store().delete_app(app.id);
+  EXPECT_EQ(
+      api_status_of([&] { store().activate_bundle(app.id, bundle.id, "2030-01-01T00:00:00Z"); }),
+      404);
+}
+
+TEST_P(StoreConformanceTest, FailInterruptedBundlesFailsOnlyUnfinishedOnes) {
+  App app = store().create_app("sales", "alice");
+  Bundle pending = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  Bundle building = make_bundle(app.id, "2026-01-02T00:00:00Z");
+  Bundle ready = make_bundle(app.id, "2026-01-03T00:00:00Z");
+  Bundle failed = make_bundle(app.id, "2026-01-04T00:00:00Z");
+  for (const auto& bundle : {pending, building, ready, failed}) store().create_bundle(bundle);
+  store().set_bundle_status(building.id, "building", std::nullopt);
+  store().activate_bundle(app.id, ready.id, "2026-01-03T00:01:00Z");
+  store().set_bundle_status(failed.id, "failed", "compile error");
+
+  EXPECT_EQ(store().fail_interrupted_bundles(), 2);
+  for (const auto& id : {pending.id, building.id}) {
+    auto got = store().get_bundle(id);
+    EXPECT_EQ(got->status, "failed");
+    EXPECT_EQ(got->error, "interrupted by server restart");
+  }
+  EXPECT_EQ(store().get_bundle(ready.id)->status, "ready");
+  EXPECT_FALSE(store().get_bundle(ready.id)->error);
+  EXPECT_EQ(store().get_bundle(failed.id)->error, "compile error");
+  EXPECT_EQ(store().fail_interrupted_bundles(), 0);
+}
+
+// ---- Persistence and concurrency ----
+
+TEST_P(StoreConformanceTest, DataSurvivesReopen) {
+  store().upsert_user(make_user("alice", "admin"));
+  auto pat = make_pat("alice", "laptop");
+  store().create_pat(pat);
+  App app = store().create_app("sales", "alice");
+  Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(bundle);
+  store().activate_bundle(app.id, bundle.id, "2026-01-01T00:01:00Z");
+
+  reopen();
+  EXPECT_EQ(store().get_user("alice")->role, "admin");
+  EXPECT_EQ(store().find_pat_by_hash(pat.token_hash)->id, pat.id);
+  EXPECT_EQ(store().get_app_by_name("sales")->active_bundle, bundle.id);
+  EXPECT_EQ(store().get_bundle(bundle.id)->status, "ready");
+  EXPECT_EQ(api_status_of([&] { store().create_app("sales", "bob"); }), 409);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentCallersAreSerialisedSafely) {
+  constexpr int kThreads = 8;
+  std::atomic<int> created{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Every thread races for "shared" and also creates its own app.
+      try {
+        store().create_app("shared", "user" + std::to_string(t));
+        ++created;
+      } catch (const ApiError& e) {
+        if (e.status() == 409) ++conflicts;
+      }
+      App own = store().create_app("own-" + std::to_string(t), "user");
+      store().create_bundle(make_bundle(own.id, "2026-01-01T00:00:00Z"));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  AppListQuery own_apps;
+  own_apps.search = "own-";
+  EXPECT_EQ(store().list_apps(own_apps).total, kThreads);
+}
+
+}  // namespace
+}  // namespace blockyard::store::testing
