@@ -1,0 +1,84 @@
+// Connection: one accepted client TCP connection and its HTTP/1.1 request
+// loop. Internal to http/ and proxy/ (includes Beast).
+//
+// Lifetime: a Connection is kept alive by the shared_ptr captured in its
+// pending asynchronous operations (Boost.Beast example style); all of its
+// operations run on the stream's strand.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/message.h"
+
+namespace blockyard::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+using HeaderParser = bhttp::request_parser<bhttp::empty_body>;
+
+class Connection;
+struct ServerShared;
+
+// The data plane (/app/...). It takes over a request whose header has been
+// read, and must eventually call conn->finish_request(keep_alive), or
+// conn->close(), or keep the stream for itself (WebSocket tunnel) and call
+// conn->detach().
+class DataPlaneHandler {
+ public:
+  virtual ~DataPlaneHandler() = default;
+  virtual void handle(std::shared_ptr<Connection> conn, HeaderParser& parser) = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<ServerShared> shared);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+
+  beast::tcp_stream& stream() { return stream_; }
+  beast::flat_buffer& buffer() { return buffer_; }
+  const std::string& peer_ip() const { return peer_ip_; }
+
+  // Common response headers (security headers, version) added to `fields`.
+  void add_common_headers(bhttp::fields& fields) const;
+
+  // The current request is done; read the next one or close.
+  void finish_request(bool keep_alive);
+  void close();
+  // The data plane took the stream over (tunnel); the request is no longer in flight.
+  void detach();
+
+  // Writes a complete in-memory response, then finishes the request.
+  void send(Response response, bool keep_alive);
+
+ private:
+  void read_header();
+  void on_header(beast::error_code ec);
+  void read_api_body();
+  void dispatch_api(Request request, bool keep_alive);
+  void write_streamed(std::shared_ptr<Response> response, bool keep_alive);
+  void pump_chunks(std::shared_ptr<Response> response, bool keep_alive);
+  void end_in_flight();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<HeaderParser> parser_;
+  std::shared_ptr<ServerShared> shared_;
+  std::string peer_ip_;
+  bool in_flight_ = false;
+};
+
+}  // namespace blockyard::http

@@ -1,0 +1,32 @@
+// State shared by the listener and every connection. Internal to http/.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "http/connection.h"
+#include "http/server.h"
+
+namespace blockyard::http {
+
+struct ServerShared {
+  ServerShared(asio::io_context& io_context, ServerOptions opts, const Router& r,
+               std::shared_ptr<DataPlaneHandler> dp)
+      : io(io_context),
+        options(std::move(opts)),
+        router(r),
+        data_plane(std::move(dp)),
+        handlers(static_cast<std::size_t>(options.handler_threads)) {}
+
+  asio::io_context& io;
+  const ServerOptions options;
+  const Router& router;
+  std::shared_ptr<DataPlaneHandler> data_plane;
+  asio::thread_pool handlers;  // API handlers and streamed-body producers
+  std::atomic<int> in_flight{0};
+};
+
+}  // namespace blockyard::http
