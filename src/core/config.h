@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace blockyard {
@@ -174,6 +175,11 @@ struct Config {
   std::optional<VaultConfig> vault;
   std::optional<AuditConfig> audit;
   std::optional<TelemetryConfig> telemetry;
+
+  // Non-fatal findings of load_config() (deprecated keys migrated, removed keys
+  // ignored). Logging is not set up while the config loads, so the caller logs
+  // these once it is.
+  std::vector<std::string> warnings;
 };
 
 // The environment as name -> value; tests pass their own instead of environ.
@@ -188,6 +194,15 @@ Config load_config(const std::filesystem::path& path, const Environment& env);
 // Parses a Go-style duration ("30s", "5m", "1h30m", "250ms", "0").
 // Throws std::invalid_argument on anything else.
 Duration parse_duration(std::string_view text);
+
+// Formats a duration in Go syntax that parse_duration() reads back: "0s",
+// "250ms", "30s", "1h30m", "1m0.5s" is written as "1m500ms".
+std::string format_duration(Duration duration);
+
+// Parses a memory size such as "512m", "2g", "1GiB", "1048576" (binary
+// multiples: k = 1024). Throws std::invalid_argument on anything else,
+// including zero and negative sizes.
+std::int64_t parse_memory_size(std::string_view text);
 
 // Renders the config as TOML-like text with secrets replaced by [REDACTED].
 std::string describe_config(const Config& config);
