@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 constexpr std::size_t kBlockSize = 64 * 1024;
 
 [[noreturn]] void fail(const std::string& message) {
-  throw std::runtime_error("pack bundle: " + message);
+  throw std::runtime_error(message);
 }
 
 std::string errno_text(int err) {

@@ -30,7 +30,7 @@ using PackWarning = std::function<void(const std::string&)>;
 // entries, and following them could ship files from outside the app. If
 // `archive_out` lies inside `dir` it is not packed into itself.
 //
-// Throws std::runtime_error (message names the path) when `dir` is not a
+// Throws std::runtime_error (message names the path, no prefix) when `dir` is not a
 // directory or a read/write fails; the partial `archive_out` is then removed.
 PackStats pack_directory(const std::filesystem::path& dir, const std::filesystem::path& archive_out,
                          const PackWarning& warn = {});

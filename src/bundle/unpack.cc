@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -21,16 +22,22 @@ constexpr mode_t kDirMode = 0755;
 constexpr mode_t kFileMode = 0644;
 constexpr std::size_t kBlockSize = 64 * 1024;
 
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
-
 [[noreturn]] void fail(const std::string& reason) {
   throw BundleError("bundle: " + reason);
 }
 
 [[noreturn]] void fail_entry(std::string_view name, const std::string& reason) {
   fail("entry " + quote_entry_name(name) + ": " + reason);
+}
+
+// A local failure (disk full, permissions) rather than a bad archive: a
+// std::system_error, so callers can answer 500 instead of blaming the upload.
+[[noreturn]] void fail_io(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), "bundle: " + what);
+}
+
+[[noreturn]] void fail_entry_io(int err, std::string_view name, const std::string& what) {
+  fail_io(err, "entry " + quote_entry_name(name) + ": " + what);
 }
 
 // Removes dest on scope exit unless the unpack completed.
@@ -56,7 +63,7 @@ class RemoveUnlessCommitted {
 void require_gzip_magic(int fd) {
   std::array<unsigned char, 2> magic{};
   ssize_t got = ::pread(fd, magic.data(), magic.size(), 0);
-  if (got < 0) fail("cannot read archive: " + errno_text(errno));
+  if (got < 0) fail_io(errno, "cannot read archive");
   if (got != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
     fail("archive is not gzip-compressed (expected a .tar.gz)");
   }
@@ -84,7 +91,7 @@ void write_all(int fd, const char* data, std::size_t size, std::string_view entr
     ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail_entry(entry, "cannot write file: " + errno_text(errno));
+      fail_entry_io(errno, entry, "cannot write file");
     }
     data += n;
     size -= static_cast<std::size_t>(n);
@@ -166,21 +173,22 @@ class Extractor {
       int fd = ::openat(parent, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0 && errno == ENOENT) {
         if (::mkdirat(parent, part, kDirMode) != 0 && errno != EEXIST) {
-          fail_entry(entry, "cannot create directory: " + errno_text(errno));
+          if (errno == ENAMETOOLONG) fail_entry(entry, "name too long");
+          fail_entry_io(errno, entry, "cannot create directory");
         }
         fd = ::openat(parent, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0 && ::fchmod(fd, kDirMode) != 0) {  // undo any restrictive umask
           int err = errno;
           ::close(fd);
-          fail_entry(entry, "cannot set directory mode: " + errno_text(err));
+          fail_entry_io(err, entry, "cannot set directory mode");
         }
       }
       if (fd < 0) {
         int err = errno;
         if (err == ENOTDIR || err == ELOOP) {
-          fail_entry(entry, "\"" + parts[i] + "\" is already a file in the bundle");
+          fail_entry(entry, quote_entry_name(parts[i]) + " is already a file in the bundle");
         }
-        fail_entry(entry, "cannot open directory: " + errno_text(err));
+        fail_entry_io(err, entry, "cannot open directory");
       }
       current.reset(fd);
       parent = current.get();
@@ -198,10 +206,11 @@ class Extractor {
     if (!file.valid()) {
       int err = errno;
       if (err == EISDIR) fail_entry(name, "a directory of that name is already in the bundle");
-      fail_entry(name, "cannot create file: " + errno_text(err));
+      if (err == ENAMETOOLONG) fail_entry(name, "name too long");
+      fail_entry_io(err, name, "cannot create file");
     }
     if (::fchmod(file.get(), kFileMode) != 0) {
-      fail_entry(name, "cannot set file mode: " + errno_text(errno));
+      fail_entry_io(errno, name, "cannot set file mode");
     }
 
     std::array<char, kBlockSize> buffer;
@@ -243,21 +252,19 @@ class Extractor {
 void unpack_bundle(const std::filesystem::path& archive, const std::filesystem::path& dest,
                    const UnpackLimits& limits) {
   UniqueFd input(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!input.valid()) fail("cannot open archive: " + errno_text(errno));
+  if (!input.valid()) fail_io(errno, "cannot open archive " + archive.string());
   require_gzip_magic(input.get());
 
   if (::mkdir(dest.c_str(), kDirMode) != 0) {
-    if (errno == EEXIST) fail("destination already exists: " + dest.string());
-    fail("cannot create destination " + dest.string() + ": " + errno_text(errno));
+    fail_io(errno, "cannot create destination " + dest.string());
   }
   RemoveUnlessCommitted cleanup(dest);
   UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!root.valid()) fail("cannot open destination: " + errno_text(errno));
-  if (::fchmod(root.get(), kDirMode) != 0)
-    fail("cannot set destination mode: " + errno_text(errno));
+  if (!root.valid()) fail_io(errno, "cannot open destination");
+  if (::fchmod(root.get(), kDirMode) != 0) fail_io(errno, "cannot set destination mode");
 
   ReadArchive reader(archive_read_new());
-  if (!reader) fail("out of memory");
+  if (!reader) throw std::bad_alloc();
   archive_read_support_filter_gzip(reader.get());
   archive_read_support_format_tar(reader.get());
   if (archive_read_open_fd(reader.get(), input.get(), kBlockSize) != ARCHIVE_OK) {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <system_error>
 
 #include "bundle/bundle_error.h"
 
@@ -30,8 +31,12 @@ struct UnpackLimits {
 // nothing on disk is ever followed out of dest.
 //
 // On failure dest is removed entirely (unless it existed before the call, in
-// which case it is left untouched) and BundleError says what was wrong, e.g.
+// which case it is left untouched). When the archive is at fault the
+// exception is a BundleError saying what was wrong and which entry, e.g.
 //   bundle: entry "../x": path escapes the bundle
+// (answer 400). When the local system is at fault (archive unreadable, dest
+// already exists, disk full, permissions) it is a std::system_error carrying
+// the errno (answer 500).
 // Thread-safe: shares no state between calls.
 void unpack_bundle(const std::filesystem::path& archive, const std::filesystem::path& dest,
                    const UnpackLimits& limits = {});

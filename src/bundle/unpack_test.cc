@@ -243,16 +243,32 @@ TEST_F(UnpackTest, ExistingDestinationIsRefusedAndKept) {
   write_text(dest() / "keep.txt", "mine");
   try {
     unpack_bundle(archive(), dest());
-    FAIL() << "expected BundleError";
+    FAIL() << "expected an error";
   } catch (const BundleError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("destination already exists"));
+    FAIL() << "a local problem is not the archive's fault: " << e.what();
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::file_exists);
+    EXPECT_THAT(e.what(), HasSubstr("cannot create destination"));
   }
   EXPECT_EQ(read_text(dest() / "keep.txt"), "mine");
   EXPECT_FALSE(fs::exists(dest() / "app.R"));
 }
 
-TEST_F(UnpackTest, MissingArchiveIsReported) {
-  EXPECT_THAT(rejection(), StartsWith("bundle: cannot open archive"));
+TEST_F(UnpackTest, MissingArchiveIsALocalError) {
+  try {
+    unpack_bundle(archive(), dest());
+    FAIL() << "expected an error";
+  } catch (const BundleError& e) {
+    FAIL() << "a missing file is not the archive's fault: " << e.what();
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+  }
+  EXPECT_FALSE(fs::exists(dest()));
+}
+
+TEST_F(UnpackTest, OverlongNameIsTheArchivesFault) {
+  ArchiveBuilder(archive()).file(std::string(300, 'n'), "x").finish();
+  EXPECT_EQ(rejection(), "bundle: entry \"" + std::string(200, 'n') + "...\": name too long");
 }
 
 }  // namespace
