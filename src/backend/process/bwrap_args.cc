@@ -1,0 +1,52 @@
+#include "backend/process/bwrap_args.h"
+
+#include <stdexcept>
+
+#include "backend/process/sandbox_mounts.h"
+
+namespace blockyard::backend::process {
+
+namespace {
+void append(std::vector<std::string>& to, const std::vector<std::string>& more) {
+  to.insert(to.end(), more.begin(), more.end());
+}
+}  // namespace
+
+std::vector<std::string> namespace_args() {
+  // No --unshare-net yet: workers serve on host loopback (a later layer adds
+  // a private network namespace with a Unix socket endpoint).
+  return {"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+          "--unshare-cgroup-try"};
+}
+
+std::vector<std::string> session_args() {
+  // --new-session: the worker cannot push input into a controlling terminal.
+  return {"--die-with-parent", "--new-session"};
+}
+
+std::vector<std::string> capability_args() {
+  return {"--cap-drop", "ALL"};
+}
+
+std::vector<std::string> environment_args(const EnvList& env) {
+  std::vector<std::string> args{"--clearenv"};
+  for (const auto& [name, value] : env) append(args, {"--setenv", name, value});
+  return args;
+}
+
+std::vector<std::string> build_bwrap_argv(const SandboxSpec& spec) {
+  if (spec.command.empty()) throw std::invalid_argument("bwrap: empty worker command");
+  std::vector<std::string> argv{spec.bwrap_path.string()};
+  append(argv, namespace_args());
+  append(argv, session_args());
+  append(argv, capability_args());
+  append(argv, sandbox_mount_args(spec.bundle_host_path, spec.bundle_mount, spec.host_root));
+  append(argv, {"--chdir", spec.bundle_mount.string()});
+  append(argv, environment_args(spec.env));
+  if (spec.info_fd >= 0) append(argv, {"--info-fd", std::to_string(spec.info_fd)});
+  argv.push_back("--");
+  append(argv, spec.command);
+  return argv;
+}
+
+}  // namespace blockyard::backend::process

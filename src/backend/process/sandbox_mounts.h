@@ -1,0 +1,32 @@
+// The worker sandbox's file system, as bwrap arguments: the host root
+// read-only, private /proc, /dev and /tmp, and the bundle read-only at the
+// bundle mount point (storage.bundle_worker_path, "/app" by default).
+//
+// bwrap cannot create a mount point inside a read-only bind of "/", and the
+// original fails when the mount point is missing on the host. Here, when the
+// mount point does not exist, the sandbox root is a tmpfs instead: every
+// entry of the host root is bound read-only into it (symlinks recreated),
+// the directories leading to the mount point are rebuilt entry by entry, the
+// bundle is bound, and the tmpfs root is then remounted read-only. The host is
+// never modified.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace blockyard::backend::process {
+
+// Throws std::invalid_argument when `mount_point` is not an absolute,
+// normalised path, is "/" or "/tmp", lies under /proc, /dev or /sys, or an
+// existing path component is not a directory.
+std::vector<std::string> sandbox_mount_args(const std::filesystem::path& bundle_host_path,
+                                            const std::filesystem::path& mount_point,
+                                            const std::filesystem::path& host_root = "/");
+
+// True when sandbox_mount_args() builds the root from a tmpfs (mount point
+// missing on the host) rather than binding the host root.
+bool needs_tmpfs_root(const std::filesystem::path& mount_point,
+                      const std::filesystem::path& host_root = "/");
+
+}  // namespace blockyard::backend::process

@@ -1,0 +1,23 @@
+// The environment a worker sees. It is built from scratch — the server's own
+// environment (database URLs, secrets, tokens) never reaches a worker:
+//   PATH=/usr/bin:/bin HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8
+//   then server.worker_env, then the spawn's own entries (later wins),
+//   then SHINY_HOST=127.0.0.1 and SHINY_PORT=<port>, which nothing overrides.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace blockyard::backend::process {
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// Each name appears once, at its first position, with its last value.
+// Throws std::invalid_argument for an empty name, a name containing '=' or
+// NUL, or a value containing NUL.
+EnvList worker_environment(const std::map<std::string, std::string>& server_worker_env,
+                           const std::map<std::string, std::string>& spawn_env, int port);
+
+}  // namespace blockyard::backend::process

@@ -1,0 +1,256 @@
+#include "backend/process/worker_process.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "backend/process/log_pump.h"
+
+namespace blockyard::backend::process {
+
+namespace {
+
+// Lowest fd the parent keeps for the child's side of the pipes, so that the
+// child's dup2() onto 0..3 can never overwrite a source fd.
+constexpr int kFirstHighFd = 10;
+
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+UniqueFd moved_high(UniqueFd fd) {
+  if (!fd.valid() || fd.get() >= kFirstHighFd) return fd;
+  UniqueFd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, kFirstHighFd));
+  if (!high.valid()) throw std::runtime_error(errno_text("process backend: fcntl"));
+  return high;
+}
+
+std::pair<UniqueFd, UniqueFd> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(errno_text("process backend: pipe"));
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  return {moved_high(std::move(read_end)), moved_high(std::move(write_end))};
+}
+
+int exit_code_from_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+struct ChildFds {
+  int stdin_fd, stdout_fd, stderr_fd, info_fd, exec_status_fd;
+};
+
+// Runs in the forked child of a multi-threaded parent: async-signal-safe
+// calls only, no allocation.
+[[noreturn]] void exec_child(const ChildFds& fds, char* const argv[], char* const envp[],
+                             pid_t parent) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
+  ::setpgid(0, 0);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // SIG_IGN survives exec
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (::dup2(fds.stdin_fd, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0 ||
+      (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0)) {
+    const int e = errno;
+    [[maybe_unused]] auto n = ::write(fds.exec_status_fd, &e, sizeof e);
+    ::_exit(127);
+  }
+  // Everything else closes on exec (the exec-status pipe must stay open until then).
+  const unsigned first_other = fds.info_fd >= 0 ? 4 : 3;
+  if (::syscall(SYS_close_range, first_other, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = static_cast<int>(first_other); fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  ::execve(argv[0], argv, envp);
+  const int e = errno;
+  [[maybe_unused]] auto n = ::write(fds.exec_status_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(PrivateTag, ProcessOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<WorkerProcess> WorkerProcess::start(ProcessOptions options) {
+  if (options.argv.empty()) throw std::invalid_argument("process backend: empty argv");
+  if (!options.log) options.log = std::make_shared<LineLog>();
+  auto p = std::make_unique<WorkerProcess>(PrivateTag{}, std::move(options));
+  std::tie(p->out_read_, p->out_write_) = make_pipe();
+  std::tie(p->err_read_, p->err_write_) = make_pipe();
+  std::tie(p->exec_status_read_, p->exec_status_write_) = make_pipe();
+  if (p->options_.info_pipe) std::tie(p->info_read_, p->info_write_) = make_pipe();
+  p->dev_null_ = moved_high(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  if (!p->dev_null_.valid()) throw std::runtime_error(errno_text("process backend: /dev/null"));
+
+  p->owner_ = std::thread(&WorkerProcess::run, p.get(), static_cast<int>(::getpid()));
+  std::unique_lock lock(p->mu_);
+  p->cv_.wait(lock, [&] { return p->started_; });
+  if (!p->start_error_.empty()) {
+    const std::string error = p->start_error_;
+    lock.unlock();
+    p->owner_.join();
+    throw std::runtime_error(error);
+  }
+  return p;
+}
+
+void WorkerProcess::launch_child(int parent_pid) {
+  auto argv = c_strings(options_.argv);
+  auto envp = c_strings(options_.env);
+  const ChildFds fds{dev_null_.get(), out_write_.get(), err_write_.get(),
+                     info_write_.valid() ? info_write_.get() : -1, exec_status_write_.get()};
+  if (options_.before_fork) options_.before_fork();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(errno_text("process backend: fork"));
+  if (pid == 0) exec_child(fds, argv.data(), envp.data(), parent_pid);
+
+  for (auto* fd : {&out_write_, &err_write_, &info_write_, &exec_status_write_, &dev_null_})
+    fd->reset();
+  ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(exec_status_read_.get(), &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  exec_status_read_.reset();
+  int status = 0;
+  if (n > 0) {
+    ::waitpid(pid, &status, 0);
+    throw std::runtime_error("process backend: exec " + options_.argv[0] + ": " +
+                             std::strerror(child_errno));
+  }
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) {
+    const std::string error = errno_text("process backend: pidfd_open");
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    throw std::runtime_error(error);
+  }
+  std::lock_guard lock(mu_);
+  pid_ = pid;
+  pidfd_ = std::move(pidfd);
+}
+
+void WorkerProcess::run(int parent_pid) {
+  try {
+    launch_child(parent_pid);
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    start_error_ = e.what();
+    cv_.notify_all();
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
+  cv_.notify_all();
+
+  pump_until_exit(
+      out_read_.get(), err_read_.get(), pidfd_.get(), *options_.log, [this] { reap(); },
+      options_.drain_after_exit);
+  options_.log->close();
+  if (options_.on_exit) options_.on_exit(exit_code().value_or(-1));
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+  }
+  cv_.notify_all();
+}
+
+void WorkerProcess::reap() {
+  int status = 0;
+  pid_t got;
+  do {
+    got = ::waitpid(pid_, &status, 0);
+  } while (got < 0 && errno == EINTR);
+  {
+    std::lock_guard lock(mu_);
+    reaped_ = true;
+    exit_code_ = got == pid_ ? exit_code_from_status(status) : -1;
+  }
+  cv_.notify_all();
+}
+
+WorkerProcess::~WorkerProcess() {
+  if (owner_.joinable()) {
+    signal_group(SIGKILL);
+    signal(SIGKILL);
+    owner_.join();
+  }
+}
+
+bool WorkerProcess::running() const {
+  std::lock_guard lock(mu_);
+  return !reaped_;
+}
+
+std::optional<int> WorkerProcess::exit_code() const {
+  std::lock_guard lock(mu_);
+  if (!reaped_) return std::nullopt;
+  return exit_code_;
+}
+
+bool WorkerProcess::wait_finished(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return finished_; });
+}
+
+bool WorkerProcess::signal(int sig) {
+  // Under mu_ the child is not reaped yet, so the pidfd (and pid) are its own.
+  std::lock_guard lock(mu_);
+  if (reaped_ || !pidfd_.valid()) return false;
+  return ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) == 0;
+}
+
+bool WorkerProcess::signal_group(int sig) {
+  std::lock_guard lock(mu_);
+  if (reaped_ || pid_ <= 0) return false;
+  return ::kill(-pid_, sig) == 0;
+}
+
+std::string WorkerProcess::read_info(std::chrono::milliseconds timeout) {
+  std::string text;
+  if (!info_read_.valid()) return text;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (text.find('}') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{info_read_.get(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    char buf[512];
+    const ssize_t n = ::read(info_read_.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  info_read_.reset();
+  return text;
+}
+
+}  // namespace blockyard::backend::process
