@@ -189,6 +189,18 @@ Environment current_environment();
 // Loads the configuration. `path` empty = embedded defaults only (no file).
 // Throws ConfigError naming the key on any unreadable file, unknown key, wrong
 // type, unparseable environment override or failed validation rule.
+//
+// Environment: BLOCKYARD_<SECTION>_<KEY> for every key except
+// [[vault.services]]; lists are "a,b", maps "k:v;k2:v2", data_mounts
+// "name:/path;...". A set variable wins over the file even when empty.
+// Variables that name no key are ignored, but any BLOCKYARD_<SECTION>_
+// variable creates that optional section (BLOCKYARD_VAULT_SECRET_ID and
+// BLOCKYARD_VAULT_SERVICES excepted), so a misspelt [oidc] variable fails
+// validation instead of leaving the server unauthenticated.
+// Side effect: validation creates storage.bundle_server_path and the SQLite
+// database's directory (0755) and probes that they are writable. Relative
+// paths stay relative to the working directory. Not thread-safe with respect
+// to the working directory changing concurrently; otherwise reentrant.
 Config load_config(const std::filesystem::path& path, const Environment& env);
 
 // Parses a Go-style duration ("30s", "5m", "1h30m", "250ms", "0").

@@ -409,6 +409,34 @@ default_memory_limit = "1g"
   EXPECT_THAT(c.warnings[1], HasSubstr("docker.default_memory_limit is deprecated"));
 }
 
+TEST_F(ConfigTest, OpenbaoSectionAndVariablesBecomeVault) {
+  const std::string oidc = R"(
+[server]
+external_url = "https://by.example.com"
+[oidc]
+issuer_url = "https://idp"
+client_id = "id"
+client_secret = "secret"
+[openbao]
+address = "http://bao:8200"
+token_file = "/old"
+)";
+  const Config c = load_config(write("bao.toml", oidc), {{"BLOCKYARD_OPENBAO_ROLE_ID", "r1"}});
+  ASSERT_TRUE(c.vault);
+  EXPECT_EQ(c.vault->address, "http://bao:8200");
+  EXPECT_EQ(c.vault->role_id, "r1");
+  EXPECT_EQ(c.warnings.size(), 3u) << "[openbao], vault.token_file, BLOCKYARD_OPENBAO_ROLE_ID";
+
+  const Config both = load_config(write("bao.toml", oidc), {{"BLOCKYARD_OPENBAO_ROLE_ID", "old"},
+                                                            {"BLOCKYARD_VAULT_ROLE_ID", "new"}});
+  EXPECT_EQ(both.vault->role_id, "new") << "BLOCKYARD_VAULT_ wins over BLOCKYARD_OPENBAO_";
+}
+
+TEST_F(ConfigTest, InvalidConfigCreatesNoDirectories) {
+  EXPECT_THAT(error_of("[proxy]\nmax_workers = 0\n"), HasSubstr("proxy.max_workers"));
+  EXPECT_FALSE(fs::exists(dir_ / "data"));
+}
+
 TEST_F(ConfigTest, UnknownKeyIsAnError) {
   EXPECT_EQ(error_of("[server]\nbnid = \"x\"\n"), "config: unknown key server.bnid (line 2)");
   EXPECT_THAT(error_of("[bogus]\na = 1\n"), HasSubstr("config: unknown section [bogus]"));
