@@ -32,6 +32,10 @@ void PortLease::release() {
 UniqueFd listen_loopback(int port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return {};
+  // Like the worker's own listener (httpuv sets it too): a port whose last
+  // connection lingers in TIME_WAIT is free; a live listener still blocks.
+  const int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

@@ -191,7 +191,10 @@ class ProcessBackend final : public Backend {
     for (const auto& w : workers) {
       if (!w->running()) continue;
       if (const int sandbox = w->live_sandbox_pid()) {
-        for (int pid : descendants(sandbox)) ::kill(pid, SIGTERM);
+        const auto inside = descendants(sandbox);
+        for (int pid : inside) ::kill(pid, SIGTERM);
+        // Nothing started inside yet: there is nothing to shut down gracefully.
+        if (inside.empty()) ::kill(sandbox, SIGKILL);
       } else {
         w->process->signal_group(SIGTERM);  // bwrap dies, --die-with-parent takes the rest
       }
