@@ -192,6 +192,28 @@ describe('deploy with by, serve through bwrap workers', { timeout: 900_000 }, ()
     assert.match(r.stdout, /Listening on/, `by logs shows no Shiny start-up line${describeRun(['logs', 'hello'], r)}`);
   });
 
+  test('/app/hello/__blockyard/ready reports a ready worker without caching', async () => {
+    const r = await request(`${server.url}/app/hello/__blockyard/ready`);
+    assert.equal(r.status, 200, `status ${r.status} body ${r.body}${server.logTail()}`);
+    assert.match(r.headers['cache-control'] ?? '', /no-store/);
+    assert.equal(tryParseJson(r.body)?.ready, true, `body: ${r.body}`);
+
+    const other = await request(`${server.url}/app/hello/__blockyard/nothing-here`);
+    assert.equal(other.status, 404, `other __blockyard path: ${other.status}`);
+  });
+
+  test('by reports API errors as Error: lines, or as JSON with --json', async () => {
+    const human = await byAs(server, ['get', 'no-such-app']);
+    assert.equal(human.code, 1, describeRun(['get', 'no-such-app'], human));
+    assert.match(human.stderr, /^Error: .*not found/im, describeRun(['get', 'no-such-app'], human));
+
+    const json = await byAs(server, ['get', 'no-such-app', '--json']);
+    assert.equal(json.code, 1, describeRun(['get', 'no-such-app', '--json'], json));
+    const body = tryParseJson(json.stdout);
+    assert.equal(body?.error, 'error', `--json error shape: ${json.stdout}`);
+    assert.match(body?.message ?? '', /not found/i);
+  });
+
   test('by bundles hello lists the deployed bundle as ready', async () => {
     assert.ok(helloBundle, 'needs the bundle deployed earlier');
     const human = await byOk(['bundles', 'hello']);
