@@ -355,6 +355,49 @@ class SqliteStore final : public Store {
     Statement(db_, "DELETE FROM apps WHERE id = ?").bind(1, id).run();
   }
 
+  bool soft_delete_app(const std::string& id, const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE apps SET deleted_at = ?1, updated_at = ?1 "
+                     "WHERE id = ?2 AND deleted_at IS NULL");
+    update.bind(1, now).bind(2, id).run();
+    return db_.changes() > 0;
+  }
+
+  App restore_app(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement find(
+        db_, sql("SELECT ", kAppColumns, " FROM apps WHERE id = ? AND deleted_at IS NOT NULL"));
+    find.bind(1, id);
+    if (!find.step()) throw ApiError::not_found("deleted app not found");
+    App app = read_app(find);
+    app.deleted_at.reset();
+    app.updated_at = now_rfc3339();
+    Statement update(db_, "UPDATE apps SET deleted_at = NULL, updated_at = ? WHERE id = ?");
+    update.bind(1, app.updated_at).bind(2, id);
+    try {
+      update.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw name_taken(app.name);
+      throw;
+    }
+    tx.commit();
+    return app;
+  }
+
+  std::vector<App> list_deleted_apps(const std::optional<std::string>& deleted_before) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kAppColumns,
+                             " FROM apps WHERE deleted_at IS NOT NULL"
+                             " AND (?1 IS NULL OR deleted_at < ?1)"
+                             " ORDER BY deleted_at DESC, rowid DESC"));
+    query.bind(1, deleted_before);
+    std::vector<App> apps;
+    while (query.step()) apps.push_back(read_app(query));
+    return apps;
+  }
+
   // ---- Bundles ----
 
   void create_bundle(const Bundle& bundle) override {

@@ -37,37 +37,64 @@ class Store {
 
   virtual void ping() = 0;
 
-  // Users
+  // Users. upsert_user inserts, or overwrites every field of an existing row
+  // (callers that must keep a stored role read it first). list_users: most
+  // recent last_login first, never-logged-in users last.
   virtual void upsert_user(const User& user) = 0;
   virtual std::optional<User> get_user(const std::string& sub) = 0;
   virtual std::vector<User> list_users() = 0;
 
-  // Personal access tokens
+  // Personal access tokens. create_pat: an empty id/created_at is filled in;
+  // duplicate hash => ApiError::conflict, unknown user => ApiError::not_found.
+  // find_pat_by_hash returns the row in any state (revoked, expired).
+  // list_pats: the user's non-revoked tokens, newest first. revoke_pat: true
+  // when a row with that id belongs to that user (also if already revoked).
   virtual void create_pat(const PersonalAccessToken& pat) = 0;
   virtual std::optional<PersonalAccessToken> find_pat_by_hash(const std::string& hash) = 0;
   virtual std::vector<PersonalAccessToken> list_pats(const std::string& user_sub) = 0;
   virtual bool revoke_pat(const std::string& user_sub, const std::string& id) = 0;
   virtual void touch_pat(const std::string& id, const std::string& now) = 0;
 
-  // Apps (live = not soft-deleted)
+  // Apps (live = not soft-deleted). create_app/update_app: a live name clash
+  // => ApiError::conflict("app name \"<n>\" already exists"). update_app on a
+  // missing or soft-deleted app => ApiError::not_found("app not found").
+  // list_apps: updated_at descending, ties newest-created first; `total`
+  // counts every match, not just the page; page < 1 is 1, per_page < 1 is 25.
   virtual App create_app(const std::string& name, const std::string& owner) = 0;
   virtual std::optional<App> get_app(const std::string& id) = 0;
   virtual std::optional<App> get_app_by_name(const std::string& name) = 0;
   virtual AppListResult list_apps(const AppListQuery& query) = 0;
   virtual void update_app(const App& app) = 0;  // writes every mutable field, bumps updated_at
   virtual void delete_app(const std::string& id) = 0;  // hard delete, cascades bundles
+  // Soft delete (storage.soft_delete_retention > 0): stamps deleted_at and
+  // updated_at, which hides the app from get/list and frees its name. Returns
+  // false when no live app has that id. Bundles stay until delete_app.
+  virtual bool soft_delete_app(const std::string& id, const std::string& now) = 0;
+  // Makes a soft-deleted app live again and returns it. Throws
+  // ApiError::not_found("deleted app not found") when `id` is not a
+  // soft-deleted app, ApiError::conflict when a live app now holds its name.
+  virtual App restore_app(const std::string& id) = 0;
+  // Soft-deleted apps, most recently deleted first; with `deleted_before`,
+  // only those deleted strictly before it (the retention sweeper's query).
+  virtual std::vector<App> list_deleted_apps(const std::optional<std::string>& deleted_before) = 0;
 
-  // Bundles
+  // Bundles. create_bundle: id required, empty uploaded_at = now; unknown
+  // app => ApiError::not_found("app not found"). list_bundles: uploaded_at
+  // descending, ties latest-inserted first. set_bundle_status on an unknown
+  // bundle => ApiError::not_found("bundle not found").
   virtual void create_bundle(const Bundle& bundle) = 0;
   virtual std::optional<Bundle> get_bundle(const std::string& id) = 0;
   virtual std::vector<Bundle> list_bundles(const std::string& app_id) = 0;  // newest first
   virtual void set_bundle_status(const std::string& id, const std::string& status,
                                  const std::optional<std::string>& error) = 0;
-  // Marks the bundle ready, stamps deployed_at, and makes it the app's active
-  // bundle, in one transaction.
+  // Marks the bundle ready, stamps deployed_at, clears its error, and makes it
+  // the app's active bundle (app.updated_at = now), in one transaction. A
+  // bundle not belonging to the app, or a missing/soft-deleted app =>
+  // ApiError::not_found and nothing changes.
   virtual void activate_bundle(const std::string& app_id, const std::string& bundle_id,
                                const std::string& now) = 0;
-  // On start-up: bundles left pending/building by a crash become failed.
+  // On start-up: bundles left pending/building by a crash become failed with
+  // error "interrupted by server restart". Returns how many.
   virtual int fail_interrupted_bundles() = 0;
 };
 

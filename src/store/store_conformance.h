@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "store/store.h"
@@ -32,6 +33,10 @@ struct StoreImpl {
   std::string name;  // gtest parameter name, [A-Za-z0-9_] only
   std::function<std::unique_ptr<StoreHarness>()> make_harness;
 };
+
+inline void PrintTo(const StoreImpl& impl, std::ostream* os) {
+  *os << impl.name;
+}
 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreImpl> {
  protected:

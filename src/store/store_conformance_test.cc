@@ -416,6 +416,71 @@ TEST_P(StoreConformanceTest, DeleteAppRemovesItAndItsBundlesOnly) {
   EXPECT_NO_THROW(store().delete_app(uuid_v4())) << "deleting an unknown app is a no-op";
 }
 
+// ---- Soft delete ----
+
+TEST_P(StoreConformanceTest, SoftDeleteHidesAppAndFreesItsName) {
+  App app = store().create_app("sales", "alice");
+  Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
+  store().create_bundle(bundle);
+
+  EXPECT_TRUE(store().soft_delete_app(app.id, "2030-01-01T00:00:00Z"));
+  EXPECT_FALSE(store().get_app(app.id));
+  EXPECT_FALSE(store().get_app_by_name("sales"));
+  EXPECT_EQ(store().list_apps({}).total, 0);
+  EXPECT_TRUE(store().get_bundle(bundle.id)) << "bundles stay until the purge";
+  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 404);
+
+  EXPECT_FALSE(store().soft_delete_app(app.id, "2030-01-02T00:00:00Z")) << "already deleted";
+  EXPECT_FALSE(store().soft_delete_app(uuid_v4(), "2030-01-02T00:00:00Z"));
+
+  App reuse = store().create_app("sales", "bob");
+  EXPECT_NE(reuse.id, app.id);
+  auto deleted = store().list_deleted_apps(std::nullopt);
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_EQ(deleted[0].id, app.id);
+  EXPECT_EQ(deleted[0].deleted_at, "2030-01-01T00:00:00Z");
+}
+
+TEST_P(StoreConformanceTest, RestoreBringsBackASoftDeletedApp) {
+  App app = store().create_app("sales", "alice");
+  ASSERT_TRUE(store().soft_delete_app(app.id, "2030-01-01T00:00:00Z"));
+
+  App restored = store().restore_app(app.id);
+  EXPECT_EQ(restored.id, app.id);
+  EXPECT_EQ(restored.name, "sales");
+  EXPECT_FALSE(restored.deleted_at);
+  EXPECT_EQ(store().get_app_by_name("sales")->id, app.id);
+  EXPECT_THAT(store().list_deleted_apps(std::nullopt), IsEmpty());
+
+  EXPECT_EQ(api_status_of([&] { store().restore_app(app.id); }), 404) << "not deleted";
+  EXPECT_EQ(api_status_of([&] { store().restore_app(uuid_v4()); }), 404);
+}
+
+TEST_P(StoreConformanceTest, RestoreIsRefusedWhenTheNameWasReused) {
+  App app = store().create_app("sales", "alice");
+  ASSERT_TRUE(store().soft_delete_app(app.id, "2030-01-01T00:00:00Z"));
+  store().create_app("sales", "bob");
+
+  EXPECT_EQ(api_status_of([&] { store().restore_app(app.id); }), 409);
+  EXPECT_EQ(store().list_deleted_apps(std::nullopt).size(), 1u) << "still deleted";
+  EXPECT_EQ(store().get_app_by_name("sales")->owner, "bob");
+}
+
+TEST_P(StoreConformanceTest, ListDeletedAppsNewestFirstWithCutoff) {
+  App early = store().create_app("early", "x");
+  App late = store().create_app("late", "x");
+  store().create_app("live", "x");
+  store().soft_delete_app(early.id, "2030-01-01T00:00:00Z");
+  store().soft_delete_app(late.id, "2030-02-01T00:00:00Z");
+
+  EXPECT_THAT(names_of(store().list_deleted_apps(std::nullopt)), ElementsAre("late", "early"));
+  EXPECT_THAT(names_of(store().list_deleted_apps("2030-02-01T00:00:00Z")), ElementsAre("early"));
+  EXPECT_THAT(store().list_deleted_apps("2030-01-01T00:00:00Z"), IsEmpty());
+
+  store().delete_app(early.id);  // purge
+  EXPECT_THAT(names_of(store().list_deleted_apps(std::nullopt)), ElementsAre("late"));
+}
+
 // ---- Bundles ----
 
 TEST_P(StoreConformanceTest, CreateAndGetBundle) {
@@ -515,14 +580,20 @@ TEST_P(StoreConformanceTest, ActivateBundleOfAnotherAppChangesNothing) {
   EXPECT_FALSE(store().get_app(other.id)->active_bundle);
 }
 
-TEST_P(StoreConformanceTest, ActivateBundleOfDeletedAppIsNotFound) {
+TEST_P(StoreConformanceTest, ActivateBundleOfSoftDeletedAppRollsBackTheBundle) {
   App app = store().create_app("sales", "alice");
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   store().create_bundle(bundle);
-  store().delete_app(app.id);
+  ASSERT_TRUE(store().soft_delete_app(app.id, "2026-01-01T00:01:00Z"));
+
+  // The bundle update succeeds, the app update finds no live app: the whole
+  // transaction must roll back.
   EXPECT_EQ(
       api_status_of([&] { store().activate_bundle(app.id, bundle.id, "2030-01-01T00:00:00Z"); }),
       404);
+  auto got = store().get_bundle(bundle.id);
+  EXPECT_EQ(got->status, "pending");
+  EXPECT_FALSE(got->deployed_at);
 }
 
 TEST_P(StoreConformanceTest, FailInterruptedBundlesFailsOnlyUnfinishedOnes) {
