@@ -296,6 +296,13 @@ TEST_P(StoreConformanceTest, UpdateUnknownAppIsNotFound) {
   EXPECT_FALSE(store().get_app(ghost.id));
 }
 
+TEST_P(StoreConformanceTest, UpdateAppRejectsAnUnknownActiveBundle) {
+  App app = store().create_app("sales", "alice");
+  app.active_bundle = uuid_v4();
+  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 404);
+  EXPECT_FALSE(store().get_app(app.id)->active_bundle);
+}
+
 TEST_P(StoreConformanceTest, RenameOntoTakenNameIsConflict) {
   store().create_app("taken", "alice");
   App app = store().create_app("mine", "alice");
