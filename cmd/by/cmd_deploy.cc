@@ -1,0 +1,181 @@
+// `by deploy DIR`: pack the app directory, create the app if needed, upload
+// the bundle and optionally follow the server-side build.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "bundle/archive.h"
+#include "command_support.h"
+#include "commands.h"
+#include "lib/cli_error.h"
+#include "lib/deploy_detect.h"
+#include "lib/output.h"
+#include "lib/text.h"
+#include "lib/unique_fd.h"
+#include "terminal.h"
+
+namespace blockyard::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DeployOptions {
+  std::string dir;
+  std::string name;
+  bool yes = false;
+  bool wait = false;
+};
+
+// A uniquely named temporary file, removed when this object goes away.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& suffix) {
+    std::string pattern = (fs::temp_directory_path() / "by-bundle-XXXXXX").string() + suffix;
+    UniqueFd fd(::mkstemps(pattern.data(), static_cast<int>(suffix.size())));
+    if (!fd.valid())
+      throw CliError("cannot create a temporary file in " + fs::temp_directory_path().string());
+    path_ = pattern;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Keeps the tail of a streamed log so a failed build can quote its last line.
+class LogTail {
+ public:
+  void append(std::string_view chunk) {
+    tail_.append(chunk);
+    if (tail_.size() > kKeep) tail_.erase(0, tail_.size() - kKeep);
+  }
+  std::string last_line() const { return last_nonblank_line(tail_); }
+
+ private:
+  static constexpr size_t kKeep = 8192;
+  std::string tail_;
+};
+
+bool confirm_deploy(const DeployPlan& plan, const DeployOptions& opts, bool json) {
+  if (plan.deps == DependencySource::kManifest || opts.yes || json || !stdin_is_tty()) return true;
+  print_out("Detected:\n" +
+            format_key_values({{"Name", plan.name},
+                               {"Mode", mode_label(plan)},
+                               {"Deps", deps_label(plan.deps)},
+                               {"Repository", repository_label(plan.deps)}}) +
+            "\n");
+  return accepts_default_yes(prompt_line("Deploy? [Y/n] "));
+}
+
+void pack(const DeployPlan& plan, const fs::path& archive) {
+  try {
+    blockyard::bundle::pack_directory(plan.dir, archive,
+                                      [](const std::string& w) { print_warning(w); });
+  } catch (const std::exception& e) {
+    throw CliError(std::string("pack bundle: ") + e.what());
+  }
+}
+
+// The app's ID, creating the app when it does not exist yet.
+std::string ensure_app(ApiClient& client, const std::string& name) {
+  const HttpResponse found = client.get(app_path(name));
+  if (found.status == 404) {
+    const auto created = expect_json(
+        client.send("POST", "/api/v1/apps", nlohmann::json{{"name", name}}), "create app");
+    return field_text(created, "id");
+  }
+  if (!found.ok()) {
+    expect_success(found, "unexpected status " + std::to_string(found.status) + " checking app");
+  }
+  return field_text(expect_json(found), "id");
+}
+
+void run_deploy(const DeployOptions& opts, bool json) {
+  ApiClient client = connect_from_config();  // fail early without credentials
+  const DeployPlan plan = detect_app(
+      opts.dir, opts.name.empty() ? std::nullopt : std::optional<std::string>(opts.name));
+  if (!json) {
+    for (const auto& warning : plan.warnings) print_warning(warning);
+  }
+  if (!confirm_deploy(plan, opts, json)) {
+    print_out("Aborted.\n");
+    return;
+  }
+
+  if (!json) print_out("Uploading bundle... ");
+  const TempFile archive(".tar.gz");
+  pack(plan, archive.path());
+  const std::string app_id = ensure_app(client, plan.name);
+  if (app_id.empty()) throw CliError("server returned no id for app " + plan.name);
+  const auto uploaded = expect_json(
+      client.upload_file(app_path(app_id, "/bundles"), archive.path(), "application/gzip"),
+      "upload failed");
+  const std::string bundle_id = field_text(uploaded, "bundle_id");
+  const std::string task_id = field_text(uploaded, "task_id");
+  const std::string url = client.server() + "/app/" + url_escape(plan.name) + "/";
+  nlohmann::json result = {{"app", plan.name},
+                           {"bundle_id", bundle_id},
+                           {"task_id", task_id},
+                           {"status", "building"},
+                           {"url", url}};
+
+  if (!json) {
+    print_out("done.\n" + format_key_values({{"App", plan.name},
+                                             {"Bundle", bundle_id + " (building)"},
+                                             {"Task", task_id},
+                                             {"URL", url}}));
+  }
+  if (!opts.wait) {
+    if (json) print_json(result);
+    return;
+  }
+
+  if (!json) print_out("Building...\n");
+  LogTail tail;
+  const HttpResponse streamed =
+      client.stream("/api/v1/tasks/" + url_escape(task_id) + "/logs", [&](std::string_view chunk) {
+        tail.append(chunk);
+        if (!json) print_out(chunk);
+      });
+  expect_success(streamed, "stream logs");
+  const auto task = expect_json(client.get("/api/v1/tasks/" + url_escape(task_id)), "task status");
+  const std::string status = field_text(task, "status", "unknown");
+  result["status"] = status;
+  if (status == "failed") {
+    const std::string last = tail.last_line();
+    throw CliError(last.empty() ? "build failed" : "build failed: " + last, result);
+  }
+  if (status != "completed") {
+    throw CliError("log stream ended but the build is still " + status + " (task " + task_id + ")",
+                   result);
+  }
+  if (json) {
+    print_json(result);
+  } else {
+    print_out("Deployed " + plan.name + " (bundle " + bundle_id + ").\n");
+  }
+}
+
+}  // namespace
+
+void add_deploy_command(CLI::App& root, CommandContext& ctx) {
+  auto opts = std::make_shared<DeployOptions>();
+  CLI::App* cmd = root.add_subcommand("deploy", "Upload an app directory as a new bundle");
+  cmd->add_option("dir", opts->dir, "App directory (contains app.R)")->required();
+  cmd->add_option("--name", opts->name, "App name (default: the directory's name)");
+  cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+  cmd->add_flag("--wait", opts->wait, "Follow the build log until the bundle is active");
+  cmd->callback([opts, &ctx] { ctx.action = [opts, &ctx] { run_deploy(*opts, ctx.json); }; });
+}
+
+}  // namespace blockyard::cli

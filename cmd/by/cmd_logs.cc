@@ -1,0 +1,59 @@
+// `by logs APP`: print (or follow) one worker's output.
+#include <memory>
+
+#include "command_support.h"
+#include "commands.h"
+#include "lib/cli_error.h"
+#include "lib/text.h"
+#include "lib/worker_select.h"
+
+namespace blockyard::cli {
+namespace {
+
+struct LogsOptions {
+  std::string app;
+  std::string worker;
+  bool follow = false;
+};
+
+std::string choose_worker(ApiClient& client, const std::string& app) {
+  const auto runtime = expect_json(client.get(app_path(app, "/runtime")));
+  const auto choice = select_worker(runtime);
+  if (!choice) throw CliError("no workers found for " + app + "; use --worker to specify");
+  if (choice->active_workers > 1) {
+    std::fprintf(stderr, "Streaming worker %s (%zu active workers, use --worker to select)\n",
+                 short_id(choice->id).c_str(), choice->active_workers);
+  }
+  return choice->id;
+}
+
+void run_logs(const LogsOptions& opts, bool json) {
+  ApiClient client = connect_from_config();
+  const std::string worker = opts.worker.empty() ? choose_worker(client, opts.app) : opts.worker;
+  const std::string path = app_path(
+      opts.app, "/logs?worker_id=" + url_escape(worker) + (opts.follow ? "" : "&stream=false"));
+  std::string collected;
+  const HttpResponse response = client.stream(path, [&](std::string_view chunk) {
+    if (json) {
+      collected.append(chunk);
+    } else {
+      print_out(chunk);
+    }
+  });
+  expect_success(response);
+  if (json) print_json({{"app", opts.app}, {"worker", worker}, {"logs", collected}});
+}
+
+}  // namespace
+
+void add_logs_command(CLI::App& root, CommandContext& ctx) {
+  auto opts = std::make_shared<LogsOptions>();
+  CLI::App* cmd =
+      root.add_subcommand("logs", "Print a worker's log (newest active worker by default)");
+  cmd->add_option("app", opts->app, "App name or ID")->required();
+  cmd->add_option("-w,--worker", opts->worker, "Worker ID");
+  cmd->add_flag("-f,--follow", opts->follow, "Keep streaming new output");
+  cmd->callback([opts, &ctx] { ctx.action = [opts, &ctx] { run_logs(*opts, ctx.json); }; });
+}
+
+}  // namespace blockyard::cli

@@ -1,0 +1,86 @@
+#include "lib/deploy_detect.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "lib/cli_error.h"
+
+namespace blockyard::cli {
+namespace {
+namespace fs = std::filesystem;
+
+class DeployDetectTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "by-detect-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    app_ = root_ / "hello-shiny";
+    fs::create_directories(app_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void touch(const std::string& name) { std::ofstream(app_ / name) << "x\n"; }
+
+  fs::path root_;
+  fs::path app_;
+};
+
+TEST_F(DeployDetectTest, NameIsBasenameUnlessOverridden) {
+  touch("app.R");
+  EXPECT_EQ(detect_app(app_, std::nullopt).name, "hello-shiny");
+  EXPECT_EQ(detect_app(app_.string() + "/", std::nullopt).name, "hello-shiny");
+  EXPECT_EQ(detect_app(app_, std::string("other")).name, "other");
+  EXPECT_TRUE(detect_app(app_, std::nullopt).dir.is_absolute());
+}
+
+TEST_F(DeployDetectTest, EntrypointAppROrSplitApp) {
+  touch("app.R");
+  EXPECT_EQ(mode_label(detect_app(app_, std::nullopt)), "shiny (entrypoint: app.R)");
+  fs::remove(app_ / "app.R");
+  touch("ui.R");
+  touch("server.R");
+  const DeployPlan split = detect_app(app_, std::nullopt);
+  EXPECT_EQ(split.entrypoint, "ui.R/server.R");
+  EXPECT_TRUE(split.warnings.empty());
+}
+
+TEST_F(DeployDetectTest, MissingEntrypointWarns) {
+  touch("helpers.R");
+  const DeployPlan plan = detect_app(app_, std::nullopt);
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_NE(plan.warnings[0].find("no app.R"), std::string::npos);
+}
+
+TEST_F(DeployDetectTest, DependencySourcePriority) {
+  touch("app.R");
+  EXPECT_EQ(deps_label(detect_app(app_, std::nullopt).deps), "unpinned (server scans)");
+  touch("DESCRIPTION");
+  EXPECT_EQ(deps_label(detect_app(app_, std::nullopt).deps), "unpinned (DESCRIPTION)");
+  touch("renv.lock");
+  DeployPlan plan = detect_app(app_, std::nullopt);
+  EXPECT_EQ(deps_label(plan.deps), "pinned (renv.lock found)");
+  EXPECT_EQ(plan.warnings, std::vector<std::string>{"Using renv.lock; ignoring DESCRIPTION"});
+  touch("manifest.json");
+  plan = detect_app(app_, std::nullopt);
+  EXPECT_EQ(plan.deps, DependencySource::kManifest);
+  EXPECT_EQ(plan.warnings.size(), 2u);
+  EXPECT_EQ(repository_label(plan.deps), "(from lockfile/manifest)");
+}
+
+TEST_F(DeployDetectTest, DirectoryNamedLikeAMarkerDoesNotCount) {
+  touch("app.R");
+  fs::create_directories(app_ / "renv.lock");
+  EXPECT_EQ(detect_app(app_, std::nullopt).deps, DependencySource::kBareScripts);
+}
+
+TEST_F(DeployDetectTest, RejectsMissingDirAndFiles) {
+  EXPECT_THROW(detect_app(root_ / "absent", std::nullopt), CliError);
+  touch("app.R");
+  EXPECT_THROW(detect_app(app_ / "app.R", std::nullopt), CliError);
+}
+
+}  // namespace
+}  // namespace blockyard::cli
