@@ -158,8 +158,12 @@ HttpResponse ApiClient::perform(const Request& request) {
   append_header(headers, "Accept: application/json, text/plain");
   // A bundle upload must not stall waiting for a 100 Continue the server may never send.
   append_header(headers, "Expect:");
-  if (!request.content_type.empty())
+  if (!request.content_type.empty()) {
     append_header(headers, "Content-Type: " + request.content_type);
+  } else if (request.body) {
+    // An empty body must not be labelled form-encoded (curl's default for POST data).
+    append_header(headers, "Content-Type:");
+  }
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
