@@ -20,9 +20,6 @@ struct LoginOptions {
 constexpr const char* kTokenPrompt =
     "Paste your token (a personal access token; on a fresh server without OIDC, the\n"
     "local admin token in the server's admin token file, by default data/admin-token): ";
-on a fresh server, the local admin\n
-    "
-    "token in the server's data/admin-token file): ";
 
 std::string trimmed(std::string s) {
   const auto first = s.find_first_not_of(" \t\r\n");
