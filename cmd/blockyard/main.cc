@@ -1,1 +1,39 @@
-int main() { return 0; }
+// blockyard: the server binary.
+//   blockyard [--config FILE]   serve (no file: the embedded defaults)
+//   blockyard --version
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"blockyard: deploy R Shiny apps, one sandboxed R worker per session"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (default: built-in defaults)");
+  app.set_version_flag("--version", std::string("blockyard ") + BLOCKYARD_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  blockyard::Config config;
+  try {
+    config = blockyard::load_config(config_path, blockyard::current_environment());
+  } catch (const std::exception& e) {
+    std::cerr << "blockyard: " << e.what() << "\n";
+    return 2;
+  }
+  blockyard::init_logging(config.server.log_level);
+  for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
+  if (config_path.empty()) spdlog::info("no --config given: using the built-in defaults");
+
+  try {
+    return blockyard::server::run_server(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("start-up failed: {}", e.what());
+    std::cerr << "blockyard: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,19 @@
+// The page a browser gets while its session's worker starts: it polls
+// <app>/__blockyard/ready and reloads into the app once the worker answers.
+#pragma once
+
+#include <string>
+
+namespace blockyard::proxy {
+
+// `display_name` is the app title or name; `app_path` is "/app/<segment>/".
+// `timeout_ms` is how long the page waits before giving up.
+std::string render_loading_page(const std::string& display_name, const std::string& app_path,
+                                long long timeout_ms);
+
+// A plain error page for a session whose worker failed.
+std::string render_error_page(const std::string& title, const std::string& message);
+
+std::string html_escape(const std::string& text);
+
+}  // namespace blockyard::proxy

@@ -1,0 +1,404 @@
+#include "proxy/proxy_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+#include "proxy/loading_page.h"
+#include "proxy/tunnel.h"
+
+namespace blockyard::proxy {
+
+using http::asio::ip::tcp;
+namespace asio = http::asio;
+namespace beast = http::beast;
+namespace bhttp = http::bhttp;
+
+namespace {
+
+constexpr std::uint64_t kMaxForwardBody = 64ull << 20;
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool accepts_html(const bhttp::fields& fields) {
+  auto accept = fields[bhttp::field::accept];
+  return sv(accept).find("text/html") != std::string_view::npos;
+}
+
+// Headers a client must never be able to set for the app: identity and
+// forwarding headers are the proxy's to write.
+bool is_spoofable(std::string_view name) {
+  return starts_with_icase(name, "x-shiny-") || starts_with_icase(name, "x-blockyard-") ||
+         starts_with_icase(name, "x-forwarded-") || http::iequals(name, "x-real-ip") ||
+         http::iequals(name, "forwarded");
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  for (const char* h : {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                        "transfer-encoding", "upgrade", "proxy-authorization"}) {
+    if (http::iequals(name, h)) return true;
+  }
+  return false;
+}
+
+template <class Fields>
+void strip_headers(Fields& fields, bool keep_upgrade) {
+  std::vector<std::string> remove;
+  for (const auto& f : fields) {
+    auto name = sv(f.name_string());
+    if (is_spoofable(name)) remove.emplace_back(name);
+    if (!keep_upgrade && is_hop_by_hop(name)) remove.emplace_back(name);
+  }
+  for (const auto& name : remove) fields.erase(name);
+}
+
+}  // namespace
+
+std::optional<std::string> find_cookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    std::string_view pair = header.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      return std::string(pair.substr(eq + 1));
+    }
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
+bool is_plausible_app_segment(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+// One proxied request, from its parsed header to the end of the response
+// (or of the WebSocket). Runs on the client connection's strand.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(const ProxyHandler::Deps& deps, std::shared_ptr<http::Connection> conn,
+           http::HeaderParser& parser)
+      : deps_(deps),
+        conn_(std::move(conn)),
+        header_parser_(parser),
+        upstream_(conn_->stream().get_executor()) {}
+
+  void run();
+
+ private:
+  void respond(int status, std::string content_type, std::string body,
+               std::vector<std::pair<std::string, std::string>> extra = {});
+  void respond_failure(int status, const std::string& message);
+  void serve_ready_endpoint();
+  void proceed_with_worker();
+  void forward();
+  void forward_http();
+  void forward_websocket();
+  std::string upstream_target() const { return rest_ + (query_.empty() ? "" : "?" + query_); }
+  template <class Fields>
+  void add_proxy_headers(Fields& fields);
+  std::string session_cookie() const;
+  void connect_upstream(std::function<void()> then);
+
+  ProxyHandler::Deps deps_;
+  std::shared_ptr<http::Connection> conn_;
+  http::HeaderParser& header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
+  bhttp::request<bhttp::string_body> upstream_request_;
+  bhttp::request<bhttp::empty_body> upgrade_request_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> response_parser_;
+  std::optional<bhttp::response_parser<bhttp::empty_body>> upgrade_response_parser_;
+  tcp::socket upstream_;
+  beast::flat_buffer upstream_buffer_;
+
+  store::App app_;
+  std::string segment_;
+  std::string rest_;
+  std::string query_;
+  std::string session_id_;
+  bool new_session_ = false;
+  WorkerView worker_;
+  bool keep_alive_ = true;
+  bool counted_ = false;
+};
+
+void Exchange::respond(int status, std::string content_type, std::string body,
+                       std::vector<std::pair<std::string, std::string>> extra) {
+  http::Response r;
+  r.status = status;
+  r.headers.set("Content-Type", std::move(content_type));
+  r.headers.set("Cache-Control", "no-store");
+  for (auto& [k, v] : extra) r.headers.add(std::move(k), std::move(v));
+  if (new_session_) r.headers.add("Set-Cookie", session_cookie());
+  r.body = std::move(body);
+  // A request body we did not read would corrupt the next request.
+  bool keep = keep_alive_ && header_parser_.is_done();
+  conn_->send(std::move(r), keep);
+}
+
+void Exchange::respond_failure(int status, const std::string& message) {
+  if (accepts_html(header_parser_.get())) {
+    respond(status, "text/html; charset=utf-8", render_error_page(message, message));
+  } else {
+    respond(status, "text/plain; charset=utf-8", message + "\n");
+  }
+}
+
+std::string Exchange::session_cookie() const {
+  std::string cookie = std::string(kRouteCookie) + "=" + session_id_ + "; Path=/app/" + segment_ +
+                       "/; HttpOnly; SameSite=Lax";
+  if (deps_.config.server.external_url.starts_with("https://")) cookie += "; Secure";
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(deps_.config.proxy.session_idle_ttl);
+  if (ttl.count() > 0) cookie += "; Max-Age=" + std::to_string(ttl.count());
+  return cookie;
+}
+
+void Exchange::run() {
+  const auto& req = header_parser_.get();
+  keep_alive_ = req.keep_alive();
+  std::string target(sv(req.target()));
+  auto qpos = target.find('?');
+  std::string path = http::url_decode(target.substr(0, qpos));
+  if (qpos != std::string::npos) query_ = target.substr(qpos + 1);
+
+  // path is "/app", "/app/", "/app/<segment>" or "/app/<segment>/<rest>".
+  std::string after = path.size() > 5 ? path.substr(5) : "";
+  auto slash = after.find('/');
+  segment_ = after.substr(0, slash);
+  if (segment_.empty()) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (slash == std::string::npos) {
+    if (!is_plausible_app_segment(segment_)) {
+      return respond(404, "text/plain; charset=utf-8", "app not found\n");
+    }
+    std::string location = "/app/" + segment_ + "/" + (query_.empty() ? "" : "?" + query_);
+    return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
+  }
+  rest_ = after.substr(slash);
+  // Forward the path as the client sent it (still percent-encoded).
+  auto raw_path = target.substr(0, qpos);
+  rest_ = raw_path.substr(std::min(raw_path.size(), 5 + segment_.size()));
+  if (rest_.empty()) rest_ = "/";
+
+  std::optional<store::App> app;
+  try {
+    app = is_uuid(segment_) ? deps_.store.get_app(segment_) : deps_.store.get_app_by_name(segment_);
+  } catch (const std::exception& e) {
+    spdlog::error("proxy: app lookup failed: {}", e.what());
+    return respond(500, "text/plain; charset=utf-8", "internal error\n");
+  }
+  if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  app_ = *app;
+  if (!app_.enabled) return respond_failure(503, "app is disabled");
+
+  if (rest_.starts_with("/__blockyard/")) {
+    if (rest_ == "/__blockyard/ready") return serve_ready_endpoint();
+    return respond(404, "text/plain; charset=utf-8", "not found\n");
+  }
+
+  auto cookie = find_cookie(sv(req[bhttp::field::cookie]), kRouteCookie);
+  std::optional<WorkerView> existing;
+  if (cookie) existing = deps_.workers.session_worker(*cookie, app_.id);
+  if (existing && existing->state != WorkerState::failed) {
+    session_id_ = *cookie;
+    worker_ = *existing;
+    return proceed_with_worker();
+  }
+
+  // A new session, with a worker of its own.
+  if (!app_.active_bundle) return respond_failure(503, "app has no active bundle");
+  session_id_ = uuid_v4();
+  new_session_ = true;
+  auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
+                    *app_.active_bundle;
+  try {
+    auto worker_id = deps_.workers.start_session_worker(app_, *app_.active_bundle,
+                                                        bundle_dir.string(), session_id_);
+    worker_ = deps_.workers.session_worker(session_id_, app_.id).value_or(WorkerView{});
+    worker_.id = worker_id;
+  } catch (const CapacityError& e) {
+    new_session_ = false;
+    return respond_failure(503, e.what());
+  } catch (const std::exception& e) {
+    new_session_ = false;
+    return respond_failure(503, "app failed to start");
+  }
+  proceed_with_worker();
+}
+
+void Exchange::serve_ready_endpoint() {
+  auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
+  nlohmann::json state = {{"ready", false}};
+  std::optional<WorkerView> view;
+  if (cookie) view = deps_.workers.session_worker(*cookie, app_.id);
+  if (!view) {
+    state["restart"] = true;  // no session (expired or never made): reload to get one
+  } else if (view->state == WorkerState::failed) {
+    state["failed"] = true;
+  } else if (view->state != WorkerState::starting) {
+    state["ready"] = true;
+  }
+  respond(200, "application/json", state.dump());
+}
+
+void Exchange::proceed_with_worker() {
+  if (worker_.state != WorkerState::starting) return forward();
+  const auto& req = header_parser_.get();
+  if (req.method() == bhttp::verb::get && accepts_html(req) &&
+      !http::iequals(sv(req[bhttp::field::upgrade]), "websocket")) {
+    auto timeout = deps_.config.proxy.worker_start_timeout + std::chrono::seconds(10);
+    std::string name = app_.title && !app_.title->empty() ? *app_.title : app_.name;
+    return respond(200, "text/html; charset=utf-8",
+                   render_loading_page(name, "/app/" + segment_ + "/", timeout.count()));
+  }
+  // Non-browser clients wait for the worker.
+  deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
+    asio::post(self->conn_->stream().get_executor(), [self, ready] {
+      if (!ready) return self->respond_failure(503, "app failed to start");
+      auto view = self->deps_.workers.session_worker(self->session_id_, self->app_.id);
+      if (!view) return self->respond_failure(503, "app failed to start");
+      self->worker_ = *view;
+      self->forward();
+    });
+  });
+}
+
+template <class Fields>
+void Exchange::add_proxy_headers(Fields& fields) {
+  fields.set("X-Shiny-Access", "anonymous");
+  fields.set("X-Forwarded-For", conn_->peer_ip());
+  fields.set("X-Forwarded-Proto",
+             deps_.config.server.external_url.starts_with("https://") ? "https" : "http");
+  auto host = fields[bhttp::field::host];
+  if (!host.empty()) fields.set("X-Forwarded-Host", host);
+}
+
+void Exchange::forward() {
+  deps_.workers.request_started(worker_.id);
+  counted_ = true;
+  if (http::iequals(sv(header_parser_.get()[bhttp::field::upgrade]), "websocket")) {
+    return forward_websocket();
+  }
+  forward_http();
+}
+
+void Exchange::connect_upstream(std::function<void()> then) {
+  tcp::endpoint ep(asio::ip::make_address(worker_.endpoint.host),
+                   static_cast<unsigned short>(worker_.endpoint.port));
+  upstream_.async_connect(
+      ep, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
+        if (ec) {
+          spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
+          return self->respond_failure(502, "the app's worker is not reachable");
+        }
+        then();
+      });
+}
+
+void Exchange::forward_http() {
+  body_parser_.emplace(std::move(header_parser_));
+  body_parser_->body_limit(kMaxForwardBody);
+  bhttp::async_read(
+      conn_->stream(), conn_->buffer(), *body_parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec == bhttp::error::body_limit) {
+          self->keep_alive_ = false;
+          return self->respond(413, "text/plain; charset=utf-8", "request body too large\n");
+        }
+        if (ec) return self->conn_->close();
+        self->upstream_request_ = self->body_parser_->release();
+        auto& req = self->upstream_request_;
+        strip_headers(req, false);
+        self->add_proxy_headers(req);
+        req.target(self->upstream_target());
+        req.keep_alive(false);
+        req.prepare_payload();
+        self->connect_upstream([self] {
+          bhttp::async_write(
+              self->upstream_, self->upstream_request_, [self](beast::error_code ec, std::size_t) {
+                if (ec) return self->respond_failure(502, "the app's worker is not reachable");
+                self->response_parser_.emplace();
+                self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+                bhttp::async_read(self->upstream_, self->upstream_buffer_, *self->response_parser_,
+                                  [self](beast::error_code ec, std::size_t) {
+                                    if (ec)
+                                      return self->respond_failure(
+                                          502, "the app's worker did not answer");
+                                    auto upstream_response = self->response_parser_->release();
+                                    http::Response r;
+                                    r.status = static_cast<int>(upstream_response.result_int());
+                                    strip_headers(upstream_response, false);
+                                    for (const auto& f : upstream_response) {
+                                      auto name = sv(f.name_string());
+                                      if (http::iequals(name, "content-length")) continue;
+                                      r.headers.add(std::string(name), std::string(sv(f.value())));
+                                    }
+                                    if (self->new_session_)
+                                      r.headers.add("Set-Cookie", self->session_cookie());
+                                    r.body = std::move(upstream_response.body());
+                                    self->conn_->send(std::move(r), self->keep_alive_);
+                                  });
+              });
+        });
+      });
+}
+
+void Exchange::forward_websocket() {
+  upgrade_request_ = header_parser_.release();
+  strip_headers(upgrade_request_, true);
+  add_proxy_headers(upgrade_request_);
+  upgrade_request_.target(upstream_target());
+  connect_upstream([self = shared_from_this()] {
+    bhttp::async_write(
+        self->upstream_, self->upgrade_request_, [self](beast::error_code ec, std::size_t) {
+          if (ec) return self->respond_failure(502, "the app's worker is not reachable");
+          self->upgrade_response_parser_.emplace();
+          bhttp::async_read_header(
+              self->upstream_, self->upstream_buffer_, *self->upgrade_response_parser_,
+              [self](beast::error_code ec, std::size_t) {
+                if (ec) return self->respond_failure(502, "the app's worker did not answer");
+                auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
+                    self->upgrade_response_parser_->release());
+                if (self->new_session_)
+                  res->insert(bhttp::field::set_cookie, self->session_cookie());
+                bool upgraded = res->result() == bhttp::status::switching_protocols;
+                bhttp::async_write(
+                    self->conn_->stream(), *res,
+                    [self, res, upgraded](beast::error_code ec, std::size_t) {
+                      if (ec || !upgraded) return self->conn_->close();
+                      self->conn_->detach();
+                      self->conn_->stream().expires_never();
+                      auto workers = &self->deps_.workers;
+                      auto worker_id = self->worker_.id;
+                      self->counted_ = false;  // the tunnel reports the end instead
+                      auto tunnel = std::make_shared<Tunnel>(
+                          self->conn_->stream().socket(), self->conn_, std::move(self->upstream_),
+                          [workers, worker_id] { workers->request_finished(worker_id); });
+                      tunnel->start(self->conn_->buffer(), self->upstream_buffer_);
+                    });
+              });
+        });
+  });
+}
+
+ProxyHandler::ProxyHandler(const Config& config, store::Store& store, WorkerManager& workers)
+    : deps_{config, store, workers} {}
+
+void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
+  std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();
+}
+
+}  // namespace blockyard::proxy

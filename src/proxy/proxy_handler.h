@@ -1,0 +1,41 @@
+// ProxyHandler: the data plane for /app/{name}/... . Resolves the app, binds
+// the browser session (cookie blockyard_route) to its own worker, serves the
+// loading page while that worker starts, then forwards HTTP requests and
+// tunnels the Shiny WebSocket to the worker.
+#pragma once
+
+#include <memory>
+
+#include "core/config.h"
+#include "http/connection.h"
+#include "proxy/worker_manager.h"
+#include "store/store.h"
+
+namespace blockyard::proxy {
+
+class ProxyHandler : public http::DataPlaneHandler {
+ public:
+  ProxyHandler(const Config& config, store::Store& store, WorkerManager& workers);
+
+  void handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) override;
+
+  struct Deps {
+    const Config& config;
+    store::Store& store;
+    WorkerManager& workers;
+  };
+
+ private:
+  Deps deps_;
+};
+
+// Name of the routing cookie.
+inline constexpr const char* kRouteCookie = "blockyard_route";
+
+// Value of cookie `name` in a Cookie header, if present.
+std::optional<std::string> find_cookie(std::string_view cookie_header, std::string_view name);
+
+// True for 1-63 chars of [a-z0-9-] (what may follow /app/ for a redirect).
+bool is_plausible_app_segment(std::string_view segment);
+
+}  // namespace blockyard::proxy

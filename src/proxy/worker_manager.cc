@@ -1,0 +1,342 @@
+#include "proxy/worker_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/crypto.h"
+#include "store/store.h"
+
+namespace blockyard::proxy {
+
+const char* to_string(WorkerState state) {
+  switch (state) {
+    case WorkerState::starting:
+      return "starting";
+    case WorkerState::ready:
+      return "active";
+    case WorkerState::draining:
+      return "draining";
+    case WorkerState::failed:
+      return "failed";
+    case WorkerState::ended:
+      return "ended";
+  }
+  return "unknown";
+}
+
+struct WorkerManager::Record {
+  WorkerView view;
+  std::string bundle_id;
+  std::string session_id;
+  std::string started_at;
+  std::optional<std::string> ended_at;
+  Clock::time_point start_deadline;
+  Clock::time_point last_activity;
+  Clock::time_point ended_time;
+  int active_requests = 0;  // in-flight HTTP requests and open WebSockets
+  std::vector<std::function<void(bool)>> waiters;
+  std::shared_ptr<LineLog> log;
+
+  bool live() const {
+    return view.state == WorkerState::starting || view.state == WorkerState::ready ||
+           view.state == WorkerState::draining;
+  }
+};
+
+WorkerManager::WorkerManager(backend::Backend& backend, const Config& config)
+    : backend_(backend), config_(config), monitor_([this] { monitor_loop(); }) {}
+
+WorkerManager::~WorkerManager() {
+  shutdown();
+}
+
+std::string WorkerManager::start_session_worker(const store::App& app, const std::string& bundle_id,
+                                                const std::string& bundle_path,
+                                                const std::string& session_id) {
+  auto record = std::make_shared<Record>();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw CapacityError("server is shutting down");
+    int live_total = 0;
+    int live_app = 0;
+    for (const auto& [id, r] : workers_) {
+      if (!r->live()) continue;
+      ++live_total;
+      if (r->view.app_id == app.id) ++live_app;
+    }
+    if (live_total >= config_.proxy.max_workers) throw CapacityError("server at capacity");
+    if (app.max_workers_per_app && live_app >= *app.max_workers_per_app) {
+      throw CapacityError("app at capacity");
+    }
+    record->view.id = uuid_v4();
+    record->view.app_id = app.id;
+    record->bundle_id = bundle_id;
+    record->session_id = session_id;
+    record->started_at = store::now_rfc3339();
+    record->start_deadline = Clock::now() + config_.proxy.worker_start_timeout;
+    record->last_activity = Clock::now();
+    // Reserve the slot before the (slow) spawn so concurrent requests count it.
+    workers_[record->view.id] = record;
+    sessions_[session_id] = record->view.id;
+  }
+
+  backend::WorkerSpec spec;
+  spec.worker_id = record->view.id;
+  spec.app_id = app.id;
+  spec.bundle_id = bundle_id;
+  spec.bundle_path = bundle_path;
+  spec.env = config_.server.worker_env;
+  try {
+    auto endpoint = backend_.spawn(spec);
+    std::lock_guard lock(mu_);
+    record->view.endpoint = endpoint;
+    record->log = backend_.logs(record->view.id);
+  } catch (const std::exception& e) {
+    spdlog::error("worker {} for app {} failed to spawn: {}", record->view.id, app.name, e.what());
+    std::lock_guard lock(mu_);
+    record->view.failure = e.what();
+    record->log = backend_.logs(record->view.id);
+    finish_record(*record, WorkerState::failed);
+    throw;
+  }
+  spdlog::info("worker {} starting for app {} (session {})", record->view.id, app.name, session_id);
+  wake_.notify_all();
+  return record->view.id;
+}
+
+std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
+                                                        const std::string& app_id) {
+  std::lock_guard lock(mu_);
+  auto s = sessions_.find(session_id);
+  if (s == sessions_.end()) return std::nullopt;
+  auto w = workers_.find(s->second);
+  if (w == workers_.end() || w->second->view.app_id != app_id) return std::nullopt;
+  const auto& record = *w->second;
+  if (!record.live() && record.view.state != WorkerState::failed) return std::nullopt;
+  return record.view;
+}
+
+void WorkerManager::when_ready(const std::string& worker_id, std::function<void(bool)> done) {
+  std::unique_lock lock(mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    lock.unlock();
+    done(false);
+    return;
+  }
+  auto& record = *it->second;
+  if (record.view.state == WorkerState::starting) {
+    record.waiters.push_back(std::move(done));
+    return;
+  }
+  bool ready =
+      record.view.state == WorkerState::ready || record.view.state == WorkerState::draining;
+  lock.unlock();
+  done(ready);
+}
+
+void WorkerManager::request_started(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  if (auto it = workers_.find(worker_id); it != workers_.end()) {
+    ++it->second->active_requests;
+    it->second->last_activity = Clock::now();
+  }
+}
+
+void WorkerManager::request_finished(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  if (auto it = workers_.find(worker_id); it != workers_.end()) {
+    --it->second->active_requests;
+    it->second->last_activity = Clock::now();
+  }
+}
+
+std::vector<std::string> WorkerManager::log_tail(const std::string& worker_id, std::size_t lines) {
+  std::shared_ptr<LineLog> log;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = workers_.find(worker_id); it != workers_.end()) log = it->second->log;
+  }
+  return log ? log->tail(lines) : std::vector<std::string>{};
+}
+
+void WorkerManager::finish_record(Record& record, WorkerState final_state) {
+  // Caller holds mu_.
+  record.view.state = final_state;
+  record.ended_at = store::now_rfc3339();
+  record.ended_time = Clock::now();
+  sessions_.erase(record.session_id);
+  auto waiters = std::move(record.waiters);
+  record.waiters.clear();
+  for (auto& w : waiters) w(false);
+}
+
+void WorkerManager::stop_worker(const std::string& worker_id, const char* reason) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || !it->second->live()) return;
+    spdlog::info("stopping worker {} ({})", worker_id, reason);
+    finish_record(*it->second, WorkerState::ended);
+  }
+  backend_.stop(worker_id);
+}
+
+void WorkerManager::monitor_loop() {
+  auto last_sweep = Clock::now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    bool any_starting = false;
+    for (const auto& [id, r] : workers_) {
+      if (r->view.state == WorkerState::starting) any_starting = true;
+    }
+    wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(50) : std::chrono::seconds(1));
+    if (stopping_) break;
+    lock.unlock();
+    std::vector<std::function<void()>> notifications;
+    check_starting(notifications);
+    for (auto& n : notifications) n();
+    if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
+      sweep_idle_and_exited();
+      last_sweep = Clock::now();
+    }
+    lock.lock();
+  }
+}
+
+void WorkerManager::check_starting(std::vector<std::function<void()>>& notifications) {
+  std::vector<std::string> starting;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : workers_) {
+      if (r->view.state == WorkerState::starting && r->view.endpoint.port != 0) {
+        starting.push_back(id);
+      }
+    }
+  }
+  for (const auto& id : starting) {
+    bool healthy = backend_.health_check(id);
+    auto status = backend_.status(id);
+    bool exited = status && !status->running;
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(id);
+    if (it == workers_.end() || it->second->view.state != WorkerState::starting) continue;
+    auto& record = *it->second;
+    if (healthy) {
+      record.view.state = WorkerState::ready;
+      record.last_activity = Clock::now();
+      spdlog::info("worker {} ready on {}", id, record.view.endpoint.to_string());
+      auto waiters = std::move(record.waiters);
+      record.waiters.clear();
+      for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(true); });
+    } else if (exited || Clock::now() > record.start_deadline) {
+      record.view.failure = exited ? "the R process exited during start-up"
+                                   : "the app did not start within worker_start_timeout";
+      spdlog::warn("worker {} failed to start: {}", id, record.view.failure);
+      auto waiters = std::move(record.waiters);
+      record.waiters.clear();
+      finish_record(record, WorkerState::failed);
+      for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(false); });
+      notifications.push_back([this, id] { backend_.stop(id); });
+    }
+  }
+}
+
+void WorkerManager::sweep_idle_and_exited() {
+  std::vector<std::string> idle;
+  std::vector<std::string> forget;
+  auto now = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, r] : workers_) {
+      if (r->live() && r->view.state != WorkerState::starting) {
+        auto status = backend_.status(id);
+        if (status && !status->running) {
+          spdlog::warn("worker {} exited unexpectedly (code {})", id, status->exit_code);
+          finish_record(*r, WorkerState::ended);
+          continue;
+        }
+        if (r->active_requests <= 0 && now - r->last_activity > config_.proxy.idle_worker_timeout) {
+          idle.push_back(id);
+        }
+      } else if (!r->live() && now - r->ended_time > config_.proxy.log_retention) {
+        forget.push_back(id);
+      }
+    }
+    for (const auto& id : forget) workers_.erase(id);
+  }
+  for (const auto& id : idle) stop_worker(id, "idle");
+}
+
+void WorkerManager::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, r] : workers_) {
+      if (r->live()) finish_record(*r, WorkerState::ended);
+    }
+  }
+  wake_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  backend_.stop_all();
+}
+
+std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string& app_id) {
+  std::vector<api::WorkerSummary> live;
+  std::vector<api::WorkerSummary> ended;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, r] : workers_) {
+    if (r->view.app_id != app_id) continue;
+    api::WorkerSummary s;
+    s.id = id;
+    s.app_id = app_id;
+    s.bundle_id = r->bundle_id;
+    s.status = to_string(r->view.state);
+    s.started_at = r->started_at;
+    s.ended_at = r->ended_at;
+    if (r->live()) {
+      if (r->active_requests <= 0) s.idle_since = r->started_at;
+      s.session_ids.push_back(r->session_id);
+      live.push_back(std::move(s));
+    } else {
+      ended.push_back(std::move(s));
+    }
+  }
+  auto newest_first = [](const auto& a, const auto& b) { return a.started_at > b.started_at; };
+  std::sort(live.begin(), live.end(), newest_first);
+  std::sort(ended.begin(), ended.end(), newest_first);
+  live.insert(live.end(), ended.begin(), ended.end());
+  return live;
+}
+
+std::shared_ptr<LineLog> WorkerManager::worker_log(const std::string& app_id,
+                                                   const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second->view.app_id != app_id) return nullptr;
+  return it->second->log;
+}
+
+void WorkerManager::stop_app_workers(const std::string& app_id) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : workers_) {
+      if (r->view.app_id == app_id && r->live()) ids.push_back(id);
+    }
+  }
+  for (const auto& id : ids) stop_worker(id, "app stopped");
+}
+
+void WorkerManager::drain_app_workers(const std::string& app_id) {
+  // Sessions are 1:1 with workers, so new sessions already get new workers on
+  // the new bundle; draining marks the old ones so they stop once idle.
+  std::lock_guard lock(mu_);
+  for (auto& [id, r] : workers_) {
+    if (r->view.app_id == app_id && r->view.state == WorkerState::ready) {
+      r->view.state = WorkerState::draining;
+    }
+  }
+}
+
+}  // namespace blockyard::proxy

@@ -1,0 +1,107 @@
+// WorkerManager: the data plane's view of workers and sessions.
+//
+// Every user session gets its own worker (one R process per session). The
+// manager starts workers through the Backend, watches them become ready
+// (health checks on its monitor thread), stops workers nobody has used for
+// proxy.idle_worker_timeout, and keeps ended workers' logs for
+// proxy.log_retention. It also implements api::WorkerControl for the API.
+//
+// Thread safety: all public methods may be called from any thread. Callbacks
+// passed to when_ready() run on the monitor thread (or the caller's, when the
+// outcome is already known) and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/worker_control.h"
+#include "backend/backend.h"
+#include "core/config.h"
+#include "store/models.h"
+
+namespace blockyard::proxy {
+
+// A request that cannot get a worker: carries the 503 message for the user.
+class CapacityError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class WorkerState { starting, ready, draining, failed, ended };
+const char* to_string(WorkerState state);
+
+struct WorkerView {
+  std::string id;
+  std::string app_id;
+  WorkerState state = WorkerState::starting;
+  backend::Endpoint endpoint;
+  std::string failure;  // why it failed to start
+};
+
+class WorkerManager : public api::WorkerControl {
+ public:
+  WorkerManager(backend::Backend& backend, const Config& config);
+  ~WorkerManager() override;
+  WorkerManager(const WorkerManager&) = delete;
+  WorkerManager& operator=(const WorkerManager&) = delete;
+
+  // Starts a worker for a new session of `app` running `bundle_path`, and binds
+  // the session to it. Returns the worker id. Throws CapacityError when the
+  // global or per-app worker limit is reached, std::runtime_error when the
+  // backend cannot start the process.
+  std::string start_session_worker(const store::App& app, const std::string& bundle_id,
+                                   const std::string& bundle_path, const std::string& session_id);
+
+  // The live worker bound to this session of this app, if any.
+  std::optional<WorkerView> session_worker(const std::string& session_id,
+                                           const std::string& app_id);
+
+  // Calls `done(ready)` once the worker is ready (true) or has failed (false).
+  void when_ready(const std::string& worker_id, std::function<void(bool)> done);
+
+  // Activity accounting for idle detection.
+  void request_started(const std::string& worker_id);
+  void request_finished(const std::string& worker_id);
+
+  std::vector<std::string> log_tail(const std::string& worker_id, std::size_t lines);
+
+  // Stops every worker (shutdown) and the monitor thread.
+  void shutdown();
+
+  // api::WorkerControl
+  std::vector<api::WorkerSummary> workers_for_app(const std::string& app_id) override;
+  std::shared_ptr<LineLog> worker_log(const std::string& app_id,
+                                      const std::string& worker_id) override;
+  void stop_app_workers(const std::string& app_id) override;
+  void drain_app_workers(const std::string& app_id) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Record;
+
+  void monitor_loop();
+  void check_starting(std::vector<std::function<void()>>& notifications);
+  void sweep_idle_and_exited();
+  void stop_worker(const std::string& worker_id, const char* reason);
+  void finish_record(Record& record, WorkerState final_state);
+
+  backend::Backend& backend_;
+  const Config& config_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::map<std::string, std::shared_ptr<Record>> workers_;  // by worker id
+  std::map<std::string, std::string> sessions_;             // session id -> worker id
+  bool stopping_ = false;
+  std::thread monitor_;
+};
+
+}  // namespace blockyard::proxy

@@ -1,0 +1,120 @@
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <thread>
+
+#include "api/api.h"
+#include "auth/pat.h"
+#include "backend/process/process_backend.h"
+#include "http/connection.h"
+#include "http/server.h"
+#include "proxy/proxy_handler.h"
+#include "proxy/worker_manager.h"
+#include "server/health_routes.h"
+#include "tasks/task_registry.h"
+
+namespace blockyard::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::unique_ptr<backend::Backend> make_backend(const Config& config) {
+  const ProcessConfig& pc = config.process.value_or(ProcessConfig{});
+  backend::process::ProcessBackendOptions options;
+  options.bwrap_path = pc.bwrap_path;
+  options.r_path = pc.r_path;
+  options.port_range_start = pc.port_range_start;
+  options.port_range_end = pc.port_range_end;
+  options.bundle_worker_path = config.storage.bundle_worker_path;
+  options.state_dir = std::filesystem::path(config.storage.bundle_server_path) / ".workers";
+  options.log_retention = config.proxy.log_retention;
+  options.worker_env = config.server.worker_env;
+  try {
+    return backend::process::make_process_backend(options);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("process backend: ") + e.what());
+  }
+}
+
+// Without an identity provider, a local admin and its token file are the way in.
+void prepare_local_admin(const Config& config, store::Store& store) {
+  if (config.oidc) return;
+  std::filesystem::path token_file = config.server.admin_token_file;
+  bool minted = auth::ensure_local_admin(store, token_file);
+  spdlog::info("{} admin token at {} (use: by login --server http://{} --token \"$(cat {})\")",
+               minted ? "wrote new" : "using existing", token_file.string(), config.server.bind,
+               token_file.string());
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  auto store = store::open_sqlite_store(config.database.path);
+  if (int n = store->fail_interrupted_bundles(); n > 0) {
+    spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
+  }
+  prepare_local_admin(config, *store);
+
+  auto backend = make_backend(config);
+  proxy::WorkerManager workers(*backend, config);
+  tasks::TaskRegistry tasks;
+  asio::thread_pool build_pool(1);  // bundle activation jobs, one at a time
+
+  http::Router router;
+  std::atomic<bool> draining{false};
+  register_health_routes(router, *store, *backend, draining);
+  api::ApiContext api_context{
+      config, *store, tasks, workers,
+      [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};
+  api::register_api_routes(router, api_context);
+
+  asio::io_context io;
+  http::ServerOptions options;
+  options.bind = config.server.bind;
+  options.upload_body_limit = static_cast<std::uint64_t>(config.storage.max_bundle_size);
+  options.upload_dir = std::filesystem::path(config.storage.bundle_server_path) / ".uploads";
+  options.version = BLOCKYARD_VERSION;
+  options.hsts = config.server.external_url.starts_with("https://");
+  options.handler_threads = 4;
+  auto data_plane = std::make_shared<proxy::ProxyHandler>(config, *store, workers);
+  http::HttpServer server(io, options, router, data_plane);
+  server.listen();
+  spdlog::info("blockyard {} listening on http://{}", BLOCKYARD_VERSION, server.local_address());
+
+  std::thread shutdown_thread;
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signo);
+    draining = true;
+    server.stop_accepting();
+    // Blocking steps run off the I/O threads so in-flight requests can finish.
+    shutdown_thread = std::thread([&] {
+      auto deadline = std::chrono::steady_clock::now() + config.server.shutdown_timeout;
+      while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      workers.shutdown();
+      io.stop();
+    });
+  });
+
+  unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  if (shutdown_thread.joinable()) shutdown_thread.join();
+  build_pool.join();
+  server.join_handlers();
+  spdlog::info("shutdown complete");
+  return 0;
+}
+
+}  // namespace blockyard::server

@@ -1,0 +1,18 @@
+// The blockyard server process: wires configuration, store, backend, data
+// plane and API together, serves until SIGTERM/SIGINT, then shuts down
+// gracefully (stop accepting, let in-flight requests finish, stop every
+// worker).
+#pragma once
+
+#include <filesystem>
+
+#include "core/config.h"
+
+namespace blockyard::server {
+
+// Runs the server with an already loaded configuration. Returns the process
+// exit code (0 after a clean shutdown). Throws std::runtime_error when start-up
+// fails (port in use, database unusable, ...).
+int run_server(const Config& config);
+
+}  // namespace blockyard::server
