@@ -1,0 +1,52 @@
+// Validation of app fields sent by clients: the name rules and the PATCH body.
+// Pure functions; failures carry the exact client-facing message.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "store/models.h"
+
+namespace blockyard::api {
+
+// Message of the first app-name rule `name` breaks, nullopt when valid:
+// 1-63 bytes of a-z, 0-9 and '-', starting with a letter, not ending in '-'.
+std::optional<std::string> app_name_error(std::string_view name);
+
+// Bytes for a memory limit like "256m", "1g", "512mb", "1024" (bytes);
+// suffixes k|kb|m|mb|g|gb are binary and case-insensitive. nullopt when the
+// text is malformed or overflows.
+std::optional<std::int64_t> parse_memory_limit(std::string_view text);
+
+// The fields a PATCH /apps/{id} body may change. An outer nullopt means "not
+// sent"; an inner nullopt means "clear".
+struct AppPatch {
+  std::optional<std::optional<std::string>> title;
+  std::optional<std::optional<std::string>> description;
+  std::optional<std::string> access_type;
+  std::optional<std::optional<int>> max_workers_per_app;
+  std::optional<int> max_sessions_per_worker;
+  std::optional<std::optional<std::string>> memory_limit;
+  std::optional<std::optional<double>> cpu_limit;
+  std::optional<int> pre_warmed_sessions;
+  std::optional<std::string> refresh_schedule;
+  std::optional<std::string> image;
+  std::optional<std::string> runtime;
+
+  // True when a field only the owner (or an admin) may change is present.
+  bool needs_owner() const { return access_type.has_value(); }
+  void apply_to(store::App& app) const;
+};
+
+// Parses and validates a PATCH body (a JSON object; unknown keys are
+// ignored). Throws ApiError 400 with the offending field's message, or 501
+// for fields this server cannot change yet (name, data_mounts, a non-empty
+// refresh_schedule).
+AppPatch parse_app_patch(const nlohmann::json& body, const Config& config);
+
+}  // namespace blockyard::api

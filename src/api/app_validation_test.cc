@@ -1,0 +1,96 @@
+#include "api/app_validation.h"
+
+#include <gtest/gtest.h>
+
+#include "api/json_views.h"
+#include "api/relation.h"
+#include "core/error.h"
+
+namespace blockyard::api {
+namespace {
+
+TEST(AppName, AcceptsSlugs) {
+  EXPECT_EQ(app_name_error("a"), std::nullopt);
+  EXPECT_EQ(app_name_error("sales-dash-2"), std::nullopt);
+  EXPECT_EQ(app_name_error(std::string(63, 'z')), std::nullopt);
+}
+
+TEST(MemoryLimit, ParsesBinarySuffixesCaseInsensitively) {
+  EXPECT_EQ(parse_memory_limit("1024"), 1024);
+  EXPECT_EQ(parse_memory_limit("2k"), 2048);
+  EXPECT_EQ(parse_memory_limit("256m"), 256ll << 20);
+  EXPECT_EQ(parse_memory_limit("512MB"), 512ll << 20);
+  EXPECT_EQ(parse_memory_limit("1G"), 1ll << 30);
+  EXPECT_EQ(parse_memory_limit("3gb"), 3ll << 30);
+}
+
+TEST(MemoryLimit, RejectsMalformedAndOverflowingValues) {
+  for (const char* text :
+       {"", "m", "1.5g", "-1g", "1 g", "1t", "1gbb", "99999999999999999999", "9999999999999g"}) {
+    EXPECT_EQ(parse_memory_limit(text), std::nullopt) << text;
+  }
+}
+
+TEST(AppPatch, UnsupportedFieldsAre501NotSilentlyIgnored) {
+  Config config;
+  for (const char* body :
+       {R"({"name":"new"})", R"({"data_mounts":[]})", R"({"refresh_schedule":"0 3 * * *"})"}) {
+    try {
+      parse_app_patch(nlohmann::json::parse(body), config);
+      ADD_FAILURE() << body;
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 501) << body;
+    }
+  }
+  try {
+    parse_app_patch(nlohmann::json::parse(R"({"refresh_schedule":"0 3 *"})"), config);
+    ADD_FAILURE();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(std::string(e.what()), "invalid refresh_schedule cron expression");
+  }
+}
+
+TEST(AppPatch, ZeroCpuMeansNoLimitAndUncappedWhenMaxIsZero) {
+  Config config;
+  config.proxy.max_cpu_limit = 0;
+  AppPatch big = parse_app_patch(nlohmann::json::parse(R"({"cpu_limit":64})"), config);
+  EXPECT_EQ(big.cpu_limit, std::optional<std::optional<double>>(64.0));
+  AppPatch zero = parse_app_patch(nlohmann::json::parse(R"({"cpu_limit":0})"), config);
+  ASSERT_TRUE(zero.cpu_limit.has_value());
+  EXPECT_FALSE(zero.cpu_limit->has_value());
+}
+
+TEST(Relation, FollowsRoleOwnershipAndAccessType) {
+  store::App app;
+  app.owner = "alice";
+  app.access_type = "acl";
+  Caller admin{"root", "Root", "admin"};
+  Caller alice{"alice", "Alice", "viewer"};
+  Caller bob{"bob", "Bob", "publisher"};
+  EXPECT_EQ(relation_for(&admin, app), Relation::admin);
+  EXPECT_EQ(relation_for(&alice, app), Relation::owner);
+  EXPECT_EQ(relation_for(&bob, app), Relation::none);
+  EXPECT_EQ(relation_for(nullptr, app), Relation::none);
+  app.access_type = "logged_in";
+  EXPECT_EQ(relation_for(&bob, app), Relation::viewer);
+  EXPECT_EQ(relation_for(nullptr, app), Relation::none);
+  app.access_type = "public";
+  EXPECT_EQ(relation_for(nullptr, app), Relation::anonymous);
+  EXPECT_LT(Relation::viewer, Relation::collaborator);
+  EXPECT_LT(Relation::owner, Relation::admin);
+}
+
+TEST(AppStatus, DerivedFromLiveWorkers) {
+  auto worker = [](const char* status) {
+    WorkerSummary w;
+    w.status = status;
+    return w;
+  };
+  EXPECT_EQ(app_status({}), "stopped");
+  EXPECT_EQ(app_status({worker("ended")}), "stopped");
+  EXPECT_EQ(app_status({worker("draining")}), "stopping");
+  EXPECT_EQ(app_status({worker("draining"), worker("starting")}), "running");
+}
+
+}  // namespace
+}  // namespace blockyard::api

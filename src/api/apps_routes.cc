@@ -1,0 +1,150 @@
+// /api/v1/apps: create, list, get, patch, delete, enable, disable.
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+#include "api/app_validation.h"
+#include "api/json_views.h"
+#include "api/relation.h"
+#include "api/route_helpers.h"
+#include "api/routes.h"
+#include "core/error.h"
+
+namespace blockyard::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string live_status(ApiContext& ctx, const std::string& app_id) {
+  return app_status(ctx.workers.workers_for_app(app_id));
+}
+
+json full_app(ApiContext& ctx, const store::App& app) {
+  return app_json(app, live_status(ctx, app.id));
+}
+
+http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  if (!has_role_at_least(caller, "publisher")) {
+    throw ApiError::forbidden("insufficient permissions");
+  }
+  json body = parse_json_body(req);
+  auto name_it = body.find("name");
+  if (name_it == body.end() || !name_it->is_string()) {
+    throw ApiError::bad_request("name is required");
+  }
+  std::string name = name_it->get<std::string>();
+  if (auto error = app_name_error(name)) throw ApiError::bad_request(*error);
+  const std::string conflict = "app name \"" + name + "\" already exists";
+  if (ctx.store.get_app_by_name(name)) throw ApiError::conflict(conflict);
+  store::App app;
+  try {
+    app = ctx.store.create_app(name, caller.sub);
+  } catch (const ApiError& e) {
+    // Lost a race with a concurrent create of the same name.
+    if (e.status() == 409) throw ApiError::conflict(conflict);
+    throw;
+  }
+  return json_response(201, full_app(ctx, app));
+}
+
+http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  if (req.query_param("deleted") == "true") {
+    require_admin(caller);
+    // Deletes are immediate (no soft-delete retention), so nothing is listed.
+    return json_response(200, json::array());
+  }
+  store::AppListQuery query;
+  query.search = req.query_param("search").value_or("");
+  query.page = std::max(1, int_query(req, "page", 1));
+  query.per_page = std::clamp(int_query(req, "per_page", 25), 1, 100);
+  if (caller.role != "admin") query.visible_to = caller.sub;
+
+  json items = json::array();
+  int total = 0;
+  // Tags do not exist yet, so a tag filter matches nothing.
+  if (req.query_param("tag").value_or("").empty()) {
+    store::AppListResult result = ctx.store.list_apps(query);
+    total = result.total;
+    for (const auto& app : result.apps) {
+      items.push_back(
+          app_list_item_json(app, live_status(ctx, app.id), relation_for(&caller, app)));
+    }
+  }
+  return json_response(
+      200,
+      json{{"apps", items}, {"total", total}, {"page", query.page}, {"per_page", query.per_page}});
+}
+
+http::Response get_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::viewer);
+  json j = full_app(ctx, app);
+  j["relation"] = relation_name(relation_for(&caller, app));
+  j["data_mounts"] = json::array();
+  return json_response(200, j);
+}
+
+http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  // Body checks come first, as in the original: a malformed body is a 400
+  // whatever the app.
+  AppPatch patch = parse_app_patch(parse_json_body(req), ctx.config);
+  store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
+  if (patch.needs_owner() && relation_for(&caller, app) < Relation::owner) {
+    throw ApiError::not_found("app not found");
+  }
+  if (patch.runtime && caller.role != "admin") throw ApiError::forbidden("runtime requires admin");
+  patch.apply_to(app);
+  ctx.store.update_app(app);
+  auto updated = ctx.store.get_app(app.id);
+  if (!updated) throw ApiError::not_found("app not found");
+  json j = full_app(ctx, *updated);
+  j["data_mounts"] = json::array();
+  return json_response(200, j);
+}
+
+http::Response delete_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  if (req.query_param("purge") == "true") require_admin(caller);
+  store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::owner);
+  ctx.workers.stop_app_workers(app.id);
+  ctx.store.delete_app(app.id);
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(ctx.config.storage.bundle_server_path) / app.id,
+                              ec);
+  if (ec) spdlog::warn("delete app {}: removing bundle files: {}", app.id, ec.message());
+  return http::Response::no_content();
+}
+
+http::Response set_enabled(ApiContext& ctx, http::Request& req, const Caller& caller,
+                           bool enabled) {
+  store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
+  app.enabled = enabled;
+  ctx.store.update_app(app);
+  // A disabled app answers 503 on the proxy; its workers have nothing to do.
+  if (!enabled) ctx.workers.stop_app_workers(app.id);
+  auto updated = ctx.store.get_app(app.id);
+  if (!updated) throw ApiError::not_found("app not found");
+  return json_response(200, full_app(ctx, *updated));
+}
+
+}  // namespace
+
+void register_app_routes(http::Router& router, ApiContext& ctx) {
+  add_route(router, ctx, "POST", "/apps",
+            [&ctx](http::Request& r, const Caller& c) { return create_app(ctx, r, c); });
+  add_route(router, ctx, "GET", "/apps",
+            [&ctx](http::Request& r, const Caller& c) { return list_apps(ctx, r, c); });
+  add_route(router, ctx, "GET", "/apps/{id}",
+            [&ctx](http::Request& r, const Caller& c) { return get_app(ctx, r, c); });
+  add_route(router, ctx, "PATCH", "/apps/{id}",
+            [&ctx](http::Request& r, const Caller& c) { return patch_app(ctx, r, c); });
+  add_route(router, ctx, "DELETE", "/apps/{id}",
+            [&ctx](http::Request& r, const Caller& c) { return delete_app(ctx, r, c); });
+  add_route(router, ctx, "POST", "/apps/{id}/enable",
+            [&ctx](http::Request& r, const Caller& c) { return set_enabled(ctx, r, c, true); });
+  add_route(router, ctx, "POST", "/apps/{id}/disable",
+            [&ctx](http::Request& r, const Caller& c) { return set_enabled(ctx, r, c, false); });
+}
+
+}  // namespace blockyard::api

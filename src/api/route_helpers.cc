@@ -1,0 +1,57 @@
+#include "api/route_helpers.h"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+
+namespace blockyard::api {
+
+void add_api_headers(http::Response& response) {
+  response.headers.set("Cache-Control", "no-store");
+  response.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+}
+
+void add_route(http::Router& router, ApiContext& context, const std::string& method,
+               const std::string& pattern, CallerHandler handler) {
+  router.add(method, "/api/v1" + pattern,
+             [&context, handler = std::move(handler)](http::Request& request) {
+               http::Response response;
+               try {
+                 Caller caller = authenticate(context.store, request);
+                 response = handler(request, caller);
+               } catch (const ApiError& e) {
+                 response = http::Response::error(e.status(), e.code(), e.what());
+               } catch (const std::exception& e) {
+                 spdlog::error("api {} {} failed: {}", request.method, request.path, e.what());
+                 response = http::Response::error(500, "internal_error", "internal server error");
+               }
+               add_api_headers(response);
+               return response;
+             });
+}
+
+nlohmann::json parse_json_body(const http::Request& request) {
+  if (request.body.size() > kMaxJsonBody) throw ApiError::bad_request("invalid JSON body");
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) throw ApiError::bad_request("invalid JSON body");
+  return body;
+}
+
+http::Response json_response(int status, const nlohmann::json& body) {
+  // Replace invalid UTF-8 (e.g. in a stored log line) instead of failing.
+  return http::Response::json(status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+int int_query(const http::Request& request, std::string_view name, int fallback) {
+  auto text = request.query_param(name);
+  if (!text || text->empty()) return fallback;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) return fallback;
+  return value;
+}
+
+}  // namespace blockyard::api
