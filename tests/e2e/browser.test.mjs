@@ -100,7 +100,7 @@ describe('browser sessions through the proxy', { timeout: 900_000 }, () => {
     return parsed;
   }
 
-  test('a new browser session gets the app (via the loading page) and R output over the WebSocket', async () => {
+  test('a new browser session gets the app (via the loading page) and R output over the WebSocket', async (t) => {
     const workersBefore = runProcesses(server).filter((p) => p.kind === 'R');
     const { page, sockets, documents, readyPolls } = await openSession();
     const first = await resultFor(page, 25);
@@ -116,7 +116,11 @@ describe('browser sessions through the proxy', { timeout: 900_000 }, () => {
         `the first document never polled __blockyard/ready: ${documents[0].body.slice(0, 300)}`,
       );
       assert.doesNotMatch(documents[0].body, /id="result"/, 'the first document was already the app');
+      t.diagnostic(`loading page served, ${readyPolls.length} readiness poll(s), then ${documents.length - 1} reload(s)`);
+    } else {
+      t.diagnostic(`a worker already ran (${workersBefore.length} R process(es)); loading page not required`);
     }
+    t.diagnostic(`first session: ${JSON.stringify(first)}`);
 
     const appSocket = `ws://127.0.0.1:${server.port}/app/hello/`;
     assert.ok(
@@ -139,11 +143,12 @@ describe('browser sessions through the proxy', { timeout: 900_000 }, () => {
     assert.equal(again.pid, firstWorker.pid);
   });
 
-  test('a second browser session is served by a different worker process', async () => {
+  test('a second browser session is served by a different worker process', async (t) => {
     assert.ok(firstWorker, 'needs the session of the first test');
     const { page } = await openSession();
     const second = await resultFor(page, 25);
     assert.notEqual(second.worker, firstWorker.worker, 'two browser sessions share one worker');
+    t.diagnostic(`second session: ${JSON.stringify(second)}`);
 
     const rWorkers = runProcesses(server).filter((p) => p.kind === 'R');
     assert.ok(rWorkers.length >= 2, `two sessions but ${rWorkers.length} R process(es):\n${describeProcesses(runProcesses(server))}`);

@@ -192,8 +192,11 @@ describe('deploy with by, serve through bwrap workers', { timeout: 900_000 }, ()
     assert.match(r.stdout, /Listening on/, `by logs shows no Shiny start-up line${describeRun(['logs', 'hello'], r)}`);
   });
 
-  test('/app/hello/__blockyard/ready reports a ready worker without caching', async () => {
-    const r = await request(`${server.url}/app/hello/__blockyard/ready`);
+  test("/app/hello/__blockyard/ready reports the session's worker ready, without caching", async () => {
+    // The loading page polls with its session cookie: readiness is per session
+    // because every session has a worker of its own.
+    assert.ok(routeCookie, 'needs the session of an earlier test');
+    const r = await request(`${server.url}/app/hello/__blockyard/ready`, { headers: { cookie: routeCookie } });
     assert.equal(r.status, 200, `status ${r.status} body ${r.body}${server.logTail()}`);
     assert.match(r.headers['cache-control'] ?? '', /no-store/);
     assert.equal(tryParseJson(r.body)?.ready, true, `body: ${r.body}`);

@@ -32,7 +32,8 @@ export const FIXTURES_DIR = path.join(SOURCE_DIR, 'tests', 'fixtures');
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Polls `fn` until it returns a truthy value (which is returned) or `timeoutMs`
-// passes; then throws, naming `what` and the last value or error seen.
+// passes; then throws, naming `what` and the last value or error seen. An
+// error with `fatal: true` thrown by `fn` ends the wait at once.
 export async function waitFor(fn, { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -42,6 +43,7 @@ export async function waitFor(fn, { timeoutMs = 30_000, intervalMs = 200, what =
       if (value) return value;
       last = value;
     } catch (err) {
+      if (err?.fatal) throw err; // no point in waiting any longer
       last = err;
     }
     if (Date.now() >= deadline) {
@@ -307,8 +309,10 @@ export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_0
     async stop({ timeoutMs = 60_000 } = {}) {
       if (exitInfo === null) {
         child.kill('SIGTERM');
-        const timer = sleep(timeoutMs).then(() => 'timeout');
-        const result = await Promise.race([exited, timer]);
+        let timer;
+        const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        const result = await Promise.race([exited, timedOut]);
+        clearTimeout(timer);
         if (result === 'timeout') {
           child.kill('SIGKILL');
           await exited;
@@ -339,7 +343,11 @@ export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_0
   try {
     await waitFor(
       async () => {
-        if (exitInfo) throw new Error(`server exited early: code ${exitInfo.code} signal ${exitInfo.signal}`);
+        if (exitInfo) {
+          throw Object.assign(new Error(`server exited early: code ${exitInfo.code} signal ${exitInfo.signal}`), {
+            fatal: true,
+          });
+        }
         const res = await request(`${url}/healthz`, { timeoutMs: 2_000 });
         return res.status === 200;
       },
