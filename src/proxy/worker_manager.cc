@@ -33,6 +33,7 @@ struct WorkerManager::Record {
   Clock::time_point last_activity;
   Clock::time_point ended_time;
   int active_requests = 0;  // in-flight HTTP requests and open WebSockets
+  std::string idle_since;   // wall clock, when active_requests last reached 0
   std::vector<std::function<void(bool)>> waiters;
   std::shared_ptr<LineLog> log;
 
@@ -145,8 +146,10 @@ void WorkerManager::request_started(const std::string& worker_id) {
 void WorkerManager::request_finished(const std::string& worker_id) {
   std::lock_guard lock(mu_);
   if (auto it = workers_.find(worker_id); it != workers_.end()) {
-    --it->second->active_requests;
-    it->second->last_activity = Clock::now();
+    auto& record = *it->second;
+    --record.active_requests;
+    record.last_activity = Clock::now();
+    if (record.active_requests <= 0) record.idle_since = store::now_rfc3339();
   }
 }
 
@@ -164,7 +167,9 @@ void WorkerManager::finish_record(Record& record, WorkerState final_state) {
   record.view.state = final_state;
   record.ended_at = store::now_rfc3339();
   record.ended_time = Clock::now();
-  sessions_.erase(record.session_id);
+  // A failed worker keeps its session so the loading page can say it failed;
+  // the next page load of that session starts a fresh worker.
+  if (final_state != WorkerState::failed) sessions_.erase(record.session_id);
   auto waiters = std::move(record.waiters);
   record.waiters.clear();
   for (auto& w : waiters) w(false);
@@ -262,7 +267,12 @@ void WorkerManager::sweep_idle_and_exited() {
         forget.push_back(id);
       }
     }
-    for (const auto& id : forget) workers_.erase(id);
+    for (const auto& id : forget) {
+      auto it = workers_.find(id);
+      auto session = sessions_.find(it->second->session_id);
+      if (session != sessions_.end() && session->second == id) sessions_.erase(session);
+      workers_.erase(it);
+    }
   }
   for (const auto& id : idle) stop_worker(id, "idle");
 }
@@ -295,7 +305,8 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
     s.started_at = r->started_at;
     s.ended_at = r->ended_at;
     if (r->live()) {
-      if (r->active_requests <= 0) s.idle_since = r->started_at;
+      if (r->active_requests <= 0)
+        s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
       s.session_ids.push_back(r->session_id);
       live.push_back(std::move(s));
     } else {
