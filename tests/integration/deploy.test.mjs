@@ -187,6 +187,28 @@ describe('deploy with by, serve through bwrap workers', { timeout: 900_000 }, ()
     assert.ok(rWorkers.length >= 2, `two sessions but ${rWorkers.length} R worker(s):\n${describeProcesses(runProcesses(server))}`);
   });
 
+  test('a new browser session gets the loading page, which turns into the app once its worker is ready', async () => {
+    const loading = await request(`${server.url}/app/hello/`, { headers: TEXT_HTML });
+    assert.equal(loading.status, 200, `status ${loading.status}${server.logTail()}`);
+    assert.match(loading.headers['content-type'] ?? '', /text\/html/);
+    assert.match(loading.body, /__blockyard\/ready/, `not the loading page: ${loading.body.slice(0, 300)}`);
+    assert.doesNotMatch(loading.body, /id="result"/, 'the app was served before its worker was ready');
+    const route = parseSetCookies(loading.cookies).blockyard_route;
+    assert.ok(route?.value, `the loading page set no blockyard_route cookie: ${JSON.stringify(loading.cookies)}`);
+    const cookie = `blockyard_route=${route.value}`;
+
+    await waitFor(
+      async () => {
+        const r = await request(`${server.url}/app/hello/__blockyard/ready`, { headers: { cookie } });
+        return r.status === 200 && tryParseJson(r.body)?.ready === true;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'the loading session to become ready' },
+    );
+    const app = await request(`${server.url}/app/hello/`, { headers: { ...TEXT_HTML, cookie } });
+    assert.equal(app.status, 200, `status ${app.status}${server.logTail()}`);
+    assert.match(app.body, /id="result"/, `the session still gets no app: ${app.body.slice(0, 300)}`);
+  });
+
   test('by logs hello prints the worker output', async () => {
     const r = await byOk(['logs', 'hello']);
     assert.match(r.stdout, /Listening on/, `by logs shows no Shiny start-up line${describeRun(['logs', 'hello'], r)}`);
