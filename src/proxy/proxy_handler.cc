@@ -8,6 +8,7 @@
 
 #include "core/crypto.h"
 #include "proxy/loading_page.h"
+#include "proxy/relay.h"
 #include "proxy/tunnel.h"
 
 namespace blockyard::proxy {
@@ -92,10 +93,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(const ProxyHandler::Deps& deps, std::shared_ptr<http::Connection> conn,
            http::HeaderParser& parser)
-      : deps_(deps),
-        conn_(std::move(conn)),
-        header_parser_(parser),
-        upstream_(conn_->stream().get_executor()) {}
+      : deps_(deps), conn_(std::move(conn)), header_parser_(parser), upstream_(deps_.io) {}
+
+  ~Exchange() {
+    if (counted_) deps_.workers.request_finished(worker_.id);
+  }
 
   void run();
 
@@ -107,6 +109,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void proceed_with_worker();
   void forward();
   void forward_http();
+  void relay_response();
   void forward_websocket();
   std::string upstream_target() const { return rest_ + (query_.empty() ? "" : "?" + query_); }
   template <class Fields>
@@ -117,12 +120,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   ProxyHandler::Deps deps_;
   std::shared_ptr<http::Connection> conn_;
   http::HeaderParser& header_parser_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
-  bhttp::request<bhttp::string_body> upstream_request_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> request_parser_;
   bhttp::request<bhttp::empty_body> upgrade_request_;
-  std::optional<bhttp::response_parser<bhttp::string_body>> response_parser_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser_;
   std::optional<bhttp::response_parser<bhttp::empty_body>> upgrade_response_parser_;
   tcp::socket upstream_;
+  bool upstream_reused_ = false;
   beast::flat_buffer upstream_buffer_;
 
   store::App app_;
@@ -133,7 +136,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool new_session_ = false;
   WorkerView worker_;
   bool keep_alive_ = true;
-  bool counted_ = false;
+  bool wants_html_ = false;   // Accept mentions text/html (read before the header is moved)
+  bool body_unread_ = false;  // an error answer now would leave request bytes unread
+  bool counted_ = false;      // request_started() was called; the destructor balances it
 };
 
 void Exchange::respond(int status, std::string content_type, std::string body,
@@ -146,12 +151,11 @@ void Exchange::respond(int status, std::string content_type, std::string body,
   if (new_session_) r.headers.add("Set-Cookie", session_cookie());
   r.body = std::move(body);
   // A request body we did not read would corrupt the next request.
-  bool keep = keep_alive_ && header_parser_.is_done();
-  conn_->send(std::move(r), keep);
+  conn_->send(std::move(r), keep_alive_ && !body_unread_);
 }
 
 void Exchange::respond_failure(int status, const std::string& message) {
-  if (accepts_html(header_parser_.get())) {
+  if (wants_html_) {
     respond(status, "text/html; charset=utf-8", render_error_page(message, message));
   } else {
     respond(status, "text/plain; charset=utf-8", message + "\n");
@@ -170,6 +174,8 @@ std::string Exchange::session_cookie() const {
 void Exchange::run() {
   const auto& req = header_parser_.get();
   keep_alive_ = req.keep_alive();
+  wants_html_ = accepts_html(req);
+  body_unread_ = !header_parser_.is_done();
   std::string target(sv(req.target()));
   auto qpos = target.find('?');
   std::string path = http::url_decode(target.substr(0, qpos));
@@ -257,7 +263,7 @@ void Exchange::serve_ready_endpoint() {
 void Exchange::proceed_with_worker() {
   if (worker_.state != WorkerState::starting) return forward();
   const auto& req = header_parser_.get();
-  if (req.method() == bhttp::verb::get && accepts_html(req) &&
+  if (req.method() == bhttp::verb::get && wants_html_ &&
       !http::iequals(sv(req[bhttp::field::upgrade]), "websocket")) {
     auto timeout = deps_.config.proxy.worker_start_timeout + std::chrono::seconds(10);
     std::string name = app_.title && !app_.title->empty() ? *app_.title : app_.name;
@@ -289,6 +295,7 @@ void Exchange::add_proxy_headers(Fields& fields) {
 void Exchange::forward() {
   deps_.workers.request_started(worker_.id);
   counted_ = true;
+  body_unread_ = true;  // from here on the header parser is handed over
   if (http::iequals(sv(header_parser_.get()[bhttp::field::upgrade]), "websocket")) {
     return forward_websocket();
   }
@@ -296,6 +303,11 @@ void Exchange::forward() {
 }
 
 void Exchange::connect_upstream(std::function<void()> then) {
+  if (auto pooled = deps_.upstreams.take(worker_.id)) {
+    upstream_ = std::move(*pooled);
+    upstream_reused_ = true;
+    return then();
+  }
   tcp::endpoint ep(asio::ip::make_address(worker_.endpoint.host),
                    static_cast<unsigned short>(worker_.endpoint.port));
   upstream_.async_connect(
@@ -304,56 +316,74 @@ void Exchange::connect_upstream(std::function<void()> then) {
           spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
           return self->respond_failure(502, "the app's worker is not reachable");
         }
+        beast::error_code ignored;
+        self->upstream_.set_option(tcp::no_delay(true), ignored);
         then();
       });
 }
 
+// Request and response bodies stream through fixed buffers in both
+// directions; nothing holds a whole body in memory.
 void Exchange::forward_http() {
-  body_parser_.emplace(std::move(header_parser_));
-  body_parser_->body_limit(kMaxForwardBody);
-  bhttp::async_read(
-      conn_->stream(), conn_->buffer(), *body_parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec == bhttp::error::body_limit) {
-          self->keep_alive_ = false;
-          return self->respond(413, "text/plain; charset=utf-8", "request body too large\n");
-        }
-        if (ec) return self->conn_->close();
-        self->upstream_request_ = self->body_parser_->release();
-        auto& req = self->upstream_request_;
-        strip_headers(req, false);
-        self->add_proxy_headers(req);
-        req.target(self->upstream_target());
-        req.keep_alive(false);
-        req.prepare_payload();
-        self->connect_upstream([self] {
-          bhttp::async_write(
-              self->upstream_, self->upstream_request_, [self](beast::error_code ec, std::size_t) {
-                if (ec) return self->respond_failure(502, "the app's worker is not reachable");
-                self->response_parser_.emplace();
-                self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-                bhttp::async_read(self->upstream_, self->upstream_buffer_, *self->response_parser_,
-                                  [self](beast::error_code ec, std::size_t) {
-                                    if (ec)
-                                      return self->respond_failure(
-                                          502, "the app's worker did not answer");
-                                    auto upstream_response = self->response_parser_->release();
-                                    http::Response r;
-                                    r.status = static_cast<int>(upstream_response.result_int());
-                                    strip_headers(upstream_response, false);
-                                    for (const auto& f : upstream_response) {
-                                      auto name = sv(f.name_string());
-                                      if (http::iequals(name, "content-length")) continue;
-                                      r.headers.add(std::string(name), std::string(sv(f.value())));
-                                    }
-                                    if (self->new_session_)
-                                      r.headers.add("Set-Cookie", self->session_cookie());
-                                    r.body = std::move(upstream_response.body());
-                                    self->conn_->send(std::move(r), self->keep_alive_);
-                                  });
-              });
-        });
-      });
+  request_parser_.emplace(std::move(header_parser_));
+  request_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  auto& req = request_parser_->get();
+  strip_headers(req, false);
+  add_proxy_headers(req);
+  req.target(upstream_target());
+  req.keep_alive(true);
+  connect_upstream([self = shared_from_this()] {
+    relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
+               self->upstream_, [self](beast::error_code ec) {
+                 if (ec) {
+                   // Nothing was answered yet: tell the client, drop both sides.
+                   self->keep_alive_ = false;
+                   return self->respond_failure(502, "the app's worker is not reachable");
+                 }
+                 self->response_parser_.emplace();
+                 self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+                 if (self->request_parser_->get().method() == bhttp::verb::head) {
+                   self->response_parser_->skip(true);
+                 }
+                 bhttp::async_read_header(
+                     self->upstream_, self->upstream_buffer_, *self->response_parser_,
+                     [self](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         self->keep_alive_ = false;
+                         return self->respond_failure(502, "the app's worker did not answer");
+                       }
+                       self->relay_response();
+                     });
+               });
+  });
+}
+
+void Exchange::relay_response() {
+  auto& res = response_parser_->get();
+  const bool upstream_keep_alive = res.keep_alive();
+  // Framing headers (Content-Length, Transfer-Encoding) stay: the serializer
+  // writes the body the way the worker framed it.
+  std::vector<std::string> remove;
+  for (const auto& f : res) {
+    auto name = sv(f.name_string());
+    if (is_hop_by_hop(name) && !http::iequals(name, "transfer-encoding")) remove.emplace_back(name);
+  }
+  for (const auto& name : remove) res.erase(name);
+  conn_->add_common_headers(res);
+  if (new_session_) res.insert(bhttp::field::set_cookie, session_cookie());
+  res.keep_alive(keep_alive_);
+  bool has_body = res.result_int() >= 200 && res.result() != bhttp::status::no_content &&
+                  res.result() != bhttp::status::not_modified &&
+                  request_parser_->get().method() != bhttp::verb::head;
+  if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
+  relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
+             [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
+               if (!ec && upstream_keep_alive && self->response_parser_->is_done()) {
+                 self->deps_.upstreams.give(self->worker_.id, std::move(self->upstream_));
+               }
+               if (ec) return self->conn_->close();
+               self->conn_->finish_request(self->keep_alive_);
+             });
 }
 
 void Exchange::forward_websocket() {
@@ -394,8 +424,9 @@ void Exchange::forward_websocket() {
   });
 }
 
-ProxyHandler::ProxyHandler(const Config& config, store::Store& store, WorkerManager& workers)
-    : deps_{config, store, workers} {}
+ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
+                           WorkerManager& workers)
+    : deps_{io, config, store, workers, upstreams_} {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
   std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();

@@ -6,8 +6,11 @@
 
 #include <memory>
 
+#include <boost/asio/io_context.hpp>
+
 #include "core/config.h"
 #include "http/connection.h"
+#include "proxy/upstream_pool.h"
 #include "proxy/worker_manager.h"
 #include "store/store.h"
 
@@ -15,17 +18,21 @@ namespace blockyard::proxy {
 
 class ProxyHandler : public http::DataPlaneHandler {
  public:
-  ProxyHandler(const Config& config, store::Store& store, WorkerManager& workers);
+  ProxyHandler(http::asio::io_context& io, const Config& config, store::Store& store,
+               WorkerManager& workers);
 
   void handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) override;
 
   struct Deps {
+    http::asio::io_context& io;  // upstream sockets live here, not on a client's strand
     const Config& config;
     store::Store& store;
     WorkerManager& workers;
+    UpstreamPool& upstreams;
   };
 
  private:
+  UpstreamPool upstreams_;
   Deps deps_;
 };
 

@@ -82,7 +82,7 @@ int run_server(const Config& config) {
   options.version = BLOCKYARD_VERSION;
   options.hsts = config.server.external_url.starts_with("https://");
   options.handler_threads = 4;
-  auto data_plane = std::make_shared<proxy::ProxyHandler>(config, *store, workers);
+  auto data_plane = std::make_shared<proxy::ProxyHandler>(io, config, *store, workers);
   http::HttpServer server(io, options, router, data_plane);
   server.listen();
   spdlog::info("blockyard {} listening on http://{}", BLOCKYARD_VERSION, server.local_address());
