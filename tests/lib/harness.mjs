@@ -552,3 +552,299 @@ export function listItems(json) {
   }
   return [];
 }
+
+// ---------------------------------------------------------------- raw TCP
+
+// Splits raw HTTP/1.x response bytes into status lines: every "HTTP/1.x NNN"
+// that starts a line. Used to count how many responses a connection got.
+export function statusLines(text) {
+  return [...text.matchAll(/(?:^|\r?\n)(HTTP\/1\.[01] (\d{3})[^\r\n]*)/g)].map((m) => ({
+    line: m[1],
+    status: Number(m[2]),
+  }));
+}
+
+// Opens a TCP connection to 127.0.0.1:`port`, writes `payload` (a string,
+// Buffer, or an array of them written `gapMs` apart), then collects every
+// byte the server sends until it closes the connection or `timeoutMs` passes
+// (then the socket is destroyed). Resolves {text, closedByServer, responses}
+// where responses = statusLines(text). Never rejects on resets: a reset
+// counts as a close by the server.
+export function rawExchange(port, payload, { timeoutMs = 10_000, gapMs = 0 } = {}) {
+  const parts = Array.isArray(payload) ? payload : [payload];
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let settled = false;
+    const finish = (closedByServer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      resolve({ text, closedByServer, responses: statusLines(text) });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.on('connect', async () => {
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0 && gapMs > 0) await sleep(gapMs);
+        if (socket.destroyed) return;
+        socket.write(parts[i]);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+// A minimal RFC 6455 client over node:net (Node 20 has no stable global
+// WebSocket), enough for the data-plane tests: opening handshake with custom
+// headers, masked text frames out, unmasked text/binary/close frames in
+// (fragmented messages are reassembled), ping answered with pong.
+//
+// Resolves once the server answered the upgrade request:
+//   {status, headers, rawHead, messages, closed (promise of {code, reason,
+//    byServer}), isOpen(), sendText(s), nextMessage(pred, timeoutMs), close(code), destroy()}
+// `status` is 101 on success; on any other status the socket is closed and
+// rawHead holds the response head (messages stay empty).
+export function openWebSocket(url, { headers = {}, timeoutMs = 60_000 } = {}) {
+  const u = new URL(url);
+  const key = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString('base64');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname);
+    let buf = Buffer.alloc(0);
+    let handshakeDone = false;
+    let fragments = [];
+    let fragmentOpcode = 0;
+    const messages = [];
+    const waiters = [];
+    let open = false;
+    let resolveClosed;
+    const closed = new Promise((r) => (resolveClosed = r));
+    let closeInfo = null;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`WebSocket ${url}: no upgrade response within ${timeoutMs} ms`));
+    }, timeoutMs);
+
+    const markClosed = (info) => {
+      if (closeInfo) return;
+      closeInfo = info;
+      open = false;
+      resolveClosed(info);
+      for (const w of waiters.splice(0)) w.check();
+    };
+    const writeFrame = (opcode, payload) => {
+      const mask = Buffer.from(Array.from({ length: 4 }, () => Math.floor(Math.random() * 256)));
+      const len = payload.length;
+      let head;
+      if (len < 126) head = Buffer.from([0x80 | opcode, 0x80 | len]);
+      else if (len < 65536) {
+        head = Buffer.alloc(4);
+        head[0] = 0x80 | opcode;
+        head[1] = 0x80 | 126;
+        head.writeUInt16BE(len, 2);
+      } else {
+        head = Buffer.alloc(10);
+        head[0] = 0x80 | opcode;
+        head[1] = 0x80 | 127;
+        head.writeBigUInt64BE(BigInt(len), 2);
+      }
+      const masked = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) masked[i] = payload[i] ^ mask[i % 4];
+      socket.write(Buffer.concat([head, mask, masked]));
+    };
+    const parseFrames = () => {
+      for (;;) {
+        if (buf.length < 2) return;
+        const fin = (buf[0] & 0x80) !== 0;
+        const opcode = buf[0] & 0x0f;
+        const masked = (buf[1] & 0x80) !== 0;
+        let len = buf[1] & 0x7f;
+        let off = 2;
+        if (len === 126) {
+          if (buf.length < 4) return;
+          len = buf.readUInt16BE(2);
+          off = 4;
+        } else if (len === 127) {
+          if (buf.length < 10) return;
+          len = Number(buf.readBigUInt64BE(2));
+          off = 10;
+        }
+        const maskLen = masked ? 4 : 0;
+        if (buf.length < off + maskLen + len) return;
+        let payload = buf.subarray(off + maskLen, off + maskLen + len);
+        if (masked) {
+          const m = buf.subarray(off, off + 4);
+          payload = Buffer.from(payload.map((b, i) => b ^ m[i % 4]));
+        }
+        buf = buf.subarray(off + maskLen + len);
+        if (opcode === 0x8) {
+          const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+          const reason = payload.length > 2 ? payload.subarray(2).toString('utf8') : '';
+          if (open) writeFrame(0x8, payload.subarray(0, 2));
+          markClosed({ code, reason, byServer: true });
+          socket.end();
+          return;
+        }
+        if (opcode === 0x9) {
+          writeFrame(0xa, payload);
+          continue;
+        }
+        if (opcode === 0xa) continue;
+        if (opcode !== 0) fragmentOpcode = opcode;
+        fragments.push(Buffer.from(payload));
+        if (fin) {
+          const data = Buffer.concat(fragments);
+          fragments = [];
+          messages.push(fragmentOpcode === 0x1 ? data.toString('utf8') : data);
+          for (const w of [...waiters]) w.check();
+        }
+      }
+    };
+
+    socket.on('connect', () => {
+      const lines = [
+        `GET ${u.pathname}${u.search} HTTP/1.1`,
+        `Host: ${u.host}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${key}`,
+        'Sec-WebSocket-Version: 13',
+      ];
+      for (const [k, v] of Object.entries(headers)) {
+        for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+      }
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    });
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!handshakeDone) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        handshakeDone = true;
+        clearTimeout(timer);
+        const rawHead = buf.subarray(0, end).toString('latin1');
+        buf = buf.subarray(end + 4);
+        const [statusLine, ...headerLines] = rawHead.split('\r\n');
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0);
+        const resHeaders = {};
+        for (const l of headerLines) {
+          const i = l.indexOf(':');
+          if (i > 0) {
+            const name = l.slice(0, i).trim().toLowerCase();
+            const value = l.slice(i + 1).trim();
+            resHeaders[name] = name in resHeaders ? [].concat(resHeaders[name], value) : value;
+          }
+        }
+        open = status === 101;
+        if (!open) {
+          socket.destroy();
+          markClosed({ code: 0, reason: `HTTP ${status}`, byServer: true });
+        }
+        const ws = {
+          status,
+          headers: resHeaders,
+          rawHead,
+          messages,
+          closed,
+          isOpen: () => open && !socket.destroyed,
+          sendText(text) {
+            writeFrame(0x1, Buffer.from(text, 'utf8'));
+          },
+          // Resolves the first message (from the start of the connection)
+          // that satisfies `pred` and was not returned before.
+          nextMessage(pred = () => true, waitMs = 30_000) {
+            return new Promise((res, rej) => {
+              const w = {
+                check() {
+                  const i = messages.findIndex((m, idx) => !w.seen.has(idx) && pred(m));
+                  if (i >= 0) {
+                    w.seen.add(i);
+                    done();
+                    res(messages[i]);
+                  } else if (closeInfo) {
+                    done();
+                    rej(new Error(`WebSocket closed (${closeInfo.code} ${closeInfo.reason}) before a matching message; got ${messages.length} message(s)`));
+                  }
+                },
+                seen: new Set(),
+              };
+              const t = setTimeout(() => {
+                done();
+                rej(new Error(`no matching WebSocket message within ${waitMs} ms; got:\n${messages.map(String).join('\n').slice(0, 2000)}`));
+              }, waitMs);
+              const done = () => {
+                clearTimeout(t);
+                const i = waiters.indexOf(w);
+                if (i >= 0) waiters.splice(i, 1);
+              };
+              waiters.push(w);
+              w.check();
+            });
+          },
+          // Sends a close frame and waits (up to 5 s) for the server's.
+          async close(code = 1000) {
+            if (open && !socket.destroyed) {
+              const p = Buffer.alloc(2);
+              p.writeUInt16BE(code, 0);
+              writeFrame(0x8, p);
+              open = false;
+              const t = sleep(5_000).then(() => 'timeout');
+              await Promise.race([closed, t]);
+            }
+            socket.destroy();
+            markClosed({ code, reason: '', byServer: false });
+          },
+          destroy() {
+            socket.destroy();
+            markClosed({ code: 1006, reason: 'destroyed', byServer: false });
+          },
+        };
+        resolve(ws);
+      }
+      if (open) parseFrames();
+    });
+    socket.on('error', (err) => {
+      if (!handshakeDone) {
+        clearTimeout(timer);
+        reject(err);
+      }
+      markClosed({ code: 1006, reason: err.message, byServer: true });
+    });
+    socket.on('close', () => markClosed({ code: 1006, reason: 'socket closed', byServer: true }));
+  });
+}
+
+// ---------------------------------------------------------------- apps
+
+// Copies fixture app `fixture`, lets `prepare(dir)` change the copy, and
+// deploys it as `name` with `by deploy --yes --wait`. Throws with the CLI
+// output and the server log unless the deploy succeeds.
+export async function deployFixture(server, fixture, name, { prepare } = {}) {
+  const dir = await copyFixtureApp(fixture);
+  if (prepare) await prepare(dir);
+  const args = ['deploy', dir, '--name', name, '--yes', '--wait'];
+  const r = await byAs(server, args, { timeoutMs: 300_000 });
+  if (r.code !== 0) throw new Error(`deploy of ${fixture} as ${name} failed${describeRun(args, r)}${server.logTail()}`);
+  return r;
+}
+
+// The `runtime` object of `by get <name> --runtime --json` ({workers: [...],
+// active_sessions, ...}). Throws with the CLI output when that fails.
+export async function appRuntime(server, name) {
+  const args = ['get', name, '--runtime', '--json'];
+  const r = await byAs(server, args);
+  const json = tryParseJson(r.stdout);
+  if (r.code !== 0 || !json?.runtime) throw new Error(`no runtime from by get${describeRun(args, r)}`);
+  return json.runtime;
+}
+
+// Workers of a runtime object that still run (anything but ended/failed).
+export function liveWorkers(runtime) {
+  return (runtime?.workers ?? []).filter((w) => !['ended', 'failed', 'stopped', 'exited'].includes(w.status));
+}
