@@ -62,6 +62,7 @@ const BpfProgram& safety_net() {
     rule.names.assign(names.begin(), names.end());
     rule.action = {ActionKind::kErrno, kNetErrno};
     net_profile.rules.push_back(rule);
+    net_profile.arch_map = shipped_profile().arch_map;  // cover x86 calls too
     return BpfProgram::from_bytes(compile_bpf(net_profile));
   }();
   return net;
@@ -302,6 +303,38 @@ TEST(ShippedFilter, ForkAndPlainCloneWork) {
   });
   EXPECT_EQ(cloned.ret, 9);
 }
+
+#if defined(__x86_64__)
+// A 32-bit syscall through int 0x80 (seen by seccomp as AUDIT_ARCH_I386).
+long int80(long nr, long a0 = 0, long a1 = 0) {
+  long ret;
+  asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1) : "memory");
+  return ret;
+}
+
+constexpr long kI386Getpid = 20;
+constexpr long kI386Mount = 21;
+constexpr long kI386Unshare = 310;
+constexpr long kI386Clone3 = 435;
+
+TEST(ShippedFilter, X86CompatCallsFollowTheSameRules) {
+  auto probe = run_filtered({}, [] { return CallResult{int80(kI386Getpid), 0}; });
+  if (!probe.completed || probe.result.ret <= 0) {
+    GTEST_SKIP() << "kernel without 32-bit syscall emulation";
+  }
+  EXPECT_GT(allowed([] { return CallResult{int80(kI386Getpid), 0}; }).ret, 0);
+  auto denied = [](long nr, long a0) {
+    auto outcome = run_filtered({&safety_net(), &shipped_blob()}, [&] {
+      return CallResult{int80(nr, a0), 0};
+    });
+    EXPECT_TRUE(outcome.completed) << outcome.failure;
+    return outcome.result.ret;
+  };
+  EXPECT_EQ(denied(kI386Mount, 0), -EPERM);
+  EXPECT_EQ(denied(kI386Unshare, CLONE_NEWUSER), -EPERM);
+  EXPECT_EQ(denied(kI386Clone3, 0), -ENOSYS);
+}
+#endif
 
 }  // namespace
 }  // namespace blockyard::seccomp
