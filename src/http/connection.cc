@@ -27,6 +27,27 @@ bool is_data_plane_path(std::string_view target) {
   return target == "/app" || target.starts_with("/app/") || target.starts_with("/app?");
 }
 
+// Request shapes that proxies and servers disagree about (the classic
+// request-smuggling vectors) are refused outright rather than interpreted.
+std::optional<std::string> ambiguous_framing(const bhttp::request_header<>& header) {
+  int content_lengths = 0;
+  int transfer_encodings = 0;
+  for (const auto& field : header) {
+    auto name = to_sv(field.name_string());
+    auto value = to_sv(field.value());
+    if (value.find_first_of("\r\n") != std::string_view::npos) return "folded header line";
+    if (iequals(name, "content-length")) ++content_lengths;
+    if (iequals(name, "transfer-encoding")) {
+      ++transfer_encodings;
+      if (!iequals(value, "chunked")) return "unsupported Transfer-Encoding";
+    }
+  }
+  if (content_lengths > 1) return "duplicate Content-Length";
+  if (transfer_encodings > 1) return "duplicate Transfer-Encoding";
+  if (content_lengths && transfer_encodings) return "both Content-Length and Transfer-Encoding";
+  return std::nullopt;
+}
+
 // Converts Beast's parsed header into our Request (body filled separately).
 Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip) {
   Request r;
@@ -91,6 +112,10 @@ void Connection::on_header(beast::error_code ec) {
   }
   in_flight_ = true;
   ++shared_->in_flight;
+  if (auto problem = ambiguous_framing(parser_->get())) {
+    send(Response::error(400, "bad_request", "malformed HTTP request: " + *problem), false);
+    return;
+  }
   if (is_data_plane_path(to_sv(parser_->get().target())) && shared_->data_plane) {
     shared_->data_plane->handle(shared_from_this(), *parser_);
     return;
