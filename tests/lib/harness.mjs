@@ -555,13 +555,41 @@ export function listItems(json) {
 
 // ---------------------------------------------------------------- raw TCP
 
-// Splits raw HTTP/1.x response bytes into status lines: every "HTTP/1.x NNN"
-// that starts a line. Used to count how many responses a connection got.
+// Splits raw HTTP/1.x response bytes (latin1 text) into the responses they
+// hold: {line, status} for each, read in sequence by their framing
+// (Content-Length, chunked, or no body for 1xx/204/304). Where the framing
+// cannot be followed, the rest is searched for further status lines, so a
+// second response is never missed.
 export function statusLines(text) {
-  return [...text.matchAll(/(?:^|\r?\n)(HTTP\/1\.[01] (\d{3})[^\r\n]*)/g)].map((m) => ({
-    line: m[1],
-    status: Number(m[2]),
-  }));
+  const out = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const m = /^HTTP\/1\.[01] (\d{3})[^\r\n]*/.exec(rest);
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (!m || headEnd < 0) break;
+    const status = Number(m[1]);
+    out.push({ line: m[0], status });
+    const head = rest.slice(0, headEnd);
+    rest = rest.slice(headEnd + 4);
+    if (status < 200 || status === 204 || status === 304) continue;
+    const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (/\r\ntransfer-encoding:[^\r\n]*chunked/i.test(head)) {
+      for (;;) {
+        const lineEnd = rest.indexOf('\r\n');
+        if (lineEnd < 0) return out;
+        const size = parseInt(rest.slice(0, lineEnd), 16);
+        if (Number.isNaN(size)) return out;
+        rest = rest.slice(lineEnd + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else if (cl) {
+      rest = rest.slice(Number(cl[1]));
+    } else {
+      return out; // body until close
+    }
+  }
+  for (const m of rest.matchAll(/HTTP\/1\.[01] (\d{3})[^\r\n]*/g)) out.push({ line: m[0], status: Number(m[1]) });
+  return out;
 }
 
 // Opens a TCP connection to 127.0.0.1:`port`, writes `payload` (a string,
