@@ -18,5 +18,6 @@ void add_login_command(CLI::App& root, CommandContext& ctx);
 void add_deploy_command(CLI::App& root, CommandContext& ctx);
 void add_app_commands(CLI::App& root, CommandContext& ctx);  // list, get, delete, enable, ...
 void add_logs_command(CLI::App& root, CommandContext& ctx);
+void add_admin_commands(CLI::App& root, CommandContext& ctx);  // install-seccomp, update, ...
 
 }  // namespace blockyard::cli
