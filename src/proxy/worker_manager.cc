@@ -25,8 +25,11 @@ const char* to_string(WorkerState state) {
 
 struct WorkerManager::Record {
   WorkerView view;
+  std::string app_name;
   std::string bundle_id;
+  std::string bundle_path;
   std::string session_id;
+  bool spawn_requested = false;  // false while waiting in the spawn queue
   std::string started_at;
   std::optional<std::string> ended_at;
   Clock::time_point start_deadline;
@@ -43,8 +46,15 @@ struct WorkerManager::Record {
   }
 };
 
-WorkerManager::WorkerManager(backend::Backend& backend, const Config& config)
-    : backend_(backend), config_(config), monitor_([this] { monitor_loop(); }) {}
+WorkerManager::WorkerManager(backend::Backend& backend, const Config& config,
+                             int max_concurrent_starts)
+    : backend_(backend),
+      config_(config),
+      max_concurrent_starts_(
+          max_concurrent_starts > 0
+              ? max_concurrent_starts
+              : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))),
+      monitor_([this] { monitor_loop(); }) {}
 
 WorkerManager::~WorkerManager() {
   shutdown();
@@ -54,6 +64,7 @@ std::string WorkerManager::start_session_worker(const store::App& app, const std
                                                 const std::string& bundle_path,
                                                 const std::string& session_id) {
   auto record = std::make_shared<Record>();
+  bool spawn_now = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) throw CapacityError("server is shutting down");
@@ -70,38 +81,83 @@ std::string WorkerManager::start_session_worker(const store::App& app, const std
     }
     record->view.id = uuid_v4();
     record->view.app_id = app.id;
+    record->app_name = app.name;
     record->bundle_id = bundle_id;
+    record->bundle_path = bundle_path;
     record->session_id = session_id;
     record->started_at = store::now_rfc3339();
-    record->start_deadline = Clock::now() + config_.proxy.worker_start_timeout;
     record->last_activity = Clock::now();
     // Reserve the slot before the (slow) spawn so concurrent requests count it.
     workers_[record->view.id] = record;
     sessions_[session_id] = record->view.id;
+    spawn_now = spawning_count_locked() < max_concurrent_starts_;
+    if (spawn_now) {
+      record->spawn_requested = true;
+    } else {
+      spawn_queue_.push_back(record->view.id);
+      spdlog::info("worker {} for app {} queued: {} workers already starting", record->view.id,
+                   app.name, max_concurrent_starts_);
+    }
   }
+  if (spawn_now) spawn_record(record, /*rethrow=*/true);
+  wake_.notify_all();
+  return record->view.id;
+}
 
+int WorkerManager::spawning_count_locked() const {
+  int n = 0;
+  for (const auto& [id, r] : workers_) {
+    if (r->view.state == WorkerState::starting && r->spawn_requested) ++n;
+  }
+  return n;
+}
+
+void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool rethrow) {
   backend::WorkerSpec spec;
-  spec.worker_id = record->view.id;
-  spec.app_id = app.id;
-  spec.bundle_id = bundle_id;
-  spec.bundle_path = bundle_path;
-  spec.env = config_.server.worker_env;
+  {
+    std::lock_guard lock(mu_);
+    record->start_deadline = Clock::now() + config_.proxy.worker_start_timeout;
+    spec.worker_id = record->view.id;
+    spec.app_id = record->view.app_id;
+    spec.bundle_id = record->bundle_id;
+    spec.bundle_path = record->bundle_path;
+    spec.env = config_.server.worker_env;
+  }
   try {
     auto endpoint = backend_.spawn(spec);
     std::lock_guard lock(mu_);
     record->view.endpoint = endpoint;
     record->log = backend_.logs(record->view.id);
   } catch (const std::exception& e) {
-    spdlog::error("worker {} for app {} failed to spawn: {}", record->view.id, app.name, e.what());
+    spdlog::error("worker {} for app {} failed to spawn: {}", record->view.id, record->app_name,
+                  e.what());
     std::lock_guard lock(mu_);
     record->view.failure = e.what();
     record->log = backend_.logs(record->view.id);
     finish_record(*record, WorkerState::failed);
-    throw;
+    if (rethrow) throw;
+    return;
   }
-  spdlog::info("worker {} starting for app {} (session {})", record->view.id, app.name, session_id);
-  wake_.notify_all();
-  return record->view.id;
+  spdlog::info("worker {} starting for app {} (session {})", record->view.id, record->app_name,
+               record->session_id);
+}
+
+void WorkerManager::start_queued() {
+  while (true) {
+    std::shared_ptr<Record> next;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || spawn_queue_.empty()) return;
+      if (spawning_count_locked() >= max_concurrent_starts_) return;
+      auto id = spawn_queue_.front();
+      spawn_queue_.pop_front();
+      auto it = workers_.find(id);
+      if (it == workers_.end() || it->second->view.state != WorkerState::starting) continue;
+      next = it->second;
+      next->spawn_requested = true;
+    }
+    spawn_record(next, /*rethrow=*/false);
+  }
 }
 
 std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
@@ -200,6 +256,7 @@ void WorkerManager::monitor_loop() {
     std::vector<std::function<void()>> notifications;
     check_starting(notifications);
     for (auto& n : notifications) n();
+    start_queued();
     if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
       sweep_idle_and_exited();
       last_sweep = Clock::now();

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,7 +49,10 @@ struct WorkerView {
 
 class WorkerManager : public api::WorkerControl {
  public:
-  WorkerManager(backend::Backend& backend, const Config& config);
+  // At most `max_concurrent_starts` R processes start at once (0 = one per
+  // CPU core, at least 2); further new sessions wait in a queue, so a burst
+  // of visitors cannot start more R processes at once than the machine holds.
+  WorkerManager(backend::Backend& backend, const Config& config, int max_concurrent_starts = 0);
   ~WorkerManager() override;
   WorkerManager(const WorkerManager&) = delete;
   WorkerManager& operator=(const WorkerManager&) = delete;
@@ -92,14 +96,19 @@ class WorkerManager : public api::WorkerControl {
   void sweep_idle_and_exited();
   void stop_worker(const std::string& worker_id, const char* reason);
   void finish_record(Record& record, WorkerState final_state);
+  void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
+  void start_queued();
+  int spawning_count_locked() const;
 
   backend::Backend& backend_;
   const Config& config_;
+  const int max_concurrent_starts_;
 
   std::mutex mu_;
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Record>> workers_;  // by worker id
   std::map<std::string, std::string> sessions_;             // session id -> worker id
+  std::deque<std::string> spawn_queue_;                     // worker ids waiting to spawn
   bool stopping_ = false;
   std::thread monitor_;
 };
