@@ -2,12 +2,16 @@
 // container's first process with regard to seccomp and capabilities, so
 // profiles can be tested where no Docker engine runs.
 //
-//   seccomp-docker-exec --profile FILE [--cap-add CAP]... [--cap-drop CAP]... -- PROG ARGS...
+//   seccomp-docker-exec --profile FILE [--cap-add CAP]... [--cap-drop CAP]...
+//                       [--no-new-privileges] -- PROG ARGS...
 //
-// Steps, in runc's order for a container without no-new-privileges: build
-// the filter from the Docker-format profile (conditions evaluated against
-// Docker's default capabilities adjusted by --cap-add/--cap-drop), load it,
-// reduce every capability set to those capabilities, exec PROG. Must run as
+// Steps, in runc's order: build the filter from the Docker-format profile
+// (conditions evaluated against Docker's default capabilities adjusted by
+// --cap-add/--cap-drop); without --no-new-privileges load it, then reduce
+// every capability set to those capabilities; with it (docker's
+// --security-opt no-new-privileges, Kubernetes' allowPrivilegeEscalation:
+// false) reduce capabilities, set no_new_privs, load the filter last. Then
+// exec PROG. Must run as
 // root (it needs CAP_SYS_ADMIN and CAP_SETPCAP to get there). Exit status
 // 125 for its own failures (as `docker run` uses), 127 when PROG cannot be
 // executed; otherwise PROG's.
@@ -32,6 +36,7 @@ using namespace seccomp_docker_exec;
 struct Options {
   std::string profile;
   std::set<std::string> capabilities = docker_default_capabilities();
+  bool no_new_privileges = false;
   std::vector<char*> command;
 };
 
@@ -39,7 +44,7 @@ struct Options {
   std::fprintf(stderr,
                "seccomp-docker-exec: %s\n"
                "usage: seccomp-docker-exec --profile FILE [--cap-add CAP]... [--cap-drop CAP]... "
-               "-- PROG [ARGS...]\n",
+               "[--no-new-privileges] -- PROG [ARGS...]\n",
                message.c_str());
   std::exit(125);
 }
@@ -59,6 +64,10 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--") {
       ++i;
       break;
+    }
+    if (arg == "--no-new-privileges") {
+      opts.no_new_privileges = true;
+      continue;
     }
     if (i + 1 >= argc) usage_error("missing value for " + arg);
     if (arg == "--profile") {
@@ -95,10 +104,15 @@ int main(int argc, char** argv) {
   try {
     const auto facts = current_container_facts(opts.capabilities);
     const SeccompFilter filter = build_filter(read_profile(opts.profile), facts);
-    // Without CAP_SYS_ADMIN the kernel only accepts a filter under
-    // no_new_privs; runc loads it before dropping capabilities to avoid that.
-    filter.load(/*no_new_privs=*/!has_effective_sys_admin());
-    reduce_capabilities_to(opts.capabilities);
+    if (opts.no_new_privileges) {
+      reduce_capabilities_to(opts.capabilities);
+      filter.load(/*no_new_privs=*/true);
+    } else {
+      // Without CAP_SYS_ADMIN the kernel only accepts a filter under
+      // no_new_privs; runc loads it before dropping capabilities to avoid that.
+      filter.load(/*no_new_privs=*/!has_effective_sys_admin());
+      reduce_capabilities_to(opts.capabilities);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "seccomp-docker-exec: %s\n", e.what());
     return 125;
