@@ -1,6 +1,7 @@
 // blockyard: the server binary.
 //   blockyard [--config FILE]   serve (no file: the embedded defaults)
 //   blockyard --version
+//   blockyard probe --tcp HOST:PORT [--timeout 2s]   (internal: preflight egress probe)
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -8,9 +9,13 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "preflight/probe_command.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "probe") {
+    return blockyard::preflight::run_probe_command({argv + 2, argv + argc}, std::cout, std::cerr);
+  }
   CLI::App app{"blockyard: deploy R Shiny apps, one sandboxed R worker per session"};
   std::string config_path;
   app.add_option("-c,--config", config_path,

@@ -13,6 +13,8 @@
 #include "backend/process/process_backend.h"
 #include "http/connection.h"
 #include "http/server.h"
+#include "preflight/preflight.h"
+#include "preflight/preflight_routes.h"
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
@@ -61,6 +63,20 @@ int run_server(const Config& config) {
   }
   prepare_local_admin(config, *store);
 
+  // Preflight before the backend exists: an error stops start-up with the
+  // checks' own advice. The backend starts workers under per-worker UIDs as
+  // root, so the checks' sandboxes do too.
+  auto preflight_options = preflight::options_from_environment(current_environment());
+  preflight_options.per_worker_uids = true;
+  preflight::SystemChecks system_checks(config, preflight_options, !config.server.skip_preflight);
+  if (config.server.skip_preflight)
+    spdlog::warn("preflight: backend checks skipped (skip_preflight)");
+  auto preflight_report = system_checks.run_startup();
+  preflight::log_report(preflight_report);
+  if (preflight::blocks_startup(preflight_report)) {
+    throw std::runtime_error(preflight::startup_failure_message(preflight_report));
+  }
+
   auto backend = make_backend(config);
   proxy::WorkerManager workers(*backend, config);
   tasks::TaskRegistry tasks;
@@ -73,6 +89,7 @@ int run_server(const Config& config) {
       config, *store, tasks, workers,
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};
   api::register_api_routes(router, api_context);
+  preflight::register_system_check_routes(router, *store, system_checks);
 
   asio::io_context io;
   http::ServerOptions options;
