@@ -33,8 +33,24 @@ struct WorkerSpec {
   std::string worker_id;
   std::string app_id;
   std::string bundle_id;
-  std::filesystem::path bundle_path;  // host directory of the unpacked bundle
+  std::filesystem::path bundle_path;       // host directory of the unpacked bundle
   std::map<std::string, std::string> env;  // extra environment (server.worker_env)
+  // Per-worker limits (app settings); empty / 0 = the backend's default.
+  std::string memory_limit;  // e.g. "512m", parsed with parse_memory_size()
+  double cpu_limit = 0;      // vCPUs
+  int pids_limit = 0;        // processes and threads
+};
+
+// What a backend can enforce on this host (for preflight and warnings).
+struct LimitsSupport {
+  std::string cgroup_mode = "none";  // "v2", "v1" or "none"
+  bool memory = false;               // per-worker memory limit
+  bool cpu = false;                  // per-worker CPU quota
+  bool pids = false;                 // per-worker process count (cgroup)
+  bool distinct_uids = false;        // each worker under its own host UID (root)
+  bool rlimit_nproc = false;         // RLIMIT_NPROC per worker (needs distinct UIDs)
+  bool seccomp = false;              // an inner seccomp filter is loaded
+  std::string detail;                // where the groups live, or why not
 };
 
 struct WorkerStatus {
@@ -72,6 +88,14 @@ class Backend {
 
   // Stops every worker (shutdown).
   virtual void stop_all(int grace_ms = 5000) = 0;
+
+  // Start-up: kills what a crashed predecessor left running (workers and
+  // their helpers), removes its per-worker state and releases its claims.
+  // Call once, before the first spawn. Returns the processes killed.
+  virtual std::size_t cleanup_orphans() { return 0; }
+
+  // What this backend enforces on this host.
+  virtual LimitsSupport limits_support() const { return {}; }
 };
 
 }  // namespace blockyard::backend

@@ -24,6 +24,18 @@ std::vector<std::string> session_args() {
   return {"--die-with-parent", "--new-session"};
 }
 
+std::vector<std::string> identity_args(int uid, int gid) {
+  std::vector<std::string> args;
+  if (uid >= 0) append(args, {"--uid", std::to_string(uid)});
+  if (gid >= 0) append(args, {"--gid", std::to_string(gid)});
+  return args;
+}
+
+std::vector<std::string> seccomp_args(int fd) {
+  if (fd < 0) return {};
+  return {"--seccomp", std::to_string(fd)};
+}
+
 std::vector<std::string> capability_args() {
   return {"--cap-drop", "ALL"};
 }
@@ -38,12 +50,14 @@ std::vector<std::string> build_bwrap_argv(const SandboxSpec& spec) {
   if (spec.command.empty()) throw std::invalid_argument("bwrap: empty worker command");
   std::vector<std::string> argv{spec.bwrap_path.string()};
   append(argv, namespace_args());
+  append(argv, identity_args(spec.uid, spec.gid));
   append(argv, session_args());
   append(argv, capability_args());
   append(argv, sandbox_mount_args(spec.bundle_host_path, spec.bundle_mount, spec.host_root));
   append(argv, {"--chdir", spec.bundle_mount.string()});
   append(argv, environment_args(spec.env));
   if (spec.info_fd >= 0) append(argv, {"--info-fd", std::to_string(spec.info_fd)});
+  append(argv, seccomp_args(spec.seccomp_fd));
   argv.push_back("--");
   append(argv, spec.command);
   return argv;

@@ -20,12 +20,17 @@ struct SandboxSpec {
   EnvList env;                                  // the complete worker environment
   std::vector<std::string> command;             // runs after "--"
   int info_fd = -1;                       // >= 0: bwrap reports the sandbox's host pid on this fd
+  int seccomp_fd = -1;                    // >= 0: bwrap loads this compiled BPF before the command
+  int uid = -1;                           // >= 0: the sandbox's uid (and, via the shim, host uid)
+  int gid = -1;                           // >= 0: the sandbox's gid
   std::filesystem::path host_root = "/";  // tests point this at a fake root
 };
 
 std::vector<std::string> namespace_args();
 std::vector<std::string> session_args();
+std::vector<std::string> identity_args(int uid, int gid);
 std::vector<std::string> capability_args();
+std::vector<std::string> seccomp_args(int fd);
 std::vector<std::string> environment_args(const EnvList& env);
 
 // argv[0] is spec.bwrap_path. Throws std::invalid_argument on an empty

@@ -176,3 +176,36 @@ TEST(ShinyCommand, RStringLiteralEscapes) {
 
 }  // namespace
 }  // namespace blockyard::backend::process
+
+namespace blockyard::backend::process {
+namespace {
+
+TEST(BwrapArgs, IdentityAndSeccompAreBuiltInPlaceNotSpliced) {
+  SandboxSpec spec;
+  spec.bundle_host_path = "/b";
+  spec.bundle_mount = "/tmp/app";
+  spec.command = {"/usr/bin/Rscript", "--", "--seccomp"};  // a literal "--" in the command
+  spec.uid = 60003;
+  spec.gid = 65534;
+  spec.seccomp_fd = 4;
+  const auto argv = build_bwrap_argv(spec);
+  const long userns = find_seq(argv, {"--unshare-user"});
+  const long uid = find_seq(argv, {"--uid", "60003"});
+  const long gid = find_seq(argv, {"--gid", "65534"});
+  const long seccomp = find_seq(argv, {"--seccomp", "4"});
+  const long dashdash = find_seq(argv, {"--", "/usr/bin/Rscript", "--", "--seccomp"});
+  ASSERT_GE(userns, 0);
+  ASSERT_GE(uid, 0);
+  ASSERT_GE(gid, 0);
+  ASSERT_GE(seccomp, 0);
+  EXPECT_TRUE(userns < uid && uid < gid && gid < seccomp && seccomp < dashdash);
+  EXPECT_EQ(dashdash + 4, static_cast<long>(argv.size()));  // the command is untouched
+
+  spec.uid = spec.gid = spec.seccomp_fd = -1;
+  const auto plain = build_bwrap_argv(spec);
+  EXPECT_EQ(find_seq(plain, {"--uid"}), -1);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), "--seccomp"), 1);  // the command's own
+}
+
+}  // namespace
+}  // namespace blockyard::backend::process

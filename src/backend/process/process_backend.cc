@@ -1,23 +1,31 @@
 #include "backend/process/process_backend.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 
 #include "backend/process/bwrap_args.h"
+#include "backend/process/bwrap_exec.h"
+#include "backend/process/cgroups.h"
 #include "backend/process/http_probe.h"
 #include "backend/process/port_allocator.h"
 #include "backend/process/process_tree.h"
+#include "backend/process/sandbox_marker.h"
 #include "backend/process/sandbox_mounts.h"
 #include "backend/process/shiny_command.h"
 #include "backend/process/worker_env.h"
 #include "backend/process/worker_process.h"
+#include "core/config.h"
 
 namespace blockyard::backend::process {
 
@@ -43,11 +51,53 @@ void require_executable(const fs::path& path, const std::string& key) {
                                 "\" is not an executable file");
 }
 
+// <state_dir>/<worker>: created for the worker's UID, removed with it.
+class WorkerDir {
+ public:
+  WorkerDir(fs::path path, int uid, int gid, bool chown_to_worker) : path_(std::move(path)) {
+    fs::remove_all(path_);  // a leftover of an earlier worker with this id
+    fs::create_directory(path_);
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::replace);
+    if (chown_to_worker && ::chown(path_.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)))
+      throw std::runtime_error("process backend: chown " + path_.string() + ": " +
+                               std::strerror(errno));
+  }
+  WorkerDir(const WorkerDir&) = delete;
+  WorkerDir& operator=(const WorkerDir&) = delete;
+  ~WorkerDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    if (ec) spdlog::warn("process backend: cannot remove {}: {}", path_.string(), ec.message());
+  }
+
+ private:
+  fs::path path_;
+};
+
+// Everything a worker holds while it lives; given back (in reverse order:
+// processes killed before the UID is reused) by release().
+struct WorkerResources {
+  PortLease port;
+  UidLease uid;
+  std::unique_ptr<WorkerDir> dir;
+  std::unique_ptr<WorkerCgroup> cgroup;
+
+  ~WorkerResources() { release(); }
+  void release() {
+    cgroup.reset();  // kills stragglers, removes the group
+    dir.reset();
+    uid.release();
+    port.release();
+  }
+};
+
 // One worker: its spec, its port, its log and the process that owns them.
 struct Worker {
   WorkerSpec spec;
-  PortLease lease;  // declared before `process`: outlives the owner thread
+  std::mutex resources_mu;
+  WorkerResources resources;  // declared before `process`: outlives the owner thread
   int port = 0;
+  int uid = 0;
   std::shared_ptr<LineLog> log;
   std::string started_at;
   int sandbox_pid = 0;  // host pid of the sandbox's pid 1 (bwrap --info-fd); 0 = unknown
@@ -55,6 +105,15 @@ struct Worker {
   std::unique_ptr<WorkerProcess> process;
 
   bool running() const { return process->running(); }
+
+  void release_resources() {
+    std::lock_guard lock(resources_mu);
+    resources.release();
+  }
+  void kill_cgroup() {
+    std::lock_guard lock(resources_mu);
+    if (resources.cgroup) resources.cgroup->kill_all();
+  }
 
   // Our sandbox's pid 1 only while it is still bwrap's child (never a reused pid).
   int live_sandbox_pid() const {
@@ -67,18 +126,44 @@ class ProcessBackend final : public Backend {
   explicit ProcessBackend(const ProcessBackendOptions& options)
       : options_(options),
         rscript_(rscript_beside(options.r_path)),
-        ports_(options.port_range_start, options.port_range_end) {
+        ports_(options.port_range_start, options.port_range_end),
+        uids_(options.uid_allocator
+                  ? options.uid_allocator
+                  : std::make_shared<MemoryUidAllocator>(options.worker_uid_range_start,
+                                                         options.worker_uid_range_end)),
+        shim_(options.worker_identities && ::geteuid() == 0),
+        instance_(instance_key(options.state_dir)) {
     require_executable(options_.bwrap_path, "bwrap_path");
     require_executable(rscript_, "Rscript (beside r_path)");
     if (ports_.size() == 0)
       throw std::invalid_argument("process backend: empty port range " +
                                   std::to_string(options.port_range_start) + ".." +
                                   std::to_string(options.port_range_end));
+    if (uids_->size() == 0 || options.worker_uid_range_start <= 0)
+      throw std::invalid_argument("process backend: bad worker UID range " +
+                                  std::to_string(options.worker_uid_range_start) + ".." +
+                                  std::to_string(options.worker_uid_range_end));
+    if (options.worker_gid <= 0)
+      throw std::invalid_argument("process backend: worker_gid must not be root's group");
+    if (!options_.seccomp_profile.empty() && !open_seccomp().valid())
+      throw std::invalid_argument("process backend: seccomp profile \"" +
+                                  options_.seccomp_profile.string() +
+                                  "\" cannot be read: " + std::strerror(errno));
+    limits_for(WorkerSpec{});  // validates the defaults (throws std::invalid_argument)
     sandbox_mount_args("/", options_.bundle_worker_path);  // validates the mount point
     if (!options_.state_dir.empty()) {
       fs::create_directories(options_.state_dir);
-      fs::permissions(options_.state_dir, fs::perms::owner_all, fs::perm_options::replace);
+      // Traversable (not listable) so a worker's UID can reach its own directory.
+      fs::permissions(options_.state_dir,
+                      fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                      fs::perm_options::replace);
     }
+    if (options_.use_cgroups) cgroups_ = CgroupManager::detect(instance_);
+    spdlog::info("process backend: worker identities {}, cgroups {} ({}), seccomp {}",
+                 shim_ ? "per-worker host UIDs" : "server's own UID (not root)",
+                 cgroups_ ? cgroups_->support().cgroup_mode : "off",
+                 cgroups_ ? cgroups_->support().detail : "disabled by configuration",
+                 options_.seccomp_profile.empty() ? "off" : options_.seccomp_profile.string());
   }
 
   ~ProcessBackend() override { stop_all(2000); }
@@ -132,6 +217,42 @@ class ProcessBackend final : public Backend {
 
   void stop_all(int grace_ms) override { terminate(snapshot(), milliseconds(grace_ms)); }
 
+  std::size_t cleanup_orphans() override {
+    std::set<std::string> own;
+    for (const auto& w : snapshot()) own.insert(w->spec.worker_id);
+    std::size_t killed = 0;
+    for (const auto& [pid, worker] : find_marked_processes(instance_)) {
+      if (own.count(worker) != 0) continue;
+      // bwrap (or the shim) of a dead server: its group holds what it started.
+      if (::kill(-pid, SIGKILL) == 0 || ::kill(pid, SIGKILL) == 0) ++killed;
+    }
+    if (cgroups_) {
+      for (const auto& base : cgroups_->instance_dirs()) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(base, ec))
+          if (e.is_directory(ec) && own.count(e.path().filename().string()) == 0)
+            killed += kill_and_remove_tree(e.path(), false);
+      }
+    }
+    if (!options_.state_dir.empty()) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(options_.state_dir, ec))
+        if (own.count(e.path().filename().string()) == 0) fs::remove_all(e.path(), ec);
+    }
+    uids_->release_stale_claims();
+    if (killed > 0) spdlog::warn("process backend: killed {} leftover worker process(es)", killed);
+    return killed;
+  }
+
+  LimitsSupport limits_support() const override {
+    LimitsSupport s = cgroups_ ? cgroups_->support() : LimitsSupport{};
+    if (!cgroups_) s.detail = "cgroups disabled by configuration";
+    s.distinct_uids = shim_;
+    s.rlimit_nproc = shim_;
+    s.seccomp = !options_.seccomp_profile.empty();
+    return s;
+  }
+
  private:
   // Reserves the id for a spawn in progress; a live worker or another spawn
   // with the same id is refused, an exited worker is replaced.
@@ -150,12 +271,30 @@ class ProcessBackend final : public Backend {
   }
 
   std::shared_ptr<Worker> start_worker(const WorkerSpec& spec) {
+    if (!is_safe_worker_name(spec.worker_id))
+      throw std::runtime_error("process backend: worker id \"" + spec.worker_id +
+                               "\" must be 1-128 characters of [A-Za-z0-9._-]");
+    const ResourceLimits limits = limits_for(spec);
     auto w = std::make_shared<Worker>();
     w->spec = spec;
-    w->lease = ports_.reserve();
-    w->port = w->lease.port();
     w->log = std::make_shared<LineLog>(options_.log_lines);
     w->started_at = utc_now_rfc3339();
+    // Every claim below lives in w->resources: a throw before the start gives all back.
+    w->resources.port = ports_.reserve();
+    w->port = w->resources.port.port();
+    w->resources.uid = UidLease(*uids_, uids_->allocate());
+    w->uid = w->resources.uid.uid();
+    if (!options_.state_dir.empty())
+      w->resources.dir = std::make_unique<WorkerDir>(options_.state_dir / spec.worker_id, w->uid,
+                                                     options_.worker_gid, shim_);
+    if (cgroups_) w->resources.cgroup = cgroups_->create(spec.worker_id, limits);
+    UniqueFd seccomp;  // the parent's copy closes when this returns, on every path
+    if (!options_.seccomp_profile.empty()) {
+      seccomp = open_seccomp();
+      if (!seccomp.valid())
+        throw std::runtime_error("process backend: seccomp: open " +
+                                 options_.seccomp_profile.string() + ": " + std::strerror(errno));
+    }
 
     SandboxSpec sandbox;
     sandbox.bwrap_path = options_.bwrap_path;
@@ -164,25 +303,61 @@ class ProcessBackend final : public Backend {
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
     sandbox.info_fd = 3;
+    sandbox.uid = w->uid;
+    sandbox.gid = options_.worker_gid;
+    if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
 
     ProcessOptions run;
     run.argv = build_bwrap_argv(sandbox);
-    // bwrap itself gets an empty environment too; --setenv gives the worker its own.
+    if (shim_) run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, run.argv);
+    // bwrap gets only the marker; --setenv gives the worker its own environment.
+    run.env = {sandbox_marker(instance_, spec.worker_id)};
     run.log = w->log;
     run.info_pipe = true;
+    if (seccomp.valid()) run.inherit_fds = {seccomp.get()};
+    if (w->resources.cgroup) run.cgroup_procs_fds = w->resources.cgroup->procs_fds();
+    run.rlimits = rlimits_for(limits);
     Worker* raw = w.get();  // the process (and its callbacks) never outlive *w
-    run.before_fork = [raw] { raw->lease.close_listener(); };
+    run.before_fork = [raw] { raw->resources.port.close_listener(); };
     run.on_exit = [raw](int code) {
       raw->exited_at = Clock::now().time_since_epoch().count();
-      raw->lease.release();
+      raw->release_resources();
       spdlog::info("process backend: worker exited worker_id={} exit_code={}", raw->spec.worker_id,
                    code);
     };
     w->process = WorkerProcess::start(std::move(run));
     w->sandbox_pid = parse_bwrap_child_pid(w->process->read_info(milliseconds(2000)));
-    spdlog::info("process backend: spawned worker worker_id={} port={} pid={} sandbox_pid={}",
-                 spec.worker_id, w->port, w->process->pid(), w->sandbox_pid);
+    spdlog::info(
+        "process backend: spawned worker worker_id={} port={} uid={} pid={} sandbox_pid={}",
+        spec.worker_id, w->port, w->uid, w->process->pid(), w->sandbox_pid);
     return w;
+  }
+
+  UniqueFd open_seccomp() const {
+    return UniqueFd(::open(options_.seccomp_profile.c_str(), O_RDONLY | O_CLOEXEC));
+  }
+
+  // The spec's limits, else the configured defaults. Throws std::invalid_argument.
+  ResourceLimits limits_for(const WorkerSpec& spec) const {
+    ResourceLimits l;
+    const std::string& memory =
+        spec.memory_limit.empty() ? options_.default_memory_limit : spec.memory_limit;
+    if (!memory.empty()) l.memory_bytes = parse_memory_size(memory);
+    l.cpus = spec.cpu_limit > 0 ? spec.cpu_limit : options_.default_cpu_limit;
+    l.pids = spec.pids_limit > 0 ? spec.pids_limit : options_.default_pids_limit;
+    if (l.cpus < 0 || l.pids < 0) throw std::invalid_argument("process backend: negative limit");
+    return l;
+  }
+
+  std::vector<ProcessOptions::Rlimit> rlimits_for(const ResourceLimits& limits) const {
+    std::vector<ProcessOptions::Rlimit> out{{RLIMIT_CORE, 0}};
+    if (options_.rlimit_nofile > 0) out.push_back({RLIMIT_NOFILE, options_.rlimit_nofile});
+    if (options_.rlimit_as > 0) out.push_back({RLIMIT_AS, options_.rlimit_as});
+    // RLIMIT_NPROC counts every process of a UID: meaningful only when the
+    // worker has a host UID of its own.
+    if (shim_ && limits.pids > 0)
+      out.push_back({RLIMIT_NPROC, static_cast<unsigned long long>(limits.pids)});
+    return out;
   }
 
   // SIGTERM to the processes inside each sandbox (bwrap forwards no signals),
@@ -208,8 +383,9 @@ class ProcessBackend final : public Backend {
           "worker_id={}",
           w->spec.worker_id);
       // Killing the sandbox's pid 1 takes down its pid namespace and lets bwrap
-      // reap it; bwrap's own group is the fallback.
+      // reap it; the cgroup and bwrap's own group are the fallbacks.
       if (const int sandbox = w->live_sandbox_pid()) ::kill(sandbox, SIGKILL);
+      w->kill_cgroup();
       if (!w->process->wait_finished(milliseconds(500))) {
         w->process->signal_group(SIGKILL);
         w->process->signal(SIGKILL);
@@ -273,7 +449,11 @@ class ProcessBackend final : public Backend {
 
   const ProcessBackendOptions options_;
   const fs::path rscript_;
-  PortAllocator ports_;  // outlives every worker (declared first, destroyed last)
+  PortAllocator ports_;  // outlive every worker (declared first, destroyed last)
+  std::shared_ptr<UidAllocator> uids_;
+  const bool shim_;  // root: each worker under its own host UID via bwrap-exec
+  const std::string instance_;
+  std::shared_ptr<const CgroupManager> cgroups_;  // null when use_cgroups is off
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Worker>> workers_;
   std::set<std::string> starting_;

@@ -2,17 +2,30 @@
 // its own bubblewrap sandbox (user, pid, ipc, uts and — where possible —
 // cgroup namespaces; read-only host root; private /proc, /dev and /tmp; the
 // bundle read-only at bundle_worker_path; all capabilities dropped; an
-// environment built from scratch). Workers listen on 127.0.0.1:<port>, the
-// port taken from [process] port_range_start..port_range_end.
+// environment built from scratch; optionally an inner seccomp filter).
+// Workers listen on 127.0.0.1:<port>, the port taken from
+// [process] port_range_start..port_range_end.
 //
-// Not yet here (later layers): per-worker host UIDs through the setuid shim,
-// the inner seccomp profile, cgroup limits, network namespaces, preflight.
+// Identities: each worker gets a UID from worker_uid_range_start..end and
+// runs as uid:worker_gid inside the sandbox. When the server is root (and
+// worker_identities is on) bwrap is started through `<self_exe> bwrap-exec`,
+// so the worker's processes also have that UID on the host; otherwise the
+// host UID is the server's own (limits_support().distinct_uids says which).
+// Each worker has a directory <state_dir>/<worker id> owned by its UID,
+// removed when it exits.
+//
+// Limits: per-worker cgroups (v2, else v1) with memory, CPU and pids limits
+// where the host lets us create them; rlimits (core 0, nofile, nproc with
+// distinct UIDs, optional address space) everywhere. limits_support() tells
+// what is enforced. The cgroup also lists every process of a worker, so stop
+// and exit kill the whole tree.
 //
 // Thread safety: every method may be called concurrently (see Backend).
 // Workers stay in the table after they exit — status(), logs() and
 // list_managed() keep reporting them (running = false) — until log_retention
 // has passed since the exit; a new spawn with the same id replaces them.
-// Destroying the backend stops every worker.
+// A worker's port, UID, cgroup and directory are given back when it exits and
+// on every spawn failure. Destroying the backend stops every worker.
 #pragma once
 
 #include <chrono>
@@ -22,6 +35,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/process/uid_allocator.h"
 
 namespace blockyard::backend::process {
 
@@ -31,16 +45,41 @@ struct ProcessBackendOptions {
   int port_range_start = 10000;                         // [process] port_range_start
   int port_range_end = 10999;                           // [process] port_range_end
   std::filesystem::path bundle_worker_path = "/app";    // [storage] bundle_worker_path
-  // Per-worker files (none yet; later: tokens, sockets). <bundle_server_path>/.workers.
+  // Per-worker directories; <bundle_server_path>/.workers. Also names this
+  // backend instance (cgroup subtree, process marker) for orphan clean-up.
   std::filesystem::path state_dir;
   std::chrono::milliseconds log_retention = std::chrono::hours(1);  // [proxy] log_retention
   std::map<std::string, std::string> worker_env;                    // [server] worker_env
   std::size_t log_lines = 10000;                                    // lines kept per worker
   std::chrono::milliseconds health_timeout{1000};
+
+  // Identities ([process] worker_uid_range_start/end, worker_gid).
+  int worker_uid_range_start = 60000;
+  int worker_uid_range_end = 60999;
+  int worker_gid = 65534;
+  // A shared UID pool (several servers on one host); null = in memory over the range.
+  std::shared_ptr<UidAllocator> uid_allocator;
+  // As root, run each worker under its own host UID via `<self_exe> bwrap-exec`.
+  bool worker_identities = true;
+  std::string self_exe = "/proc/self/exe";
+
+  // [process] seccomp_profile: a compiled BPF program bwrap loads for the
+  // worker (--seccomp); empty = none.
+  std::filesystem::path seccomp_profile;
+
+  // Limits. A spec's own memory_limit / cpu_limit / pids_limit win.
+  std::string default_memory_limit;  // [server] default_memory_limit; "" = none
+  double default_cpu_limit = 0;      // [server] default_cpu_limit; 0 = none
+  int default_pids_limit = 512;      // 0 = none
+  bool use_cgroups = true;           // false: rlimits only
+  unsigned long long rlimit_nofile = 4096;
+  unsigned long long rlimit_as = 0;  // bytes; 0 = unlimited (R maps far more than it uses)
 };
 
 // Throws std::invalid_argument when bwrap or Rscript is not an executable
-// file, the port range is empty, or bundle_worker_path is unusable.
+// file, the port or UID range is empty (or includes 0), the seccomp profile
+// is unreadable, a default limit does not parse, or bundle_worker_path is
+// unusable.
 std::unique_ptr<Backend> make_process_backend(const ProcessBackendOptions& options);
 
 }  // namespace blockyard::backend::process

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,7 +50,47 @@ int exit_code_from_status(int status) {
 
 struct ChildFds {
   int stdin_fd, stdout_fd, stderr_fd, info_fd, exec_status_fd;
+  const int* inherit;  // become kFirstInheritFd, kFirstInheritFd + 1, …
+  std::size_t inherit_count;
+  const int* cgroup_procs;
+  std::size_t cgroup_procs_count;
+  const ProcessOptions::Rlimit* rlimits;
+  std::size_t rlimit_count;
 };
+
+[[noreturn]] void child_fail(int status_fd) {
+  const int e = errno;
+  [[maybe_unused]] auto n = ::write(status_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+// Writes our pid in decimal to each cgroup.procs (no allocation: we are a
+// forked child of a threaded parent).
+bool join_cgroups(const int* fds, std::size_t count) {
+  char digits[24];
+  std::size_t len = 0;
+  for (unsigned long pid = static_cast<unsigned long>(::getpid()); pid != 0 || len == 0; pid /= 10)
+    digits[len++] = static_cast<char>('0' + pid % 10);
+  char text[24];
+  for (std::size_t i = 0; i < len; ++i) text[i] = digits[len - 1 - i];
+  for (std::size_t i = 0; i < count; ++i)
+    if (::write(fds[i], text, len) != static_cast<ssize_t>(len)) return false;
+  return true;
+}
+
+// Lowers each limit (never raises: without CAP_SYS_RESOURCE we could not).
+bool apply_rlimits(const ProcessOptions::Rlimit* limits, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto resource = static_cast<__rlimit_resource_t>(limits[i].resource);
+    rlimit current{};
+    if (::getrlimit(resource, &current) != 0) return false;
+    rlim_t value = static_cast<rlim_t>(limits[i].value);
+    if (current.rlim_max != RLIM_INFINITY && value > current.rlim_max) value = current.rlim_max;
+    const rlimit wanted{value, value};
+    if (::setrlimit(resource, &wanted) != 0) return false;
+  }
+  return true;
+}
 
 // Runs in the forked child of a multi-threaded parent: async-signal-safe
 // calls only, no allocation.
@@ -64,21 +105,25 @@ struct ChildFds {
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  // Join the worker's cgroups before anything else can fork.
+  if (!join_cgroups(fds.cgroup_procs, fds.cgroup_procs_count)) child_fail(fds.exec_status_fd);
+  if (!apply_rlimits(fds.rlimits, fds.rlimit_count)) child_fail(fds.exec_status_fd);
+
   if (::dup2(fds.stdin_fd, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0 ||
-      (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0)) {
-    const int e = errno;
-    [[maybe_unused]] auto n = ::write(fds.exec_status_fd, &e, sizeof e);
-    ::_exit(127);
-  }
+      (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0))
+    child_fail(fds.exec_status_fd);
+  for (std::size_t i = 0; i < fds.inherit_count; ++i)
+    if (::dup2(fds.inherit[i], kFirstInheritFd + static_cast<int>(i)) < 0)
+      child_fail(fds.exec_status_fd);
   // Everything else closes on exec (the exec-status pipe must stay open until then).
-  const unsigned first_other = fds.info_fd >= 0 ? 4 : 3;
+  const unsigned first_other = fds.inherit_count > 0
+                                   ? static_cast<unsigned>(kFirstInheritFd + fds.inherit_count)
+                                   : (fds.info_fd >= 0 ? 4u : 3u);
   if (::syscall(SYS_close_range, first_other, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     for (int fd = static_cast<int>(first_other); fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   ::execve(argv[0], argv, envp);
-  const int e = errno;
-  [[maybe_unused]] auto n = ::write(fds.exec_status_fd, &e, sizeof e);
-  ::_exit(127);
+  child_fail(fds.exec_status_fd);
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
@@ -102,6 +147,11 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(ProcessOptions options) {
   if (p->options_.info_pipe) std::tie(p->info_read_, p->info_write_) = make_pipe();
   p->dev_null_ = moved_high(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
   if (!p->dev_null_.valid()) throw std::runtime_error(errno_text("process backend: /dev/null"));
+  for (int fd : p->options_.inherit_fds) {
+    UniqueFd high(::fcntl(fd, F_DUPFD_CLOEXEC, kFirstHighFd));
+    if (!high.valid()) throw std::runtime_error(errno_text("process backend: dup inherited fd"));
+    p->inherit_.push_back(std::move(high));
+  }
 
   p->owner_ = std::thread(&WorkerProcess::run, p.get(), static_cast<int>(::getpid()));
   std::unique_lock lock(p->mu_);
@@ -118,8 +168,19 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(ProcessOptions options) {
 void WorkerProcess::launch_child(int parent_pid) {
   auto argv = c_strings(options_.argv);
   auto envp = c_strings(options_.env);
-  const ChildFds fds{dev_null_.get(), out_write_.get(), err_write_.get(),
-                     info_write_.valid() ? info_write_.get() : -1, exec_status_write_.get()};
+  std::vector<int> inherit;
+  for (const auto& fd : inherit_) inherit.push_back(fd.get());
+  const ChildFds fds{dev_null_.get(),
+                     out_write_.get(),
+                     err_write_.get(),
+                     info_write_.valid() ? info_write_.get() : -1,
+                     exec_status_write_.get(),
+                     inherit.data(),
+                     inherit.size(),
+                     options_.cgroup_procs_fds.data(),
+                     options_.cgroup_procs_fds.size(),
+                     options_.rlimits.data(),
+                     options_.rlimits.size()};
   if (options_.before_fork) options_.before_fork();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(errno_text("process backend: fork"));
@@ -127,6 +188,7 @@ void WorkerProcess::launch_child(int parent_pid) {
 
   for (auto* fd : {&out_write_, &err_write_, &info_write_, &exec_status_write_, &dev_null_})
     fd->reset();
+  inherit_.clear();
   ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
   int child_errno = 0;
   ssize_t n;

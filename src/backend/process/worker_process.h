@@ -6,9 +6,12 @@
 // closes the log, then runs the on_exit callback.
 //
 // The child gets: stdin /dev/null; stdout/stderr pipes; optionally an info
-// pipe as fd 3; no other fds (everything else is closed on exec); default
-// signal dispositions and an empty signal mask; its own process group;
-// PR_SET_PDEATHSIG SIGKILL; exactly the environment given.
+// pipe as fd 3; the inherit_fds as fds 4, 5, …; no other fds (everything
+// else is closed on exec); default signal dispositions and an empty signal
+// mask; its own process group; PR_SET_PDEATHSIG SIGKILL; the given rlimits
+// (lowered only, never raised); exactly the environment given. Before it
+// execs, the child writes its pid into every cgroup_procs_fds, so it and all
+// it starts are in the worker's cgroups from the first instruction on.
 //
 // Thread safety: all const methods and signal() may be called from any
 // thread. Destruction kills a still-running child and waits for the thread.
@@ -29,11 +32,24 @@
 
 namespace blockyard::backend::process {
 
+// The fd number the first of ProcessOptions::inherit_fds gets in the child.
+inline constexpr int kFirstInheritFd = 4;
+
 struct ProcessOptions {
   std::vector<std::string> argv;  // argv[0] is the executable's absolute path
   std::vector<std::string> env;   // "NAME=value", the child's complete environment
   std::shared_ptr<LineLog> log;   // receives stdout and stderr lines; closed at exit
   bool info_pipe = false;         // give the child a pipe as fd 3 (bwrap --info-fd 3)
+  // Parent fds the child gets as fds 4, 5, … (e.g. bwrap --seccomp 4). The
+  // parent keeps ownership; they need not be inheritable.
+  std::vector<int> inherit_fds;
+  // Open cgroup.procs files; a failed write aborts the start.
+  std::vector<int> cgroup_procs_fds;
+  struct Rlimit {
+    int resource;              // RLIMIT_*
+    unsigned long long value;  // soft and hard limit (capped at the current hard limit)
+  };
+  std::vector<Rlimit> rlimits;
   // On the owner thread just before fork (e.g. free the port the child binds).
   std::function<void()> before_fork;
   // On the owner thread after the child was reaped and the log closed.
@@ -82,6 +98,7 @@ class WorkerProcess {
   ProcessOptions options_;
   UniqueFd out_read_, out_write_, err_read_, err_write_;
   UniqueFd info_read_, info_write_, exec_status_read_, exec_status_write_, dev_null_;
+  std::vector<UniqueFd> inherit_;  // high duplicates of options_.inherit_fds
   UniqueFd pidfd_;
   int pid_ = 0;
 
