@@ -876,3 +876,75 @@ export async function appRuntime(server, name) {
 export function liveWorkers(runtime) {
   return (runtime?.workers ?? []).filter((w) => !['ended', 'failed', 'stopped', 'exited'].includes(w.status));
 }
+
+// ---------------------------------------------------------------- binary HTTP
+
+// Like request(), but the body is kept as a Buffer, and the response can be
+// read slowly: with `pauseMs`, reading stops after the first chunk for that
+// long while `whilePaused()` (if given) runs, then resumes. Resolves
+// {status, headers, body (Buffer), cookies}.
+export function requestBuffer(url, { method = 'GET', headers = {}, body, timeoutMs = 300_000, pauseMs = 0, whilePaused } = {}) {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      answered = true;
+      const chunks = [];
+      let paused = false;
+      res.on('data', (c) => {
+        chunks.push(c);
+        if (pauseMs > 0 && !paused) {
+          paused = true;
+          res.pause();
+          Promise.all([sleep(pauseMs), whilePaused ? whilePaused() : null])
+            .then(() => res.resume())
+            .catch((err) => req.destroy(err));
+        }
+      });
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          cookies: res.headers['set-cookie'] ?? [],
+        }),
+      );
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${url}: no response within ${timeoutMs} ms`)));
+    // A server that answers early (e.g. 400/413) and closes makes our body
+    // write fail; the answer is what the caller wants to see.
+    req.on('error', (err) => {
+      if (answered) return;
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {
+        err.message = `${method} ${url}: the server closed the connection while the request body was being sent (${err.code}), before any response was read`;
+      }
+      reject(err);
+    });
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+// Resident set size of process `pid` in bytes (VmRSS), or null if gone.
+export function residentBytes(pid) {
+  const status = readProcFile(pid, 'status');
+  const m = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status.toString('utf8'));
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+// Samples residentBytes(pid) every `intervalMs` until stop() is called;
+// stop() resolves the largest value seen.
+export function sampleResidentBytes(pid, intervalMs = 20) {
+  let max = residentBytes(pid) ?? 0;
+  const timer = setInterval(() => {
+    max = Math.max(max, residentBytes(pid) ?? 0);
+  }, intervalMs);
+  timer.unref(); // a failed test that never calls stop() must not hang the run
+  return {
+    stop() {
+      clearInterval(timer);
+      max = Math.max(max, residentBytes(pid) ?? 0);
+      return max;
+    },
+  };
+}
