@@ -140,7 +140,9 @@ CheckResult check_cgroup_delegation(const CheckContext& context) {
   std::string where;
   for (const auto& f : found) where += (where.empty() ? "" : "; ") + f;
   std::string message = "writable cgroups: " + where + ".";
-  if (!v2_dir.empty()) {
+  // Only a pure v2 host puts workers in the v2 tree (hybrid hosts use v1).
+  if (!v2_dir.empty() && v2_dir.starts_with("/sys/fs/cgroup") &&
+      !v2_dir.starts_with("/sys/fs/cgroup/unified")) {
     std::string rel = v2_dir.substr(std::min(v2_dir.size(), std::string("/sys/fs/cgroup").size()));
     message += " Workers go into " + v2_dir +
                "/workers; firewall them with e.g. `iptables -A "

@@ -3,6 +3,7 @@
 // Loopback targets only.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "preflight/checks.h"
 #include "preflight/test_support.h"
@@ -85,6 +86,16 @@ TEST_F(WorkerEgress, ReachableServiceFromInsideTheSandboxIsNamed) {
   EXPECT_EQ(r.severity, "warning") << r.message;
   EXPECT_THAT(r.message, HasSubstr("workers can reach internal services: redis (" + address + ")"));
   EXPECT_THAT(r.message, HasSubstr("REJECT"));
+}
+
+TEST_F(WorkerEgress, ProbeRunsAsTheWorkerUidWhenRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  options_.per_worker_uids = true;
+  testing::LoopbackListener service;
+  std::string address = "127.0.0.1:" + std::to_string(service.port());
+  auto r = check_worker_egress(context_for(with_redis("redis://" + address), options_));
+  EXPECT_EQ(r.severity, "warning") << r.message;
+  EXPECT_THAT(r.message, HasSubstr("redis (" + address + ")"));
 }
 
 TEST_F(WorkerEgress, ClosedServicePortIsOk) {

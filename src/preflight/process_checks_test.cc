@@ -82,6 +82,15 @@ TEST(UserNamespaces, RealBwrapCanCreateASandbox) {
   EXPECT_EQ(r.severity, "ok") << r.message;
 }
 
+TEST(UserNamespaces, AsTheWorkerUidToo) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  PreflightOptions options;
+  options.per_worker_uids = true;
+  auto r = check_user_namespaces(context_for(Config{}, options));
+  EXPECT_EQ(r.severity, "ok") << r.message;
+  EXPECT_THAT(r.message, HasSubstr("as worker uid 60000"));
+}
+
 TEST(UserNamespaces, FailingSandboxExplainsTheHostSettings) {
   TempDir dir;  // a "bwrap" that fails the way a blocked userns does
   write_file(dir.path() / "bwrap",

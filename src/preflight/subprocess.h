@@ -29,7 +29,7 @@ struct SpawnSpec {
   std::vector<std::string> argv{};         // argv[0] is the path exec'd (no PATH search)
   std::optional<Identity> identity{};      // setgroups({gid}), setgid, setuid before exec
   std::vector<std::pair<int, int>> fds{};  // (parent fd, fd number in the child)
-  bool capture_output = true;            // else stdout/stderr go to /dev/null
+  bool capture_output = true;              // else stdout/stderr go to /dev/null
 };
 
 // A running child. Move-only; the destructor kills the process group and
