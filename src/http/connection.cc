@@ -89,6 +89,9 @@ void Connection::start() {
 void Connection::read_header() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
+  // Each route sets its own body limit once the body parser takes over; the
+  // header parser would otherwise refuse any Content-Length over 1 MiB.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   stream_.expires_after(kHeaderTimeout);
   bhttp::async_read_header(
       stream_, buffer_, *parser_,

@@ -30,6 +30,7 @@ struct WorkerManager::Record {
   std::string bundle_path;
   std::string session_id;
   bool spawn_requested = false;  // false while waiting in the spawn queue
+  bool prewarmed = false;        // started ahead of demand, not yet claimed by a session
   std::string started_at;
   std::optional<std::string> ended_at;
   Clock::time_point start_deadline;
@@ -60,48 +61,125 @@ WorkerManager::~WorkerManager() {
   shutdown();
 }
 
+std::shared_ptr<WorkerManager::Record> WorkerManager::reserve_locked(
+    const store::App& app, const std::string& bundle_id, const std::string& bundle_path) {
+  if (stopping_) throw CapacityError("server is shutting down");
+  int live_total = 0;
+  int live_app = 0;
+  for (const auto& [id, r] : workers_) {
+    if (!r->live()) continue;
+    ++live_total;
+    if (r->view.app_id == app.id) ++live_app;
+  }
+  if (live_total >= config_.proxy.max_workers) throw CapacityError("server at capacity");
+  if (app.max_workers_per_app && live_app >= *app.max_workers_per_app) {
+    throw CapacityError("app at capacity");
+  }
+  auto record = std::make_shared<Record>();
+  record->view.id = uuid_v4();
+  record->view.app_id = app.id;
+  record->app_name = app.name;
+  record->bundle_id = bundle_id;
+  record->bundle_path = bundle_path;
+  record->started_at = store::now_rfc3339();
+  record->last_activity = Clock::now();
+  // Reserved before the (slow) spawn so concurrent requests count it.
+  workers_[record->view.id] = record;
+  record->spawn_requested = spawning_count_locked() < max_concurrent_starts_;
+  if (!record->spawn_requested) {
+    spawn_queue_.push_back(record->view.id);
+    spdlog::info("worker {} for app {} queued: {} workers already starting", record->view.id,
+                 app.name, max_concurrent_starts_);
+  }
+  return record;
+}
+
 std::string WorkerManager::start_session_worker(const store::App& app, const std::string& bundle_id,
                                                 const std::string& bundle_path,
                                                 const std::string& session_id) {
-  auto record = std::make_shared<Record>();
-  bool spawn_now = false;
+  std::shared_ptr<Record> record;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) throw CapacityError("server is shutting down");
-    int live_total = 0;
-    int live_app = 0;
+    // A pre-warmed worker of the same bundle serves the session at once.
+    std::shared_ptr<Record> claim;
     for (const auto& [id, r] : workers_) {
-      if (!r->live()) continue;
-      ++live_total;
-      if (r->view.app_id == app.id) ++live_app;
+      if (!r->prewarmed || !r->live() || r->view.app_id != app.id || r->bundle_id != bundle_id) {
+        continue;
+      }
+      if (!claim ||
+          (r->view.state == WorkerState::ready && claim->view.state != WorkerState::ready)) {
+        claim = r;
+      }
     }
-    if (live_total >= config_.proxy.max_workers) throw CapacityError("server at capacity");
-    if (app.max_workers_per_app && live_app >= *app.max_workers_per_app) {
-      throw CapacityError("app at capacity");
+    if (claim) {
+      claim->prewarmed = false;
+      claim->session_id = session_id;
+      claim->last_activity = Clock::now();
+      sessions_[session_id] = claim->view.id;
+      spdlog::info("session {} claimed pre-warmed worker {}", session_id, claim->view.id);
+      return claim->view.id;
     }
-    record->view.id = uuid_v4();
-    record->view.app_id = app.id;
-    record->app_name = app.name;
-    record->bundle_id = bundle_id;
-    record->bundle_path = bundle_path;
+    record = reserve_locked(app, bundle_id, bundle_path);
     record->session_id = session_id;
-    record->started_at = store::now_rfc3339();
-    record->last_activity = Clock::now();
-    // Reserve the slot before the (slow) spawn so concurrent requests count it.
-    workers_[record->view.id] = record;
     sessions_[session_id] = record->view.id;
-    spawn_now = spawning_count_locked() < max_concurrent_starts_;
-    if (spawn_now) {
-      record->spawn_requested = true;
-    } else {
-      spawn_queue_.push_back(record->view.id);
-      spdlog::info("worker {} for app {} queued: {} workers already starting", record->view.id,
-                   app.name, max_concurrent_starts_);
-    }
   }
-  if (spawn_now) spawn_record(record, /*rethrow=*/true);
+  if (record->spawn_requested) spawn_record(record, /*rethrow=*/true);
   wake_.notify_all();
   return record->view.id;
+}
+
+void WorkerManager::set_prewarm_source(PrewarmSource source) {
+  std::lock_guard lock(mu_);
+  prewarm_source_ = std::move(source);
+}
+
+void WorkerManager::refill_prewarmed() {
+  PrewarmSource source;
+  {
+    std::lock_guard lock(mu_);
+    source = prewarm_source_;
+  }
+  if (!source) return;
+  std::vector<PrewarmTarget> targets;
+  try {
+    targets = source();
+  } catch (const std::exception& e) {
+    spdlog::warn("pre-warm: cannot list apps: {}", e.what());
+    return;
+  }
+  std::vector<std::shared_ptr<Record>> to_spawn;
+  std::vector<std::string> to_stop;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    std::map<std::string, const PrewarmTarget*> by_app;
+    for (const auto& t : targets) by_app[t.app.id] = &t;
+    std::map<std::string, int> have;
+    for (const auto& [id, r] : workers_) {
+      if (!r->prewarmed || !r->live()) continue;
+      auto t = by_app.find(r->view.app_id);
+      bool wanted = t != by_app.end() && t->second->bundle_id == r->bundle_id &&
+                    have[r->view.app_id] < t->second->app.pre_warmed_sessions;
+      if (wanted) {
+        ++have[r->view.app_id];
+      } else {
+        to_stop.push_back(id);  // bundle replaced or fewer wanted
+      }
+    }
+    for (const auto& t : targets) {
+      for (int n = have[t.app.id]; n < t.app.pre_warmed_sessions; ++n) {
+        try {
+          auto record = reserve_locked(t.app, t.bundle_id, t.bundle_path);
+          record->prewarmed = true;
+          if (record->spawn_requested) to_spawn.push_back(record);
+        } catch (const CapacityError&) {
+          break;  // limits win over pre-warming
+        }
+      }
+    }
+  }
+  for (const auto& id : to_stop) stop_worker(id, "no longer needed as pre-warmed");
+  for (const auto& r : to_spawn) spawn_record(r, /*rethrow=*/false);
 }
 
 int WorkerManager::spawning_count_locked() const {
@@ -225,7 +303,9 @@ void WorkerManager::finish_record(Record& record, WorkerState final_state) {
   record.ended_time = Clock::now();
   // A failed worker keeps its session so the loading page can say it failed;
   // the next page load of that session starts a fresh worker.
-  if (final_state != WorkerState::failed) sessions_.erase(record.session_id);
+  if (final_state != WorkerState::failed && !record.session_id.empty()) {
+    sessions_.erase(record.session_id);
+  }
   auto waiters = std::move(record.waiters);
   record.waiters.clear();
   for (auto& w : waiters) w(false);
@@ -259,6 +339,7 @@ void WorkerManager::monitor_loop() {
     start_queued();
     if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
       sweep_idle_and_exited();
+      refill_prewarmed();
       last_sweep = Clock::now();
     }
     lock.lock();
@@ -317,7 +398,8 @@ void WorkerManager::sweep_idle_and_exited() {
           finish_record(*r, WorkerState::ended);
           continue;
         }
-        if (r->active_requests <= 0 && now - r->last_activity > config_.proxy.idle_worker_timeout) {
+        if (!r->prewarmed && r->active_requests <= 0 &&
+            now - r->last_activity > config_.proxy.idle_worker_timeout) {
           idle.push_back(id);
         }
       } else if (!r->live() && now - r->ended_time > config_.proxy.log_retention) {
@@ -364,7 +446,7 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
     if (r->live()) {
       if (r->active_requests <= 0)
         s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
-      s.session_ids.push_back(r->session_id);
+      if (!r->session_id.empty()) s.session_ids.push_back(r->session_id);
       live.push_back(std::move(s));
     } else {
       ended.push_back(std::move(s));

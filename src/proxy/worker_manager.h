@@ -47,6 +47,14 @@ struct WorkerView {
   std::string failure;  // why it failed to start
 };
 
+// An app that wants pre-warmed workers, and the bundle they should run.
+struct PrewarmTarget {
+  store::App app;  // app.pre_warmed_sessions > 0
+  std::string bundle_id;
+  std::string bundle_path;
+};
+using PrewarmSource = std::function<std::vector<PrewarmTarget>()>;
+
 class WorkerManager : public api::WorkerControl {
  public:
   // At most `max_concurrent_starts` R processes start at once (0 = one per
@@ -63,6 +71,11 @@ class WorkerManager : public api::WorkerControl {
   // backend cannot start the process.
   std::string start_session_worker(const store::App& app, const std::string& bundle_id,
                                    const std::string& bundle_path, const std::string& session_id);
+
+  // Where the monitor learns which apps want pre-warmed workers (once per
+  // second). Pre-warmed workers belong to no session until one claims them;
+  // they are exempt from the idle timeout.
+  void set_prewarm_source(PrewarmSource source);
 
   // The live worker bound to this session of this app, if any.
   std::optional<WorkerView> session_worker(const std::string& session_id,
@@ -98,6 +111,9 @@ class WorkerManager : public api::WorkerControl {
   void finish_record(Record& record, WorkerState final_state);
   void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
   void start_queued();
+  void refill_prewarmed();
+  std::shared_ptr<Record> reserve_locked(const store::App& app, const std::string& bundle_id,
+                                         const std::string& bundle_path);
   int spawning_count_locked() const;
 
   backend::Backend& backend_;
@@ -109,6 +125,7 @@ class WorkerManager : public api::WorkerControl {
   std::map<std::string, std::shared_ptr<Record>> workers_;  // by worker id
   std::map<std::string, std::string> sessions_;             // session id -> worker id
   std::deque<std::string> spawn_queue_;                     // worker ids waiting to spawn
+  PrewarmSource prewarm_source_;
   bool stopping_ = false;
   std::thread monitor_;
 };

@@ -54,6 +54,25 @@ void prepare_local_admin(const Config& config, store::Store& store) {
                token_file.string());
 }
 
+// Enabled apps with a ready bundle that ask for pre-warmed workers.
+std::vector<proxy::PrewarmTarget> prewarm_targets(const Config& config, store::Store& store) {
+  std::vector<proxy::PrewarmTarget> targets;
+  store::AppListQuery query;
+  query.per_page = 100;
+  for (query.page = 1;; ++query.page) {
+    auto result = store.list_apps(query);
+    for (auto& app : result.apps) {
+      if (app.pre_warmed_sessions <= 0 || !app.enabled || !app.active_bundle) continue;
+      auto path =
+          std::filesystem::path(config.storage.bundle_server_path) / app.id / *app.active_bundle;
+      std::string bundle_id = *app.active_bundle;
+      targets.push_back({std::move(app), bundle_id, path.string()});
+    }
+    if (query.page * query.per_page >= result.total) break;
+  }
+  return targets;
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
@@ -79,6 +98,7 @@ int run_server(const Config& config) {
 
   auto backend = make_backend(config);
   proxy::WorkerManager workers(*backend, config);
+  workers.set_prewarm_source([&config, &store] { return prewarm_targets(config, *store); });
   tasks::TaskRegistry tasks;
   asio::thread_pool build_pool(1);  // bundle activation jobs, one at a time
 
