@@ -24,6 +24,7 @@ run: deps build
 
 test-deps:
 	cd tests && npm ci --no-audit --no-fund
+	cd tests/container && npm ci --no-audit --no-fund
 
 test: deps build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 900
