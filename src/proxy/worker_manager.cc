@@ -287,6 +287,15 @@ void WorkerManager::request_finished(const std::string& worker_id) {
   }
 }
 
+int WorkerManager::open_connections() {
+  std::lock_guard lock(mu_);
+  int total = 0;
+  for (const auto& [id, r] : workers_) {
+    if (r->live()) total += std::max(0, r->active_requests);
+  }
+  return total;
+}
+
 std::vector<std::string> WorkerManager::log_tail(const std::string& worker_id, std::size_t lines) {
   std::shared_ptr<LineLog> log;
   {

@@ -88,6 +88,9 @@ class WorkerManager : public api::WorkerControl {
   void request_started(const std::string& worker_id);
   void request_finished(const std::string& worker_id);
 
+  // Open WebSockets and in-flight requests over all workers (drain waits for 0).
+  int open_connections();
+
   std::vector<std::string> log_tail(const std::string& worker_id, std::size_t lines);
 
   // Stops every worker (shutdown) and the monitor thread.

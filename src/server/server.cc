@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <mutex>
 #include <thread>
 
 #include "api/api.h"
@@ -18,6 +19,8 @@
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
+#include "server/pid1.h"
+#include "server/update_routes.h"
 #include "tasks/task_registry.h"
 
 namespace blockyard::server {
@@ -110,6 +113,10 @@ int run_server(const Config& config) {
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};
   api::register_api_routes(router, api_context);
   preflight::register_system_check_routes(router, *store, system_checks);
+  const bool pid_one = is_pid_one();
+  if (pid_one)
+    spdlog::info("running as PID 1: reaping orphans; updates come from the container runtime");
+  register_update_routes(router, *store, pid_one);
 
   asio::io_context io;
   http::ServerOptions options;
@@ -124,23 +131,59 @@ int run_server(const Config& config) {
   server.listen();
   spdlog::info("blockyard {} listening on http://{}", BLOCKYARD_VERSION, server.local_address());
 
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by
+  // server.shutdown_timeout), stop every worker, exit 0. SIGUSR1 (drain): the
+  // same, but first wait for users' open sessions to end (bounded by
+  // update.drain_idle_wait), so a rolling replacement loses no session.
   std::thread shutdown_thread;
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    spdlog::info("received signal {}, shutting down", signo);
-    draining = true;
-    server.stop_accepting();
-    // Blocking steps run off the I/O threads so in-flight requests can finish.
-    shutdown_thread = std::thread([&] {
-      auto deadline = std::chrono::steady_clock::now() + config.server.shutdown_timeout;
-      while (server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      workers.shutdown();
-      io.stop();
+  std::once_flag shutdown_once;
+  auto begin_shutdown = [&](int signo, bool drain_sessions) {
+    std::call_once(shutdown_once, [&] {
+      spdlog::info("received signal {}, {}", signo,
+                   drain_sessions ? "draining: waiting for open sessions to end" : "shutting down");
+      draining = true;
+      server.stop_accepting();
+      // Blocking steps run off the I/O threads so in-flight requests can finish.
+      shutdown_thread = std::thread([&, drain_sessions] {
+        using Clock = std::chrono::steady_clock;
+        if (drain_sessions) {
+          auto wait =
+              config.update ? config.update->drain_idle_wait : UpdateConfig{}.drain_idle_wait;
+          auto deadline = Clock::now() + wait;
+          while (workers.open_connections() > 0 && Clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
+        }
+        auto deadline = Clock::now() + config.server.shutdown_timeout;
+        while (server.in_flight() > 0 && Clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        workers.shutdown();
+        io.stop();
+      });
     });
+  };
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (!ec) begin_shutdown(signo, false);
   });
+  asio::signal_set drain_signal(io, SIGUSR1);
+  drain_signal.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (!ec) begin_shutdown(signo, true);
+  });
+  // As PID 1 every orphan in the container becomes our child: reap them.
+  asio::signal_set child_signal(io);
+  std::function<void()> watch_children = [&] {
+    child_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reap_orphans();
+      watch_children();
+    });
+  };
+  if (pid_one) {
+    child_signal.add(SIGCHLD);
+    watch_children();
+  }
 
   unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
