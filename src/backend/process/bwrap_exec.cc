@@ -1,7 +1,11 @@
 #include "backend/process/bwrap_exec.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,10 +37,36 @@ long parse_id(std::string_view text) {
   return value;
 }
 
+// Private mount namespace; tmpfs on /tmp; `bundle` read-only at kStagedBundlePath.
+int stage_bundle(const char* bundle) {
+  if (::unshare(CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWNS)");
+  // Host mounts still propagate in; ours never propagate out.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+    return fail_errno("make / a slave mount");
+  // Opened in the new namespace and held across the tmpfs mount: the bundle
+  // may itself live under /tmp.
+  const int source = ::open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (source < 0) return fail_errno("open the bundle");
+  char source_path[64];
+  std::snprintf(source_path, sizeof source_path, "/proc/self/fd/%d", source);
+  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") !=
+      0)
+    return fail_errno("mount tmpfs on /tmp");
+  if (::mkdir(kStagedBundlePath, 0755) != 0) return fail_errno("mkdir staging directory");
+  if (::mount(source_path, kStagedBundlePath, nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return fail_errno("bind the bundle");
+  ::close(source);
+  if (::mount(nullptr, kStagedBundlePath, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID,
+              nullptr) != 0)
+    return fail_errno("make the bundle read-only");
+  return 0;
+}
+
 }  // namespace
 
 int run_bwrap_exec(int argc, char** argv) {
   long uid = -1, gid = -1;
+  const char* bundle = nullptr;
   int i = 2;
   for (; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -45,6 +75,8 @@ int run_bwrap_exec(int argc, char** argv) {
       const long value = parse_id(argv[++i]);
       if (value < 0) return fail("--uid and --gid take a non-negative number");
       (arg == "--uid" ? uid : gid) = value;
+    } else if (arg == "--bundle" && i + 1 < argc) {
+      bundle = argv[++i];
     } else {
       std::fprintf(stderr, "bwrap-exec: unexpected argument \"%s\"\n", argv[i]);
       return 1;
@@ -54,6 +86,7 @@ int run_bwrap_exec(int argc, char** argv) {
   if (uid == 0 || gid == 0) return fail("refusing to run a sandbox as root");
   if (i >= argc || i + 1 >= argc) return fail("missing bwrap path after --");
   char** bwrap_argv = argv + i + 1;
+  if (bundle != nullptr && stage_bundle(bundle) != 0) return 1;
 
   if (::setgroups(0, nullptr) != 0) return fail_errno("setgroups");
   if (::setgid(static_cast<gid_t>(gid)) != 0) return fail_errno("setgid");
@@ -68,9 +101,12 @@ int run_bwrap_exec(int argc, char** argv) {
 }
 
 std::vector<std::string> bwrap_exec_argv(const std::string& self_exe, int uid, int gid,
+                                         const std::string& bundle,
                                          const std::vector<std::string>& bwrap_argv) {
-  std::vector<std::string> argv{self_exe, kBwrapExecCommand,   "--uid", std::to_string(uid),
-                                "--gid",  std::to_string(gid), "--"};
+  std::vector<std::string> argv{self_exe, kBwrapExecCommand,  "--uid", std::to_string(uid),
+                                "--gid",  std::to_string(gid)};
+  if (!bundle.empty()) argv.insert(argv.end(), {"--bundle", bundle});
+  argv.push_back("--");
   argv.insert(argv.end(), bwrap_argv.begin(), bwrap_argv.end());
   return argv;
 }

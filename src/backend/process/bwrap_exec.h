@@ -15,14 +15,18 @@ namespace blockyard::backend::process {
 
 // The subcommand name, argv[1] of the server binary.
 inline constexpr const char* kBwrapExecCommand = "bwrap-exec";
+// Where `--bundle DIR` appears for bwrap.
+inline constexpr const char* kStagedBundlePath = "/tmp/.blockyard-bundle";
 
 // argv[0] is the program, argv[1] "bwrap-exec". Execs bwrap on success and so
 // never returns then; returns 1 (after a message on stderr) on bad arguments
 // or a failed credential change or exec; returns 1 when asked to become root.
 int run_bwrap_exec(int argc, char** argv);
 
-// The shim's argv for running `bwrap_argv` as uid:gid through `self_exe`.
+// The shim's argv for running `bwrap_argv` as uid:gid through `self_exe`;
+// a non-empty `bundle` is staged at kStagedBundlePath.
 std::vector<std::string> bwrap_exec_argv(const std::string& self_exe, int uid, int gid,
+                                         const std::string& bundle,
                                          const std::vector<std::string>& bwrap_argv);
 
 }  // namespace blockyard::backend::process

@@ -298,7 +298,10 @@ class ProcessBackend final : public Backend {
 
     SandboxSpec sandbox;
     sandbox.bwrap_path = options_.bwrap_path;
-    sandbox.bundle_host_path = fs::absolute(spec.bundle_path);
+    const fs::path bundle = fs::absolute(spec.bundle_path);
+    // As root the shim stages the bundle, so bwrap (as the worker UID) never
+    // needs to traverse the server's data directory.
+    sandbox.bundle_host_path = shim_ ? fs::path(kStagedBundlePath) : bundle;
     sandbox.bundle_mount = options_.bundle_worker_path;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
@@ -309,7 +312,9 @@ class ProcessBackend final : public Backend {
 
     ProcessOptions run;
     run.argv = build_bwrap_argv(sandbox);
-    if (shim_) run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, run.argv);
+    if (shim_)
+      run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, bundle.string(),
+                                 run.argv);
     // bwrap gets only the marker; --setenv gives the worker its own environment.
     run.env = {sandbox_marker(instance_, spec.worker_id)};
     run.log = w->log;

@@ -12,7 +12,9 @@ namespace fs = std::filesystem;
 std::string instance_key(const fs::path& state_dir) {
   // FNV-1a: stable across builds and runs (std::hash promises neither).
   std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : fs::absolute(state_dir).lexically_normal().string()) {
+  const std::string path =
+      state_dir.empty() ? std::string() : fs::absolute(state_dir).lexically_normal().string();
+  for (unsigned char c : path) {
     h ^= c;
     h *= 1099511628211ULL;
   }

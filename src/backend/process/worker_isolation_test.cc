@@ -81,7 +81,8 @@ class WorkerIsolationTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::all & ~(fs::perms::group_write | fs::perms::others_write));
+    // Like a real data directory: closed to everyone else, worker UIDs included.
+    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace);
     uids_ = std::make_shared<MemoryUidAllocator>(kFirstUid, kFirstUid + 9);
     options_.port_range_start = kFirstPort;
     options_.port_range_end = kFirstPort + 9;
@@ -169,6 +170,11 @@ TEST_F(WorkerIsolationTest, EachWorkerRunsUnderItsOwnHostUidAndTheWorkerGid) {
     EXPECT_GE(uid, kFirstUid) << id;
     EXPECT_LE(uid, kFirstUid + 9) << id;
     EXPECT_EQ(status_field(r, "Gid"), kGid) << id;
+    if (backend_->limits_support().cgroup_mode != "none") {  // R sits in its worker's group
+      EXPECT_THAT(read_file("/proc/" + std::to_string(r) + "/cgroup"),
+                  HasSubstr("/blockyard/workers/" + instance_key(options_.state_dir) + "/" + id))
+          << id;
+    }
     host_uids.insert(uid);
     // Its directory belongs to that UID.
     struct stat st {};
