@@ -291,6 +291,13 @@ describe('a worker cannot escape its sandbox', { timeout: 900_000 }, () => {
       assert.notEqual(probe.sandbox.uid, 0, 'the worker runs as uid 0 inside its sandbox');
     });
 
+    test('the worker runs under no_new_privs and a seccomp filter', () => {
+      assert.ok(probe, 'no probe report (the probe test failed)');
+      const status = probe.capabilities;
+      assert.equal(status.NoNewPrivs, '1', `NoNewPrivs of the worker: ${JSON.stringify(status)}`);
+      assert.equal(status.Seccomp, '2', `Seccomp mode of the worker (2 = filter): ${JSON.stringify(status)}`);
+    });
+
     test('nothing the worker tried to write reached the host', () => {
       const written = execFileSync('find', [server.dataDir, '-name', 'written-by-*'], { encoding: 'utf8' }).trim();
       assert.equal(written, '', `files written by the worker appeared on the host:\n${written}`);
