@@ -40,8 +40,17 @@ std::unique_ptr<backend::Backend> make_backend(const Config& config) {
   options.state_dir = std::filesystem::path(config.storage.bundle_server_path) / ".workers";
   options.log_retention = config.proxy.log_retention;
   options.worker_env = config.server.worker_env;
+  options.worker_uid_range_start = pc.worker_uid_range_start;
+  options.worker_uid_range_end = pc.worker_uid_range_end;
+  options.worker_gid = pc.worker_gid;
+  options.seccomp_profile = pc.seccomp_profile;
+  options.default_memory_limit = config.server.default_memory_limit;
+  options.default_cpu_limit = config.server.default_cpu_limit;
   try {
-    return backend::process::make_process_backend(options);
+    auto backend = backend::process::make_process_backend(options);
+    // Before anything spawns: what a crashed predecessor left behind goes.
+    backend->cleanup_orphans();
+    return backend;
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(std::string("process backend: ") + e.what());
   }
