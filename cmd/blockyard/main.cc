@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   blockyard::init_logging(config.server.log_level);
   for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
   if (config_path.empty()) spdlog::info("no --config given: using the built-in defaults");
+  blockyard::server::apply_default_seccomp_profile(config);
 
   try {
     return blockyard::server::run_server(config);

@@ -30,7 +30,7 @@
 #include "lib/cli_error.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "lib/unique_fd.h"
+#include "core/unique_fd.h"
 #include "terminal.h"
 
 extern char** environ;

@@ -14,7 +14,7 @@
 #include "lib/deploy_detect.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "lib/unique_fd.h"
+#include "core/unique_fd.h"
 #include "terminal.h"
 
 namespace blockyard::cli {

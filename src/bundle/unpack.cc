@@ -13,7 +13,7 @@
 
 #include "bundle/archive_handle.h"
 #include "bundle/entry_path.h"
-#include "bundle/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::bundle {
 namespace {

@@ -27,6 +27,27 @@ bool is_data_plane_path(std::string_view target) {
   return target == "/app" || target.starts_with("/app/") || target.starts_with("/app?");
 }
 
+// Offset just past the blank line ending the header ("\r\n\r\n", or a bare
+// "\n\n" that the parser will then reject), if the buffer holds it.
+std::optional<std::size_t> header_end(std::string_view data) {
+  auto crlf = data.find("\r\n\r\n");
+  auto lf = data.find("\n\n");
+  std::optional<std::size_t> end;
+  if (crlf != std::string_view::npos) end = crlf + 4;
+  if (lf != std::string_view::npos && (!end || lf + 2 < *end)) end = lf + 2;
+  return end;
+}
+
+// An obs-fold: a header line that starts with a space or tab.
+bool has_folded_line(std::string_view header) {
+  for (auto nl = header.find('\n'); nl != std::string_view::npos && nl + 1 < header.size();
+       nl = header.find('\n', nl + 1)) {
+    char next = header[nl + 1];
+    if (next == ' ' || next == '\t') return true;
+  }
+  return false;
+}
+
 // Request shapes that proxies and servers disagree about (the classic
 // request-smuggling vectors) are refused outright rather than interpreted.
 std::optional<std::string> ambiguous_framing(const bhttp::request_header<>& header) {
@@ -93,9 +114,40 @@ void Connection::read_header() {
   // header parser would otherwise refuse any Content-Length over 1 MiB.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   stream_.expires_after(kHeaderTimeout);
-  bhttp::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  read_header_bytes();
+}
+
+// The header is collected and checked as raw bytes before Beast parses it:
+// Beast silently unfolds obs-fold lines, which other servers read differently.
+void Connection::read_header_bytes() {
+  std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  if (auto end = header_end(data)) {
+    std::string_view header = data.substr(0, *end);
+    in_flight_ = true;
+    ++shared_->in_flight;
+    if (has_folded_line(header)) {
+      send(Response::error(400, "bad_request", "malformed HTTP request: folded header line"),
+           false);
+      return;
+    }
+    beast::error_code ec;
+    std::size_t used = parser_->put(asio::buffer(header.data(), header.size()), ec);
+    buffer_.consume(used);
+    if (!ec && !parser_->is_header_done()) ec = bhttp::error::partial_message;
+    --shared_->in_flight;
+    in_flight_ = false;
+    return on_header(ec);
+  }
+  if (buffer_.size() >= kHeaderLimit) return on_header(bhttp::error::header_limit);
+  stream_.async_read_some(
+      buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec)
+          return self->on_header(ec == asio::error::eof && self->buffer_.size() == 0
+                                     ? beast::error_code(bhttp::error::end_of_stream)
+                                     : ec);
+        self->buffer_.commit(n);
+        self->read_header_bytes();
+      });
 }
 
 void Connection::on_header(beast::error_code ec) {

@@ -66,6 +66,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read_header();
+  void read_header_bytes();
   void on_header(beast::error_code ec);
   void read_api_body();
   void dispatch_api(Request request, bool keep_alive);

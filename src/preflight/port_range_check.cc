@@ -5,7 +5,7 @@
 
 #include "preflight/checks.h"
 #include "preflight/registry.h"
-#include "preflight/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::preflight {
 

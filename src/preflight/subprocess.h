@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "preflight/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::preflight {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "preflight/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::preflight {
 

@@ -15,7 +15,7 @@
 #include "preflight/check_context.h"
 #include "preflight/subprocess.h"
 #include "preflight/tcp_probe.h"
-#include "preflight/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::preflight::testing {
 

@@ -28,6 +28,8 @@ struct WorkerManager::Record {
   std::string app_name;
   std::string bundle_id;
   std::string bundle_path;
+  std::string memory_limit;  // app setting; "" = the backend default
+  double cpu_limit = 0;
   std::string session_id;
   bool spawn_requested = false;  // false while waiting in the spawn queue
   bool prewarmed = false;        // started ahead of demand, not yet claimed by a session
@@ -81,6 +83,8 @@ std::shared_ptr<WorkerManager::Record> WorkerManager::reserve_locked(
   record->app_name = app.name;
   record->bundle_id = bundle_id;
   record->bundle_path = bundle_path;
+  record->memory_limit = app.memory_limit.value_or("");
+  record->cpu_limit = app.cpu_limit.value_or(0.0);
   record->started_at = store::now_rfc3339();
   record->last_activity = Clock::now();
   // Reserved before the (slow) spawn so concurrent requests count it.
@@ -200,6 +204,8 @@ void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool ret
     spec.bundle_id = record->bundle_id;
     spec.bundle_path = record->bundle_path;
     spec.env = config_.server.worker_env;
+    spec.memory_limit = record->memory_limit;
+    spec.cpu_limit = record->cpu_limit;
   }
   try {
     auto endpoint = backend_.spawn(spec);

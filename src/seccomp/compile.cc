@@ -7,7 +7,7 @@
 #include <cstring>
 #include <memory>
 
-#include "seccomp/owned_fd.h"
+#include "core/unique_fd.h"
 #include "seccomp/seccomp_error.h"
 
 namespace blockyard::seccomp {
@@ -168,7 +168,7 @@ FilterContext build_filter(const Profile& profile, const CompileOptions& options
 // keeps the export off disk.
 template <typename Export>
 std::string export_to_string(void* ctx, Export exporter, const char* what) {
-  OwnedFd fd(memfd_create("seccomp-export", MFD_CLOEXEC));
+  UniqueFd fd(memfd_create("seccomp-export", MFD_CLOEXEC));
   if (!fd.valid()) throw SeccompError(std::string("memfd_create: ") + std::strerror(errno));
   if (int rc = exporter(ctx, fd.get()); rc < 0) {
     throw SeccompError(std::string("libseccomp could not export the ") + what + ": " +

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "seccomp/bpf_program.h"
-#include "seccomp/owned_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::seccomp::testing {
 
@@ -37,8 +37,8 @@ inline ChildOutcome run_filtered(const std::vector<const BpfProgram*>& filters,
                                  const std::function<CallResult()>& call) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return {false, "pipe failed", {}};
-  OwnedFd read_end(fds[0]);
-  OwnedFd write_end(fds[1]);
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
   const pid_t pid = fork();
   if (pid < 0) return {false, "fork failed", {}};
   if (pid == 0) {
@@ -89,8 +89,8 @@ inline CommandOutcome run_command(const std::vector<std::string>& argv,
   CommandOutcome outcome;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return outcome;
-  OwnedFd read_end(fds[0]);
-  OwnedFd write_end(fds[1]);
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+
 #include <mutex>
 #include <thread>
 
@@ -27,7 +30,73 @@ namespace blockyard::server {
 
 namespace asio = boost::asio;
 
+void apply_default_seccomp_profile(Config& config) {
+  if (!config.process) return;
+  std::string& profile = config.process->seccomp_profile;
+  if (profile == "none") {
+    spdlog::warn(
+        "[process] seccomp_profile = \"none\": workers run without the inner seccomp filter");
+    profile.clear();
+    return;
+  }
+  if (!profile.empty()) return;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const std::filesystem::path& candidate :
+       {std::filesystem::path("/etc/blockyard/seccomp.bpf"),
+        ec ? std::filesystem::path() : exe.parent_path().parent_path() / "seccomp.bpf"}) {
+    if (!candidate.empty() && std::filesystem::is_regular_file(candidate, ec)) {
+      profile = candidate.string();
+      spdlog::info("inner seccomp profile: {}", profile);
+      return;
+    }
+  }
+  spdlog::warn(
+      "no inner seccomp profile found (set [process] seccomp_profile): workers run "
+      "without it");
+}
+
 namespace {
+
+// Workers must not read other apps' bundles or the database. As root, every
+// worker runs under its own UID, so owner-only modes keep them out (the
+// bwrap-exec shim stages each worker's own bundle while still root).
+void restrict_data_permissions(const Config& config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::permissions(config.storage.bundle_server_path, fs::perms::owner_all, ec);
+  if (ec) spdlog::warn("cannot restrict {}: {}", config.storage.bundle_server_path, ec.message());
+  if (config.database.driver == "sqlite") {
+    // The database's directory is the server's data directory: owner only,
+    // when it is ours (never chmod a directory someone else owns).
+    fs::path data_dir = fs::absolute(config.database.path, ec).parent_path();
+    struct stat st {};
+    if (::stat(data_dir.c_str(), &st) == 0 && st.st_uid == ::geteuid()) {
+      fs::permissions(data_dir, fs::perms::owner_all, ec);
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::path file = config.database.path + suffix;
+      if (fs::exists(file, ec)) {
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, ec);
+      }
+    }
+  }
+}
+
+// Directories holding the server's own data; workers never see inside them.
+std::vector<std::filesystem::path> server_data_dirs(const Config& config) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> dirs;
+  auto add = [&dirs](const fs::path& path) {
+    std::error_code ec;
+    fs::path abs = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    if (!ec && std::find(dirs.begin(), dirs.end(), abs) == dirs.end()) dirs.push_back(abs);
+  };
+  add(config.storage.bundle_server_path);
+  if (config.database.driver == "sqlite") add(fs::path(config.database.path).parent_path());
+  add(fs::path(config.server.admin_token_file).parent_path());
+  return dirs;
+}
 
 std::unique_ptr<backend::Backend> make_backend(const Config& config) {
   const ProcessConfig& pc = config.process.value_or(ProcessConfig{});
@@ -46,6 +115,7 @@ std::unique_ptr<backend::Backend> make_backend(const Config& config) {
   options.seccomp_profile = pc.seccomp_profile;
   options.default_memory_limit = config.server.default_memory_limit;
   options.default_cpu_limit = config.server.default_cpu_limit;
+  options.hidden_paths = server_data_dirs(config);
   try {
     auto backend = backend::process::make_process_backend(options);
     // Before anything spawns: what a crashed predecessor left behind goes.
@@ -93,6 +163,7 @@ int run_server(const Config& config) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
   }
   prepare_local_admin(config, *store);
+  restrict_data_permissions(config);
 
   // Preflight before the backend exists: an error stops start-up with the
   // checks' own advice. The backend starts workers under per-worker UIDs as

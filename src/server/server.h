@@ -10,6 +10,11 @@
 
 namespace blockyard::server {
 
+// When [process] seccomp_profile is unset, use the inner profile this build
+// installed: /etc/blockyard/seccomp.bpf, else seccomp.bpf beside the build's
+// bin/ directory. "none" turns the inner profile off explicitly.
+void apply_default_seccomp_profile(Config& config);
+
 // Runs the server with an already loaded configuration. Returns the process
 // exit code (0 after a clean shutdown). Throws std::runtime_error when start-up
 // fails (port in use, database unusable, ...).

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "lib/cli_error.h"
-#include "lib/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::cli {
 namespace fs = std::filesystem;

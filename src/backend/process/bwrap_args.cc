@@ -53,7 +53,8 @@ std::vector<std::string> build_bwrap_argv(const SandboxSpec& spec) {
   append(argv, identity_args(spec.uid, spec.gid));
   append(argv, session_args());
   append(argv, capability_args());
-  append(argv, sandbox_mount_args(spec.bundle_host_path, spec.bundle_mount, spec.host_root));
+  append(argv, sandbox_mount_args(spec.bundle_host_path, spec.bundle_mount, spec.host_root,
+                                  spec.hidden_paths));
   append(argv, {"--chdir", spec.bundle_mount.string()});
   append(argv, environment_args(spec.env));
   if (spec.info_fd >= 0) append(argv, {"--info-fd", std::to_string(spec.info_fd)});

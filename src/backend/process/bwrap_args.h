@@ -24,6 +24,7 @@ struct SandboxSpec {
   int uid = -1;                           // >= 0: the sandbox's uid (and, via the shim, host uid)
   int gid = -1;                           // >= 0: the sandbox's gid
   std::filesystem::path host_root = "/";  // tests point this at a fake root
+  std::vector<std::filesystem::path> hidden_paths;  // server data, invisible inside
 };
 
 std::vector<std::string> namespace_args();

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "backend/process/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::backend::process {
 

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <string_view>
 
-#include "backend/process/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::backend::process {
 

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "backend/process/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::backend::process {
 

@@ -303,6 +303,7 @@ class ProcessBackend final : public Backend {
     // needs to traverse the server's data directory.
     sandbox.bundle_host_path = shim_ ? fs::path(kStagedBundlePath) : bundle;
     sandbox.bundle_mount = options_.bundle_worker_path;
+    sandbox.hidden_paths = options_.hidden_paths;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
     sandbox.info_fd = 3;

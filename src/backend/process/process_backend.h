@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "backend/process/uid_allocator.h"
@@ -48,6 +49,9 @@ struct ProcessBackendOptions {
   // Per-worker directories; <bundle_server_path>/.workers. Also names this
   // backend instance (cgroup subtree, process marker) for orphan clean-up.
   std::filesystem::path state_dir;
+  // Server data directories (bundles, database, tokens) that workers must not
+  // see: each is covered by an empty read-only tmpfs inside the sandbox.
+  std::vector<std::filesystem::path> hidden_paths;
   std::chrono::milliseconds log_retention = std::chrono::hours(1);  // [proxy] log_retention
   std::map<std::string, std::string> worker_env;                    // [server] worker_env
   std::size_t log_lines = 10000;                                    // lines kept per worker

@@ -17,12 +17,16 @@
 
 namespace blockyard::backend::process {
 
+// `hidden_paths` (the server's data directories) are covered by an empty
+// read-only tmpfs inside the sandbox, unless they are under /tmp (already
+// private), missing, or contain the mount point.
 // Throws std::invalid_argument when `mount_point` is not an absolute,
 // normalised path, is "/" or "/tmp", lies under /proc, /dev or /sys, or an
 // existing path component is not a directory.
-std::vector<std::string> sandbox_mount_args(const std::filesystem::path& bundle_host_path,
-                                            const std::filesystem::path& mount_point,
-                                            const std::filesystem::path& host_root = "/");
+std::vector<std::string> sandbox_mount_args(
+    const std::filesystem::path& bundle_host_path, const std::filesystem::path& mount_point,
+    const std::filesystem::path& host_root = "/",
+    const std::vector<std::filesystem::path>& hidden_paths = {});
 
 // True when sandbox_mount_args() builds the root from a tmpfs (mount point
 // missing on the host) rather than binding the host root.

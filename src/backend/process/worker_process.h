@@ -27,8 +27,8 @@
 #include <thread>
 #include <vector>
 
-#include "backend/process/unique_fd.h"
 #include "core/line_log.h"
+#include "core/unique_fd.h"
 
 namespace blockyard::backend::process {
 

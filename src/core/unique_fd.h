@@ -1,12 +1,12 @@
 // UniqueFd: sole owner of a POSIX file descriptor; closes it on destruction.
-// Move-only. Not thread-safe (like any single-owner handle).
+// Move-only; not thread-safe (like any single-owner handle).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace blockyard::bundle {
+namespace blockyard {
 
 class UniqueFd {
  public:
@@ -23,6 +23,10 @@ class UniqueFd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives up ownership without closing.
+  int release() { return std::exchange(fd_, -1); }
+  // Closes now and reports close()'s result (errors matter after writes).
+  int close() { return fd_ >= 0 ? ::close(std::exchange(fd_, -1)) : 0; }
   void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -32,4 +36,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace blockyard::bundle
+}  // namespace blockyard
