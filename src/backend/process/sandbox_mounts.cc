@@ -97,14 +97,15 @@ std::vector<std::string> sandbox_mount_args(const fs::path& bundle_host_path,
   }
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
   for (const auto& hidden : hidden_paths) {
-    // An empty read-only tmpfs over the server's own data; bind sources are
+    // An empty, unreadable, read-only tmpfs over the server's own data; bind sources are
     // resolved on the host, so the bundle bind below still finds its files.
     std::error_code ec;
     if (!hidden.is_absolute() || hidden == "/" || is_under(hidden, "/tmp") ||
         is_under(mount_point, hidden) || !fs::is_directory(on_host(host_root, hidden), ec)) {
       continue;
     }
-    args.insert(args.end(), {"--tmpfs", hidden.string(), "--remount-ro", hidden.string()});
+    args.insert(args.end(),
+                {"--perms", "0000", "--tmpfs", hidden.string(), "--remount-ro", hidden.string()});
   }
   args.insert(args.end(), {"--ro-bind", bundle_host_path.string(), mount_point.string()});
   if (tmpfs_root) args.insert(args.end(), {"--remount-ro", "/"});
