@@ -90,7 +90,6 @@ cat > "$work/Caddyfile" <<CADDY
 {
   admin off
   auto_https off
-  persist_config off
 }
 http://127.0.0.1:$CADDY_PORT {
   reverse_proxy 127.0.0.1:$worker_port
