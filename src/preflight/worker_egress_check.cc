@@ -18,9 +18,12 @@ bool sandboxed_probe(const CheckContext& context, const EgressTarget& target) {
   auto bwrap = find_executable(context.process().bwrap_path);
   if (!bwrap) return false;
   auto identity = context.worker_identity();
-  auto argv = probe_sandbox_argv(
-      *bwrap, identity, {},
-      {context.probe_executable().string(), "probe", "--tcp", target.address(), "--timeout", "2s"});
+  // The probe binary is bound in under the sandbox's private /tmp: where it
+  // lives on the host (a build tree under /tmp, say) may be hidden inside.
+  const std::string inside = "/tmp/blockyard-probe";
+  auto argv = probe_sandbox_argv(*bwrap, identity,
+                                 {"--ro-bind", context.probe_executable().string(), inside},
+                                 {inside, "probe", "--tcp", target.address(), "--timeout", "2s"});
   auto run = run_command({.argv = argv, .identity = identity}, 10s);
   return run.succeeded();
 }
