@@ -178,13 +178,15 @@ void Exchange::run() {
   body_unread_ = !header_parser_.is_done();
   std::string target(sv(req.target()));
   auto qpos = target.find('?');
-  std::string path = http::url_decode(target.substr(0, qpos));
   if (qpos != std::string::npos) query_ = target.substr(qpos + 1);
 
-  // path is "/app", "/app/", "/app/<segment>" or "/app/<segment>/<rest>".
-  std::string after = path.size() > 5 ? path.substr(5) : "";
+  // The raw path is "/app", "/app/", "/app/<segment>" or "/app/<segment>/<rest>".
+  // Split it before decoding, so the rest is forwarded exactly as the client
+  // sent it (still percent-encoded) and an encoded "/" cannot move the split.
+  std::string raw_path = target.substr(0, qpos);
+  std::string after = raw_path.size() > 5 ? raw_path.substr(5) : "";
   auto slash = after.find('/');
-  segment_ = after.substr(0, slash);
+  segment_ = http::url_decode(after.substr(0, slash));
   if (segment_.empty()) return respond(404, "text/plain; charset=utf-8", "app not found\n");
   if (slash == std::string::npos) {
     if (!is_plausible_app_segment(segment_)) {
@@ -194,10 +196,6 @@ void Exchange::run() {
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
   rest_ = after.substr(slash);
-  // Forward the path as the client sent it (still percent-encoded).
-  auto raw_path = target.substr(0, qpos);
-  rest_ = raw_path.substr(std::min(raw_path.size(), 5 + segment_.size()));
-  if (rest_.empty()) rest_ = "/";
 
   std::optional<store::App> app;
   try {
