@@ -104,7 +104,9 @@ struct Worker {
   std::atomic<Clock::rep> exited_at{0};  // steady-clock ticks, 0 while running
   std::unique_ptr<WorkerProcess> process;
 
-  bool running() const { return process->running(); }
+  // Running until the exit callback has given the port and UID back, so a
+  // caller that sees "exited" can rely on those claims being free again.
+  bool running() const { return exited_at.load() == 0; }
 
   void release_resources() {
     std::lock_guard lock(resources_mu);
@@ -326,8 +328,8 @@ class ProcessBackend final : public Backend {
     Worker* raw = w.get();  // the process (and its callbacks) never outlive *w
     run.before_fork = [raw] { raw->resources.port.close_listener(); };
     run.on_exit = [raw](int code) {
-      raw->exited_at = Clock::now().time_since_epoch().count();
       raw->release_resources();
+      raw->exited_at = Clock::now().time_since_epoch().count();
       spdlog::info("process backend: worker exited worker_id={} exit_code={}", raw->spec.worker_id,
                    code);
     };
