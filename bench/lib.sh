@@ -1,0 +1,84 @@
+# Shared setup for the bench/*.sh scripts (sourced, not run): a throw-away
+# blockyard server with its own config, database and port range, app deploys
+# through `by`, and sessions whose cookie and worker port the caller learns.
+# Everything started here is stopped, and the temp directory removed, on exit.
+#
+# After `bench_start_server`: $work (temp dir), $PORT (blockyard), $BY_PID,
+# $RANGE_START..$RANGE_END (worker ports), BLOCKYARD_URL/BLOCKYARD_TOKEN exported.
+
+BIN=${BIN:-build/bin}
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+work=$(mktemp -d /tmp/blockyard-bench.XXXXXX)
+pids=()
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+
+bench_require() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+  done
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Soft open-file limit up to the hard one (children inherit it).
+bench_raise_nofile() { ulimit -n "$(ulimit -Hn)"; }
+
+# bench_start_server [ports] [extra TOML for the [proxy] table]
+bench_start_server() {
+  local ports=${1:-10}
+  PORT=$(free_port)
+  RANGE_START=$((30000 + RANDOM % 2000 * 10))
+  RANGE_END=$((RANGE_START + ports - 1))
+  cat > "$work/blockyard.toml" <<TOML
+[server]
+bind = "127.0.0.1:$PORT"
+admin_token_file = "$work/admin-token"
+log_level = "warn"
+[storage]
+bundle_server_path = "$work/bundles"
+[database]
+path = "$work/db.sqlite"
+[process]
+port_range_start = $RANGE_START
+port_range_end = $RANGE_END
+[proxy]
+${2:-}
+TOML
+  "$BIN/blockyard" --config "$work/blockyard.toml" 2> "$work/server.log" &
+  BY_PID=$!
+  pids+=("$BY_PID")
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 50); do [ -s "$work/admin-token" ] && break; sleep 0.1; done
+  [ -s "$work/admin-token" ] || { echo "bench: server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+  export BLOCKYARD_URL="http://127.0.0.1:$PORT" BLOCKYARD_TOKEN
+  BLOCKYARD_TOKEN=$(cat "$work/admin-token")
+}
+
+by_cli() { XDG_CONFIG_HOME="$work/xdg" "$BIN/by" "$@"; }
+
+# bench_deploy <dir> <name>: deploys and waits until the bundle is active.
+bench_deploy() { by_cli deploy "$1" --name "$2" --yes --wait >/dev/null; }
+
+worker_ports() {
+  ss -ltnH "sport >= :$RANGE_START and sport <= :$RANGE_END" | awk '{print $4}' | sed 's/.*://' | sort -n
+}
+
+# bench_new_session <app>: opens a session (a non-browser GET is held until
+# its worker is ready) and prints "<cookie> <worker port>".
+bench_new_session() {
+  local before cookie port
+  before=$(worker_ports)
+  cookie=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/app/$1/" |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(blockyard_route=[^;]*\).*/\1/p' | tr -d '\r')
+  port=$(comm -13 <(echo "$before") <(worker_ports) | head -1)
+  [ -n "$cookie" ] && [ -n "$port" ] || { echo "bench: no session/worker for $1" >&2; exit 1; }
+  echo "$cookie $port"
+}
+
+# VmRSS of a process, in KiB.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
