@@ -15,7 +15,8 @@
 // Usage: node ws_echo.mjs --config <json file>
 //        node ws_echo.mjs --hold <json file>   (used by bench/ws_idle_rss.sh)
 // --hold opens config.count idle sockets over config.endpoints, prints
-// "open <n>" and keeps them until SIGTERM, then prints "closed".
+// "open <n>" and keeps them until SIGTERM, then prints "closed". With
+// config.touch > 0 each socket first echoes one message of that many bytes.
 //   { "tiers": [10, 1000], "seconds": 5, "active": 16, "size": 64,
 //     "targets": [{ "name": "direct", "endpoints": [{ "url": "ws://..." }] },
 //                 { "name": "blockyard",
@@ -132,6 +133,17 @@ async function measure(target, n) {
 
 if (hold) {
   const sockets = await openMany(config.endpoints, config.count);
+  if (config.touch > 0) {
+    // Idle after activity: each socket echoes one message of config.touch
+    // bytes first, so the proxy's per-socket buffers have been used.
+    const big = Buffer.alloc(config.touch, 'y');
+    for (let i = 0; i < sockets.length; i += openConcurrency) {
+      await Promise.all(sockets.slice(i, i + openConcurrency).map((ws) => new Promise((resolve) => {
+        ws.once('message', resolve);
+        ws.send(big, { binary: true });
+      })));
+    }
+  }
   console.log(`open ${sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length}`);
   await new Promise((resolve) => process.once('SIGTERM', resolve));
   await closeAll(sockets);

@@ -9,7 +9,10 @@
 # worker may hold 4096 fds). Before the baseline, each proxy has already
 # carried a few sockets, so one-off start-up allocations are not counted.
 #
-# Usage: bench/ws_idle_rss.sh [counts...]   (default: 1000 5000)
+# With TOUCH_BYTES=n each socket first echoes one n-byte message, then idles
+# ("idle after activity": per-socket buffers have been written to).
+#
+# Usage: [TOUCH_BYTES=n] bench/ws_idle_rss.sh [counts...]   (default: 1000 5000)
 # Needs: a build (make build), node 18+, nginx, `npm install` in bench/ (ws).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,8 +72,8 @@ nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 # hold <endpoints json> <count>: opens the sockets in the background; sets
 # $holder (pid) once they are all open.
 hold() {
-  jq -n --argjson e "$1" --argjson n "$2" --argjson per "$PER_WORKER" \
-    '{endpoints: $e, count: $n, per_endpoint: $per}' > "$work/hold.json"
+  jq -n --argjson e "$1" --argjson n "$2" --argjson per "$PER_WORKER" --argjson t "${TOUCH_BYTES:-0}" \
+    '{endpoints: $e, count: $n, per_endpoint: $per, touch: $t}' > "$work/hold.json"
   node bench/ws_echo.mjs --hold "$work/hold.json" > "$work/hold.out" 2>&1 &
   holder=$!
   for _ in $(seq 1200); do grep -q '^open' "$work/hold.out" && break; sleep 0.1; done
@@ -95,7 +98,7 @@ measure() {  # name pid endpoints-json count
 }
 
 echo "proxy RSS per idle WebSocket: blockyard pid $BY_PID, nginx worker pid $nginx_worker," \
-  "$sessions echo worker(s)"
+  "$sessions echo worker(s), each socket echoed ${TOUCH_BYTES:-0} bytes before idling"
 printf '%-10s %8s %12s %12s %12s %14s %12s\n' proxy sockets rss_before rss_open rss_closed \
   bytes/socket vs_16KiB
 for n in "${COUNTS[@]}"; do
