@@ -5,10 +5,13 @@
 // Thread safety: all methods may be called concurrently from any thread.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +67,68 @@ struct WorkerStatus {
   std::string started_at;
 };
 
+// A worker's resource consumption at one moment (runtime stats, autoscaler).
+struct ResourceUsage {
+  // Memory in use now, the way `docker stats` counts it: the cgroup's usage
+  // minus inactive page cache when the worker has a memory group, else the
+  // sum of its processes' resident set sizes.
+  std::uint64_t memory_bytes = 0;
+  std::uint64_t memory_limit_bytes = 0;  // enforced memory limit; 0 = none
+  // User + system CPU time consumed so far. From the cgroup (includes
+  // processes that already exited) when one accounts CPU, else summed over
+  // the live processes (with the time of the children they reaped).
+  double cpu_seconds = 0;
+  // CPU use since the previous resource_usage() call for this worker, in
+  // percent of one core (200 = two cores busy); 0 on the first call.
+  double cpu_percent = 0;
+  int processes = 0;              // processes in the worker's sandbox (not threads)
+  std::string source = "procfs";  // "cgroup" or "procfs": where the figures come from
+};
+
+// A mount of a host directory into a build's sandbox.
+struct BuildMount {
+  std::filesystem::path source;  // host directory
+  std::filesystem::path target;  // absolute path inside the sandbox
+  bool read_only = true;
+};
+
+// A run-to-completion job (dependency restore) in a worker-like sandbox:
+// same namespaces, capability drop, seccomp filter, per-job UID, cgroup
+// limits and rlimits as a worker, but with network access kept, no Shiny
+// environment, and a writable output directory.
+struct BuildSpec {
+  std::string build_id;  // for logs and process names; 1-100 of [A-Za-z0-9._-]
+  std::string app_id;
+  // argv run inside the sandbox; "R" / "Rscript" as argv[0] mean the backend's R.
+  std::vector<std::string> command;
+  std::filesystem::path bundle_path;            // host directory, read-only at bundle_mount
+  std::filesystem::path bundle_mount = "/app";  // also the working directory
+  // Host directory, read-write at output_mount (e.g. the R library being
+  // restored). Created if missing. Afterwards everything in it belongs to the
+  // server's own UID/GID (never to the job's UID, which is reused later).
+  std::filesystem::path output_path;
+  std::filesystem::path output_mount = "/out";
+  std::vector<BuildMount> mounts;          // more binds (caches), in order
+  std::map<std::string, std::string> env;  // added to PATH, HOME, TMPDIR, LANG
+  // The whole process tree is killed after this long; 0 = no limit.
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  // Receives every stdout/stderr line as it is written (the caller can follow
+  // it live); not closed by the build. Null = lines are dropped.
+  std::shared_ptr<LineLog> log;
+  // Limits; empty / 0 = the backend's defaults for workers.
+  std::string memory_limit;
+  double cpu_limit = 0;
+  int pids_limit = 0;
+};
+
+struct BuildResult {
+  int exit_code = -1;  // the job's status; 128 + signal when killed; -1 if it never ran
+  bool timed_out = false;
+  std::string error;  // non-empty when the job could not be started (setup failure)
+  std::chrono::milliseconds duration{0};
+  bool success() const { return error.empty() && !timed_out && exit_code == 0; }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -96,6 +161,21 @@ class Backend {
 
   // What this backend enforces on this host.
   virtual LimitsSupport limits_support() const { return {}; }
+
+  // The worker's current resource use; nullopt for unknown or exited workers
+  // (and from backends that cannot measure it).
+  virtual std::optional<ResourceUsage> resource_usage(const std::string& /*worker_id*/) {
+    return std::nullopt;
+  }
+
+  // Runs `spec` to completion and returns how it ended; blocks the calling
+  // thread meanwhile. Never throws for a failing job: setup failures come
+  // back in BuildResult::error (and as a last line of spec.log). Every claim
+  // (UID, cgroup, scratch directory) is given back and no process of the job
+  // is left when it returns. Backends without builds throw std::runtime_error.
+  virtual BuildResult build(const BuildSpec& /*spec*/) {
+    throw std::runtime_error("backend: builds are not supported by this backend");
+  }
 };
 
 }  // namespace blockyard::backend

@@ -14,7 +14,8 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& more) 
 
 std::vector<std::string> namespace_args() {
   // No --unshare-net yet: workers serve on host loopback (a later layer adds
-  // a private network namespace with a Unix socket endpoint).
+  // a private network namespace with a Unix socket endpoint). Build jobs use
+  // these too and need the network (package downloads): keep that in mind.
   return {"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
           "--unshare-cgroup-try"};
 }
@@ -53,8 +54,9 @@ std::vector<std::string> build_bwrap_argv(const SandboxSpec& spec) {
   append(argv, identity_args(spec.uid, spec.gid));
   append(argv, session_args());
   append(argv, capability_args());
-  append(argv, sandbox_mount_args(spec.bundle_host_path, spec.bundle_mount, spec.host_root,
-                                  spec.hidden_paths));
+  std::vector<SandboxBind> binds{{spec.bundle_host_path, spec.bundle_mount, true}};
+  binds.insert(binds.end(), spec.extra_binds.begin(), spec.extra_binds.end());
+  append(argv, sandbox_mount_args(binds, spec.host_root, spec.hidden_paths));
   append(argv, {"--chdir", spec.bundle_mount.string()});
   append(argv, environment_args(spec.env));
   if (spec.info_fd >= 0) append(argv, {"--info-fd", std::to_string(spec.info_fd)});

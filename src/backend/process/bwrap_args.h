@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/process/sandbox_mounts.h"
 #include "backend/process/worker_env.h"
 
 namespace blockyard::backend::process {
@@ -25,6 +26,7 @@ struct SandboxSpec {
   int gid = -1;                           // >= 0: the sandbox's gid
   std::filesystem::path host_root = "/";  // tests point this at a fake root
   std::vector<std::filesystem::path> hidden_paths;  // server data, invisible inside
+  std::vector<SandboxBind> extra_binds;             // after the bundle (build output, caches)
 };
 
 std::vector<std::string> namespace_args();

@@ -89,6 +89,25 @@ TEST_F(FakeRoot, BadMountPointsAreRejected) {
   }
 }
 
+TEST_F(FakeRoot, SeveralMissingMountPointsShareOneTmpfsRoot) {
+  const std::vector<SandboxBind> binds{
+      {"/b", "/app", true}, {"/o", "/out", false}, {"/c", "/srv/cache", false}};
+  ASSERT_TRUE(needs_tmpfs_root(binds, root_));
+  const auto args = sandbox_mount_args(binds, root_);
+  EXPECT_EQ(find_seq(args, {"--ro-bind", root_.string(), "/"}), -1);
+  EXPECT_GE(find_seq(args, {"--dir", "/srv"}), 0);
+  EXPECT_GE(find_seq(args, {"--ro-bind", (root_ / "srv/data").string(), "/srv/data"}), 0);
+  EXPECT_GE(find_seq(args, {"--ro-bind", "/b", "/app"}), 0);
+  EXPECT_GE(find_seq(args, {"--bind", "/o", "/out"}), 0);
+  EXPECT_GE(find_seq(args, {"--bind", "/c", "/srv/cache"}), 0);
+  EXPECT_EQ(find_seq(args, {"--remount-ro", "/"}), static_cast<long>(args.size()) - 2);
+}
+
+TEST_F(FakeRoot, NestedMountPointsAreRejected) {
+  EXPECT_THROW(sandbox_mount_args({{"/b", "/app", true}, {"/o", "/app/out", false}}, root_),
+               std::invalid_argument);
+}
+
 TEST(BwrapArgs, FlagsComeInTheDocumentedOrder) {
   SandboxSpec spec;
   spec.bundle_host_path = "/data/bundles/a/1";

@@ -125,6 +125,55 @@ void create_subtree(const fs::path& own_dir, const fs::path& rel, const std::str
 
 }  // namespace
 
+namespace {
+
+std::optional<std::uint64_t> read_number(const fs::path& file) {
+  std::ifstream in(file);
+  std::uint64_t value = 0;
+  if (in >> value) return value;
+  return std::nullopt;
+}
+
+// The value of `key` in a flat-keyed file (memory.stat, cpu.stat).
+std::optional<std::uint64_t> read_key(const fs::path& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string name;
+  std::uint64_t value = 0;
+  while (in >> name >> value)
+    if (name == key) return value;
+  return std::nullopt;
+}
+
+// v1 reports "unlimited" as the largest page-aligned counter value.
+constexpr std::uint64_t kUnlimitedAbove = std::uint64_t{1} << 62;
+
+}  // namespace
+
+CgroupUsage cgroup_usage(const std::vector<fs::path>& dirs) {
+  CgroupUsage u;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (fs::exists(dir / "memory.current", ec)) {  // v2
+      const auto current = read_number(dir / "memory.current");
+      const auto inactive = read_key(dir / "memory.stat", "inactive_file").value_or(0);
+      if (current) u.memory_bytes = *current > inactive ? *current - inactive : 0;
+      if (const auto max = read_number(dir / "memory.max")) u.memory_limit_bytes = *max;
+    } else if (fs::exists(dir / "memory.usage_in_bytes", ec)) {  // v1
+      const auto usage = read_number(dir / "memory.usage_in_bytes");
+      const auto inactive = read_key(dir / "memory.stat", "total_inactive_file").value_or(0);
+      if (usage) u.memory_bytes = *usage > inactive ? *usage - inactive : 0;
+      const auto limit = read_number(dir / "memory.limit_in_bytes").value_or(0);
+      u.memory_limit_bytes = limit >= kUnlimitedAbove ? 0 : limit;
+    }
+    if (const auto usec = read_key(dir / "cpu.stat", "usage_usec")) {  // v2
+      u.cpu_seconds = static_cast<double>(*usec) / 1e6;
+    } else if (const auto ns = read_number(dir / "cpuacct.usage")) {  // v1
+      u.cpu_seconds = static_cast<double>(*ns) / 1e9;
+    }
+  }
+  return u;
+}
+
 std::vector<int> cgroup_pids(const fs::path& dir) {
   std::vector<int> out;
   std::ifstream in(dir / "cgroup.procs");
@@ -187,7 +236,9 @@ std::shared_ptr<const CgroupManager> CgroupManager::detect(const std::string& in
   // cgroup v1: one hierarchy per controller we can write.
   if (m->hierarchies_.empty()) {
     std::set<fs::path> seen;
-    for (const char* controller : {"memory", "pids", "cpu"}) {
+    // cpuacct only accounts (CPU time for resource_usage); usually it shares
+    // the cpu hierarchy and is then skipped as already seen.
+    for (const char* controller : {"memory", "pids", "cpu", "cpuacct"}) {
       for (const auto& mount : mounts) {
         if (mount.v2 || mount.controllers.count(controller) == 0 || own.count(controller) == 0)
           continue;

@@ -8,7 +8,8 @@
 //
 // cgroup v2 is used when the server's own v2 group offers the memory, pids
 // and cpu controllers and they can be enabled below it; otherwise cgroup v1
-// per-controller hierarchies (memory, pids, cpu) that we can write; otherwise
+// per-controller hierarchies (memory, pids, cpu, and cpuacct for CPU time
+// when it is mounted on its own) that we can write; otherwise
 // none. What can be enforced is reported by support() (for preflight);
 // nothing is silently pretended.
 //
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +99,19 @@ class WorkerCgroup {
   std::vector<std::filesystem::path> dirs_;
   std::vector<UniqueFd> procs_;
 };
+
+// What a worker's groups account. A field is set only when some group
+// accounts it (v1 without a cpuacct group, for instance, has no CPU time).
+struct CgroupUsage {
+  std::optional<std::uint64_t> memory_bytes;  // usage minus inactive page cache
+  std::uint64_t memory_limit_bytes = 0;       // 0 = unlimited
+  std::optional<double> cpu_seconds;          // user + system, exited processes included
+};
+
+// Reads the usage files in a worker's group directories (v2: memory.current,
+// memory.stat, memory.max, cpu.stat; v1: memory.usage_in_bytes, memory.stat,
+// memory.limit_in_bytes, cpuacct.usage). Missing files are skipped.
+CgroupUsage cgroup_usage(const std::vector<std::filesystem::path>& dirs);
 
 // Process ids listed in a cgroup directory's cgroup.procs (empty if none).
 std::vector<int> cgroup_pids(const std::filesystem::path& dir);

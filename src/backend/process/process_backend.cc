@@ -11,9 +11,11 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
+#include "backend/process/build_job.h"
 #include "backend/process/bwrap_args.h"
 #include "backend/process/bwrap_exec.h"
 #include "backend/process/cgroups.h"
@@ -103,6 +105,9 @@ struct Worker {
   int sandbox_pid = 0;  // host pid of the sandbox's pid 1 (bwrap --info-fd); 0 = unknown
   std::atomic<Clock::rep> exited_at{0};  // steady-clock ticks, 0 while running
   std::unique_ptr<WorkerProcess> process;
+  // The previous resource_usage() sample, for cpu_percent.
+  std::mutex usage_mu;
+  std::optional<std::pair<Clock::time_point, double>> last_cpu_sample;
 
   // Running until the exit callback has given the port and UID back, so a
   // caller that sees "exited" can rely on those claims being free again.
@@ -244,6 +249,74 @@ class ProcessBackend final : public Backend {
     uids_->release_stale_claims();
     if (killed > 0) spdlog::warn("process backend: killed {} leftover worker process(es)", killed);
     return killed;
+  }
+
+  std::optional<ResourceUsage> resource_usage(const std::string& worker_id) override {
+    auto w = find(worker_id);
+    if (!w || !w->running()) return std::nullopt;
+    std::vector<int> pids;
+    CgroupUsage group;
+    bool has_group = false;
+    {
+      std::lock_guard lock(w->resources_mu);
+      if (w->resources.cgroup) {
+        has_group = true;
+        pids = w->resources.cgroup->pids();  // every process, however it forked
+        group = cgroup_usage(w->resources.cgroup->dirs());
+      }
+    }
+    if (!has_group) {
+      pids = descendants(w->process->pid());
+      pids.insert(pids.begin(), w->process->pid());
+    }
+    const ProcessUsage tree = process_usage(pids);
+    if (tree.processes == 0) return std::nullopt;  // exited meanwhile
+    ResourceUsage u;
+    u.processes = tree.processes;
+    u.memory_bytes = group.memory_bytes.value_or(tree.rss_bytes);
+    u.memory_limit_bytes = group.memory_bytes ? group.memory_limit_bytes : 0;
+    u.cpu_seconds = group.cpu_seconds.value_or(tree.cpu_seconds);
+    u.source = group.memory_bytes && group.cpu_seconds   ? "cgroup"
+               : group.memory_bytes || group.cpu_seconds ? "cgroup+procfs"
+                                                         : "procfs";
+    const auto now = Clock::now();
+    std::lock_guard lock(w->usage_mu);
+    if (w->last_cpu_sample) {
+      const double wall = std::chrono::duration<double>(now - w->last_cpu_sample->first).count();
+      const double used = u.cpu_seconds - w->last_cpu_sample->second;
+      if (wall > 0 && used > 0) u.cpu_percent = used / wall * 100.0;
+    }
+    w->last_cpu_sample = {now, u.cpu_seconds};
+    return u;
+  }
+
+  BuildResult build(const BuildSpec& spec) override {
+    BuildContext context;
+    context.bwrap_path = options_.bwrap_path;
+    context.r_path = options_.r_path;
+    context.rscript = rscript_;
+    context.shim = shim_;
+    context.self_exe = options_.self_exe;
+    context.uids = uids_.get();
+    context.gid = options_.worker_gid;
+    context.cgroups = cgroups_.get();
+    context.instance = instance_;
+    context.seccomp_profile = options_.seccomp_profile;
+    context.hidden_paths = options_.hidden_paths;
+    WorkerSpec limits_spec;
+    limits_spec.memory_limit = spec.memory_limit;
+    limits_spec.cpu_limit = spec.cpu_limit;
+    limits_spec.pids_limit = spec.pids_limit;
+    try {
+      context.limits = limits_for(limits_spec);
+    } catch (const std::exception& e) {
+      BuildResult r;
+      r.error = std::string("build: ") + e.what();
+      if (spec.log) spec.log->append(r.error);
+      return r;
+    }
+    context.rlimits = rlimits_for(context.limits);
+    return run_build_job(context, spec);
   }
 
   LimitsSupport limits_support() const override {
@@ -448,9 +521,9 @@ class ProcessBackend final : public Backend {
     s.bundle_id = w.spec.bundle_id;
     s.endpoint = endpoint_of(w);
     s.pid = w.process->pid();
-    const auto code = w.process->exit_code();
-    s.running = !code.has_value();
-    s.exit_code = code.value_or(-1);
+    // Exited only once the exit callback gave the claims back (see Worker::running).
+    s.running = w.running();
+    s.exit_code = s.running ? -1 : w.process->exit_code().value_or(-1);
     s.started_at = w.started_at;
     return s;
   }

@@ -20,7 +20,13 @@
 // what is enforced. The cgroup also lists every process of a worker, so stop
 // and exit kill the whole tree.
 //
-// Thread safety: every method may be called concurrently (see Backend).
+// resource_usage() reads the worker's cgroup (memory, and CPU time where a
+// cpu/cpuacct group accounts it) and falls back to summing /proc over the
+// worker's processes. build() runs a job in the same sandbox as a worker
+// (see build_job.h); builds are not listed and have no status.
+//
+// Thread safety: every method may be called concurrently (see Backend); the
+// backend must outlive every build() call still running.
 // Workers stay in the table after they exit — status(), logs() and
 // list_managed() keep reporting them (running = false) — until log_retention
 // has passed since the exit; a new spawn with the same id replaces them.

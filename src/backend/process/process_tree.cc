@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 
+#include <unistd.h>
+
 namespace blockyard::backend::process {
 namespace fs = std::filesystem;
 
@@ -56,6 +58,26 @@ bool process_alive(int pid) {
   if (pid <= 0) return false;
   const auto fields = stat_fields_after_comm(pid);
   return !fields.empty() && fields[0] != "Z" && fields[0] != "X";
+}
+
+ProcessUsage process_usage(const std::vector<int>& pids) {
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  static const long page_size = ::sysconf(_SC_PAGESIZE);
+  ProcessUsage u;
+  for (int pid : pids) {
+    const auto fields = stat_fields_after_comm(pid);
+    // [11..14] = utime, stime, cutime, cstime (fields 14-17 of stat(5)).
+    if (fields.size() < 15 || fields[0] == "Z" || fields[0] == "X") continue;
+    std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+    std::uint64_t size = 0, resident = 0;
+    if (!(statm >> size >> resident)) continue;
+    double ticks = 0;
+    for (int i = 11; i <= 14; ++i) ticks += std::strtod(fields[i].c_str(), nullptr);
+    u.cpu_seconds += ticks / static_cast<double>(ticks_per_second);
+    u.rss_bytes += resident * static_cast<std::uint64_t>(page_size);
+    ++u.processes;
+  }
+  return u;
 }
 
 int parse_bwrap_child_pid(std::string_view info_json) {

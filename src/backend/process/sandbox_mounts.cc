@@ -30,26 +30,64 @@ void validate_mount_point(const fs::path& m) {
       throw std::invalid_argument("bundle mount point cannot be under " + std::string(reserved));
 }
 
-// Binds (or re-creates, for symlinks) every entry of sandbox directory `dir`
-// except `skip` and the names in `top_level_skips`.
-void bind_entries(std::vector<std::string>& args, const fs::path& host_root, const fs::path& dir,
-                  const fs::path& skip, bool top_level) {
+bool leads_to(const fs::path& dir, const std::vector<SandboxBind>& binds) {
+  return std::any_of(binds.begin(), binds.end(), [&](const SandboxBind& b) {
+    return b.target != dir && is_under(b.target, dir);
+  });
+}
+
+bool is_target(const fs::path& p, const std::vector<SandboxBind>& binds) {
+  return std::any_of(binds.begin(), binds.end(),
+                     [&](const SandboxBind& b) { return b.target == p; });
+}
+
+// Rebuilds sandbox directory `dir` in the tmpfs root: binds (or re-creates,
+// for symlinks) every entry except the mount points; directories leading to
+// a mount point are recreated empty and filled the same way.
+void bind_tree(std::vector<std::string>& args, const fs::path& host_root, const fs::path& dir,
+               const std::vector<SandboxBind>& binds) {
   std::vector<fs::path> entries;
   for (const auto& e : fs::directory_iterator(on_host(host_root, dir)))
     entries.push_back(dir / e.path().filename());
   std::sort(entries.begin(), entries.end());
+  std::vector<fs::path> descend;
   for (const auto& sandbox_path : entries) {
-    if (sandbox_path == skip) continue;
     const std::string name = sandbox_path.filename().string();
-    if (top_level && (name == "proc" || name == "dev" || name == "tmp")) continue;
+    if (dir == "/" && (name == "proc" || name == "dev" || name == "tmp")) continue;
     const fs::path host_path = on_host(host_root, sandbox_path);
     std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(host_path, ec))) {
+    const auto st = fs::symlink_status(host_path, ec);
+    const bool target = is_target(sandbox_path, binds);
+    const bool leads = leads_to(sandbox_path, binds);
+    if (target || leads) {
+      if (fs::is_symlink(st))
+        throw std::invalid_argument("mount point " + sandbox_path.string() +
+                                    " is a symlink on the host; use the real path");
+      if (!fs::is_directory(st))
+        throw std::invalid_argument("mount point " + sandbox_path.string() +
+                                    " exists but is not a directory");
+      if (!target) descend.push_back(sandbox_path);
+    } else if (fs::is_symlink(st)) {
       args.insert(args.end(),
                   {"--symlink", fs::read_symlink(host_path).string(), sandbox_path.string()});
     } else {
       args.insert(args.end(), {"--ro-bind", host_path.string(), sandbox_path.string()});
     }
+  }
+  // Missing directories on the way to a mount point are created by bwrap inside the tmpfs.
+  for (const auto& d : descend) {
+    args.insert(args.end(), {"--dir", d.string()});
+    bind_tree(args, host_root, d, binds);
+  }
+}
+
+void validate_binds(const std::vector<SandboxBind>& binds) {
+  for (std::size_t i = 0; i < binds.size(); ++i) {
+    validate_mount_point(binds[i].target);
+    for (std::size_t j = 0; j < i; ++j)
+      if (is_under(binds[i].target, binds[j].target) || is_under(binds[j].target, binds[i].target))
+        throw std::invalid_argument("mount points " + binds[j].target.string() + " and " +
+                                    binds[i].target.string() + " contain one another");
   }
 }
 
@@ -61,53 +99,47 @@ bool needs_tmpfs_root(const fs::path& mount_point, const fs::path& host_root) {
   return !fs::is_directory(on_host(host_root, mount_point), ec);
 }
 
+bool needs_tmpfs_root(const std::vector<SandboxBind>& binds, const fs::path& host_root) {
+  return std::any_of(binds.begin(), binds.end(),
+                     [&](const SandboxBind& b) { return needs_tmpfs_root(b.target, host_root); });
+}
+
 std::vector<std::string> sandbox_mount_args(const fs::path& bundle_host_path,
                                             const fs::path& mount_point, const fs::path& host_root,
                                             const std::vector<fs::path>& hidden_paths) {
-  validate_mount_point(mount_point);
+  return sandbox_mount_args({SandboxBind{bundle_host_path, mount_point, true}}, host_root,
+                            hidden_paths);
+}
+
+std::vector<std::string> sandbox_mount_args(const std::vector<SandboxBind>& binds,
+                                            const fs::path& host_root,
+                                            const std::vector<fs::path>& hidden_paths) {
+  validate_binds(binds);
   std::vector<std::string> args;
-  const bool tmpfs_root = needs_tmpfs_root(mount_point, host_root);
+  const bool tmpfs_root = needs_tmpfs_root(binds, host_root);
   if (!tmpfs_root) {
-    std::error_code ec;
-    if (fs::exists(on_host(host_root, mount_point), ec) &&
-        !fs::is_directory(on_host(host_root, mount_point), ec))
-      throw std::invalid_argument("bundle mount point " + mount_point.string() +
-                                  " exists but is not a directory");
     args.insert(args.end(), {"--ro-bind", host_root.string(), "/"});
   } else {
-    // Walk from "/" towards the mount point while the host has the path:
-    // bind every sibling, descend into the component on the way.
-    fs::path dir = "/";
-    for (auto it = std::next(mount_point.begin()); it != mount_point.end(); ++it) {
-      const fs::path next = dir / *it;
-      const fs::path host_next = on_host(host_root, next);
-      std::error_code ec;
-      const auto st = fs::symlink_status(host_next, ec);
-      if (fs::is_symlink(st))
-        throw std::invalid_argument("bundle mount point " + mount_point.string() + ": " +
-                                    next.string() + " is a symlink; use the real path");
-      if (fs::exists(st) && !fs::is_directory(st))
-        throw std::invalid_argument("bundle mount point " + mount_point.string() + ": " +
-                                    next.string() + " exists but is not a directory");
-      bind_entries(args, host_root, dir, next, dir == "/");
-      if (!fs::exists(st)) break;  // the rest is created inside the tmpfs root
-      args.insert(args.end(), {"--dir", next.string()});
-      dir = next;
-    }
+    bind_tree(args, host_root, "/", binds);
   }
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
   for (const auto& hidden : hidden_paths) {
     // An empty, unreadable, read-only tmpfs over the server's own data; bind sources are
-    // resolved on the host, so the bundle bind below still finds its files.
+    // resolved on the host, so the binds below still find their files.
     std::error_code ec;
-    if (!hidden.is_absolute() || hidden == "/" || is_under(hidden, "/tmp") ||
-        is_under(mount_point, hidden) || !fs::is_directory(on_host(host_root, hidden), ec)) {
+    const bool holds_target = std::any_of(binds.begin(), binds.end(), [&](const SandboxBind& b) {
+      return is_under(b.target, hidden);
+    });
+    if (!hidden.is_absolute() || hidden == "/" || is_under(hidden, "/tmp") || holds_target ||
+        !fs::is_directory(on_host(host_root, hidden), ec)) {
       continue;
     }
     args.insert(args.end(),
                 {"--perms", "0000", "--tmpfs", hidden.string(), "--remount-ro", hidden.string()});
   }
-  args.insert(args.end(), {"--ro-bind", bundle_host_path.string(), mount_point.string()});
+  for (const auto& b : binds)
+    args.insert(args.end(),
+                {b.read_only ? "--ro-bind" : "--bind", b.source.string(), b.target.string()});
   if (tmpfs_root) args.insert(args.end(), {"--remount-ro", "/"});
   return args;
 }

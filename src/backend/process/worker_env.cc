@@ -45,4 +45,14 @@ EnvList worker_environment(const std::map<std::string, std::string>& server_work
   return env;
 }
 
+EnvList build_environment(const std::map<std::string, std::string>& build_env) {
+  EnvList env;
+  set(env, "PATH", "/usr/bin:/usr/local/bin:/bin");
+  set(env, "HOME", "/tmp");
+  set(env, "TMPDIR", "/tmp");
+  set(env, "LANG", "C.UTF-8");
+  for (const auto& [name, value] : build_env) set(env, name, value);
+  return env;
+}
+
 }  // namespace blockyard::backend::process

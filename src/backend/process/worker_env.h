@@ -20,4 +20,9 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 EnvList worker_environment(const std::map<std::string, std::string>& server_worker_env,
                            const std::map<std::string, std::string>& spawn_env, int port);
 
+// A build job's environment: the same base (with /usr/local/bin on PATH, where
+// operators install extra tools), then `build_env`. No Shiny variables.
+// Throws std::invalid_argument like worker_environment().
+EnvList build_environment(const std::map<std::string, std::string>& build_env);
+
 }  // namespace blockyard::backend::process

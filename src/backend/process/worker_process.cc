@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +59,10 @@ struct ChildFds {
   std::size_t cgroup_procs_count;
   const ProcessOptions::Rlimit* rlimits;
   std::size_t rlimit_count;
+  const char* const* bind_sources;  // private_binds, split into plain arrays
+  const char* const* bind_targets;
+  const unsigned char* bind_read_only;
+  std::size_t bind_count;
 };
 
 [[noreturn]] void child_fail(int status_fd) {
@@ -92,6 +99,43 @@ bool apply_rlimits(const ProcessOptions::Rlimit* limits, std::size_t count) {
   return true;
 }
 
+// A private mount namespace with a tmpfs on /tmp holding the binds; nothing
+// propagates to the host.
+bool stage_private_binds(const ChildFds& fds) {
+  if (fds.bind_count == 0) return true;
+  if (::unshare(CLONE_NEWNS) != 0) return false;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
+  // Opened in the new namespace (a bind source must belong to it) and
+  // before the tmpfs hides whatever lives under /tmp.
+  int opened[kMaxPrivateBinds];
+  for (std::size_t i = 0; i < fds.bind_count; ++i) {
+    opened[i] = ::open(fds.bind_sources[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (opened[i] < 0) return false;
+  }
+  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") !=
+      0)
+    return false;
+  if (::mkdir(kPrivateStagingDir, 0755) != 0) return false;
+  for (std::size_t i = 0; i < fds.bind_count; ++i) {
+    char source[32] = "/proc/self/fd/";
+    std::size_t len = std::strlen(source);
+    char digits[12];
+    std::size_t n = 0;
+    for (int fd = opened[i]; fd != 0 || n == 0; fd /= 10)
+      digits[n++] = static_cast<char>('0' + fd % 10);
+    while (n > 0) source[len++] = digits[--n];
+    source[len] = '\0';
+    if (::mkdir(fds.bind_targets[i], 0755) != 0) return false;
+    if (::mount(source, fds.bind_targets[i], nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
+    if (fds.bind_read_only[i] &&
+        ::mount(nullptr, fds.bind_targets[i], nullptr,
+                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+      return false;
+    ::close(opened[i]);
+  }
+  return true;
+}
+
 // Runs in the forked child of a multi-threaded parent: async-signal-safe
 // calls only, no allocation.
 [[noreturn]] void exec_child(const ChildFds& fds, char* const argv[], char* const envp[],
@@ -108,6 +152,7 @@ bool apply_rlimits(const ProcessOptions::Rlimit* limits, std::size_t count) {
   // Join the worker's cgroups before anything else can fork.
   if (!join_cgroups(fds.cgroup_procs, fds.cgroup_procs_count)) child_fail(fds.exec_status_fd);
   if (!apply_rlimits(fds.rlimits, fds.rlimit_count)) child_fail(fds.exec_status_fd);
+  if (!stage_private_binds(fds)) child_fail(fds.exec_status_fd);
 
   if (::dup2(fds.stdin_fd, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0 ||
       (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0))
@@ -135,11 +180,26 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 }  // namespace
 
+bool can_stage_private_mounts() {
+  static const bool can = [] {
+    const pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) ::_exit(::unshare(CLONE_NEWNS) == 0 ? 0 : 1);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return can;
+}
+
 WorkerProcess::WorkerProcess(PrivateTag, ProcessOptions options) : options_(std::move(options)) {}
 
 std::unique_ptr<WorkerProcess> WorkerProcess::start(ProcessOptions options) {
   if (options.argv.empty()) throw std::invalid_argument("process backend: empty argv");
   if (!options.log) options.log = std::make_shared<LineLog>();
+  if (options.private_binds.size() > kMaxPrivateBinds)
+    throw std::invalid_argument("process backend: too many private binds");
   auto p = std::make_unique<WorkerProcess>(PrivateTag{}, std::move(options));
   std::tie(p->out_read_, p->out_write_) = make_pipe();
   std::tie(p->err_read_, p->err_write_) = make_pipe();
@@ -170,6 +230,19 @@ void WorkerProcess::launch_child(int parent_pid) {
   auto envp = c_strings(options_.env);
   std::vector<int> inherit;
   for (const auto& fd : inherit_) inherit.push_back(fd.get());
+  // Prepared here: the child may not allocate.
+  std::vector<std::string> source_paths, target_paths;
+  std::vector<unsigned char> bind_read_only;  // not vector<bool>: needs data()
+  for (const auto& b : options_.private_binds) {
+    source_paths.push_back(b.source);
+    target_paths.push_back(std::string(kPrivateStagingDir) + "/" + b.name);
+    bind_read_only.push_back(b.read_only ? 1 : 0);
+  }
+  std::vector<const char*> bind_sources, bind_targets;
+  for (std::size_t i = 0; i < source_paths.size(); ++i) {
+    bind_sources.push_back(source_paths[i].c_str());
+    bind_targets.push_back(target_paths[i].c_str());
+  }
   const ChildFds fds{dev_null_.get(),
                      out_write_.get(),
                      err_write_.get(),
@@ -180,7 +253,11 @@ void WorkerProcess::launch_child(int parent_pid) {
                      options_.cgroup_procs_fds.data(),
                      options_.cgroup_procs_fds.size(),
                      options_.rlimits.data(),
-                     options_.rlimits.size()};
+                     options_.rlimits.size(),
+                     bind_sources.data(),
+                     bind_targets.data(),
+                     bind_read_only.data(),
+                     bind_sources.size()};
   if (options_.before_fork) options_.before_fork();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(errno_text("process backend: fork"));
@@ -233,7 +310,7 @@ void WorkerProcess::run(int parent_pid) {
   pump_until_exit(
       out_read_.get(), err_read_.get(), pidfd_.get(), *options_.log, [this] { reap(); },
       options_.drain_after_exit);
-  options_.log->close();
+  if (options_.close_log_at_exit) options_.log->close();
   if (options_.on_exit) options_.on_exit(exit_code().value_or(-1));
   {
     std::lock_guard lock(mu_);

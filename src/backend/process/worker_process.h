@@ -32,6 +32,10 @@
 
 namespace blockyard::backend::process {
 
+// Where ProcessOptions::private_binds appear in the child's mount namespace.
+inline constexpr const char* kPrivateStagingDir = "/tmp/.blockyard-staged";
+inline constexpr std::size_t kMaxPrivateBinds = 16;
+
 // The fd number the first of ProcessOptions::inherit_fds gets in the child.
 inline constexpr int kFirstInheritFd = 4;
 
@@ -50,12 +54,31 @@ struct ProcessOptions {
     unsigned long long value;  // soft and hard limit (capped at the current hard limit)
   };
   std::vector<Rlimit> rlimits;
+  // Needs CAP_SYS_ADMIN (see can_stage_private_mounts()): before it execs,
+  // the child enters a private mount namespace (nothing propagates back to
+  // the host), opens each source, mounts a small tmpfs on /tmp and binds the
+  // sources at kPrivateStagingDir/<name>, so a child that then drops
+  // privileges (the bwrap-exec shim) reaches directories it could not
+  // traverse to itself. Sources under /tmp work too (opened before the
+  // tmpfs covers them). At most kMaxPrivateBinds; a failure aborts the start.
+  struct PrivateBind {
+    std::string source;  // host directory
+    std::string name;    // a single path component
+    bool read_only = true;
+  };
+  std::vector<PrivateBind> private_binds;
   // On the owner thread just before fork (e.g. free the port the child binds).
   std::function<void()> before_fork;
   // On the owner thread after the child was reaped and the log closed.
   std::function<void(int exit_code)> on_exit;
   std::chrono::milliseconds drain_after_exit{1000};
+  // false: the log stays open after the exit (the caller appends to it later).
+  bool close_log_at_exit = true;
 };
+
+// True when this process may create a private mount namespace (as
+// ProcessOptions::private_binds needs); probed once in a short-lived child.
+bool can_stage_private_mounts();
 
 class WorkerProcess {
   struct PrivateTag {};
