@@ -89,13 +89,15 @@ std::size_t count_fields(const std::string& text) {
 
 AppPatch parse_app_patch(const json& body, const Config& config) {
   if (!body.is_object()) throw ApiError::bad_request("invalid JSON body");
-  if (body.contains("name")) {
-    throw ApiError::not_implemented("renaming apps is not supported by this server yet");
-  }
   if (body.contains("data_mounts")) {
     throw ApiError::not_implemented("data_mounts are not supported by this server yet");
   }
   AppPatch patch;
+  if (auto it = body.find("name"); it != body.end()) {
+    std::string name = string_field(*it, "name");
+    if (auto error = app_name_error(name)) throw ApiError::bad_request(*error);
+    patch.name = name;
+  }
   if (auto it = body.find("title"); it != body.end()) patch.title = clearable_string(*it, "title");
   if (auto it = body.find("description"); it != body.end()) {
     patch.description = clearable_string(*it, "description");

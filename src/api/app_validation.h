@@ -26,6 +26,7 @@ std::optional<std::int64_t> parse_memory_limit(std::string_view text);
 // The fields a PATCH /apps/{id} body may change. An outer nullopt means "not
 // sent"; an inner nullopt means "clear".
 struct AppPatch {
+  std::optional<std::string> name;  // rename; the store keeps the old name as an alias
   std::optional<std::optional<std::string>> title;
   std::optional<std::optional<std::string>> description;
   std::optional<std::string> access_type;
@@ -39,14 +40,15 @@ struct AppPatch {
   std::optional<std::string> runtime;
 
   // True when a field only the owner (or an admin) may change is present.
-  bool needs_owner() const { return access_type.has_value(); }
+  bool needs_owner() const { return access_type.has_value() || name.has_value(); }
+  // Every field but `name`, which goes through Store::rename_app.
   void apply_to(store::App& app) const;
 };
 
 // Parses and validates a PATCH body (a JSON object; unknown keys are
-// ignored). Throws ApiError 400 with the offending field's message, or 501
-// for fields this server cannot change yet (name, data_mounts, a non-empty
-// refresh_schedule).
+// ignored). Throws ApiError 400 with the offending field's message (a name
+// breaking the app-name rules gives that rule's message), or 501 for fields
+// this server cannot change yet (data_mounts, a non-empty refresh_schedule).
 AppPatch parse_app_patch(const nlohmann::json& body, const Config& config);
 
 }  // namespace blockyard::api

@@ -31,10 +31,23 @@ TEST(MemoryLimit, RejectsMalformedAndOverflowingValues) {
   }
 }
 
+TEST(AppPatch, NameIsParsedAndChecked) {
+  Config config;
+  auto patch = parse_app_patch(nlohmann::json::parse(R"({"name":"new-name"})"), config);
+  EXPECT_EQ(patch.name, "new-name");
+  EXPECT_TRUE(patch.needs_owner());
+  try {
+    parse_app_patch(nlohmann::json::parse(R"({"name":"-x"})"), config);
+    ADD_FAILURE();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_STREQ(e.what(), "name must start with a lowercase letter");
+  }
+}
+
 TEST(AppPatch, UnsupportedFieldsAre501NotSilentlyIgnored) {
   Config config;
-  for (const char* body :
-       {R"({"name":"new"})", R"({"data_mounts":[]})", R"({"refresh_schedule":"0 3 * * *"})"}) {
+  for (const char* body : {R"({"data_mounts":[]})", R"({"refresh_schedule":"0 3 * * *"})"}) {
     try {
       parse_app_patch(nlohmann::json::parse(body), config);
       ADD_FAILURE() << body;

@@ -273,3 +273,58 @@ TEST_F(ApiTest, PurgeIsAdminOnly) {
 
 }  // namespace
 }  // namespace blockyard::api::testing
+
+namespace blockyard::api::testing {
+
+TEST_F(ApiTest, RenameKeepsTheOldNameResolvingAndReservesIt) {
+  json app = create_app("before");
+  auto response =
+      call("PATCH", "/api/v1/apps/before", publisher_token_, json{{"name", "after"}}.dump());
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(body_of(response)["name"], "after");
+
+  for (const char* key : {"after", "before"}) {
+    auto got = call("GET", std::string("/api/v1/apps/") + key, publisher_token_);
+    ASSERT_EQ(got.status, 200) << key;
+    EXPECT_EQ(body_of(got)["id"], app["id"]) << key;
+    EXPECT_EQ(body_of(got)["name"], "after") << key;
+  }
+  // The former name still serves this app, so nobody else may take it.
+  auto taken = call("POST", "/api/v1/apps", admin_token_, json{{"name", "before"}}.dump());
+  EXPECT_EQ(taken.status, 409);
+  EXPECT_THAT(body_of(taken)["message"].get<std::string>(), ::testing::HasSubstr("alias"));
+  create_app("other");
+  auto clash =
+      call("PATCH", "/api/v1/apps/other", publisher_token_, json{{"name", "before"}}.dump());
+  EXPECT_EQ(clash.status, 409);
+  auto live_clash =
+      call("PATCH", "/api/v1/apps/other", publisher_token_, json{{"name", "after"}}.dump());
+  EXPECT_EQ(live_clash.status, 409);
+  EXPECT_EQ(body_of(live_clash)["message"], "name already in use");
+}
+
+TEST_F(ApiTest, RenameChecksNameRulesAndOwnership) {
+  create_app("mine");
+  auto bad = call("PATCH", "/api/v1/apps/mine", publisher_token_, json{{"name", "Bad"}}.dump());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(body_of(bad)["message"],
+            "name must contain only lowercase letters, digits, and hyphens");
+  EXPECT_EQ(call("PATCH", "/api/v1/apps/mine", publisher_token_, json{{"name", 7}}.dump()).status,
+            400);
+  // A viewer of a logged_in app cannot rename it: 404, as if it did not exist.
+  ASSERT_EQ(call("PATCH", "/api/v1/apps/mine", publisher_token_,
+                 json{{"access_type", "logged_in"}}.dump())
+                .status,
+            200);
+  EXPECT_EQ(
+      call("PATCH", "/api/v1/apps/mine", viewer_token_, json{{"name", "stolen"}}.dump()).status,
+      404);
+  // A rename together with other fields applies both.
+  auto both = call("PATCH", "/api/v1/apps/mine", admin_token_,
+                   json{{"name", "renamed"}, {"title", "T"}}.dump());
+  ASSERT_EQ(both.status, 200) << both.body;
+  EXPECT_EQ(body_of(both)["name"], "renamed");
+  EXPECT_EQ(body_of(both)["title"], "T");
+}
+
+}  // namespace blockyard::api::testing

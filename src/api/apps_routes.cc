@@ -43,8 +43,12 @@ http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& cal
   try {
     app = ctx.store.create_app(name, caller.sub);
   } catch (const ApiError& e) {
-    // Lost a race with a concurrent create of the same name.
-    if (e.status() == 409) throw ApiError::conflict(conflict);
+    // Lost a race with a concurrent create of the same name (the store's own
+    // message also covers a name still serving a renamed app).
+    if (e.status() == 409 &&
+        std::string_view(e.what()).find("reserved") == std::string_view::npos) {
+      throw ApiError::conflict(conflict);
+    }
     throw;
   }
   return json_response(201, full_app(ctx, app));
@@ -95,6 +99,11 @@ http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& call
     throw ApiError::not_found("app not found");
   }
   if (patch.runtime && caller.role != "admin") throw ApiError::forbidden("runtime requires admin");
+  // Rename first: when the new name is taken nothing else changes either.
+  if (patch.name && *patch.name != app.name) {
+    ctx.store.rename_app(app.id, *patch.name, store::now_rfc3339());
+    app.name = *patch.name;
+  }
   patch.apply_to(app);
   ctx.store.update_app(app);
   auto updated = ctx.store.get_app(app.id);

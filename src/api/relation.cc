@@ -38,6 +38,10 @@ std::optional<store::App> find_app(store::Store& store, const std::string& key) 
   if (is_uuid(key)) app = store.get_app(key);
   // A UUID-shaped string is also a syntactically valid app name.
   if (!app) app = store.get_app_by_name(key);
+  if (!app) {
+    if (auto alias = store.find_alias(key, store::now_rfc3339()))
+      app = store.get_app(alias->app_id);
+  }
   if (app && app->deleted_at) return std::nullopt;
   return app;
 }

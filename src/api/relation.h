@@ -24,7 +24,8 @@ std::string_view relation_name(Relation relation);
 // anonymous caller on a public app -> anonymous; otherwise none.
 Relation relation_for(const Caller* caller, const store::App& app);
 
-// The live app whose id (UUID) or current name is `key`; nullopt if none.
+// The live app whose id (UUID), current name, or former name (a rename alias
+// in either phase) is `key`; nullopt if none.
 std::optional<store::App> find_app(store::Store& store, const std::string& key);
 
 // find_app() plus the access check: throws ApiError 404 "app not found" when

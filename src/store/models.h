@@ -50,6 +50,16 @@ struct App {
   std::optional<std::string> deleted_at;  // soft delete
 };
 
+// A former app name kept after a rename. While `phase` is "alias" the old
+// name serves the app as before; in "redirect" the proxy answers 301 to the
+// current name. `expires_at` ends the current phase.
+struct AppAlias {
+  std::string name;
+  std::string app_id;
+  std::string phase;  // alias | redirect
+  std::string expires_at;
+};
+
 struct Bundle {
   std::string id;
   std::string app_id;

@@ -78,6 +78,15 @@ CREATE TABLE bundles (
 CREATE INDEX idx_bundles_app_id ON bundles(app_id, uploaded_at);
 CREATE INDEX idx_bundles_status ON bundles(status);
 )sql"},
+    Migration{2, "app_aliases: former names of renamed apps", R"sql(
+CREATE TABLE app_aliases (
+  name       TEXT PRIMARY KEY,
+  app_id     TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  phase      TEXT NOT NULL CHECK (phase IN ('alias', 'redirect')),
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX idx_app_aliases_app_id ON app_aliases(app_id);
+)sql"},
 };
 
 void ensure_version_table(SqliteDb& db) {

@@ -8,9 +8,11 @@
 
 #include "core/crypto.h"
 #include "core/error.h"
+#include "store/alias_phase.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
 #include "store/store.h"
+#include "store/timestamp.h"
 
 namespace blockyard::store {
 namespace {
@@ -239,6 +241,8 @@ class SqliteStore final : public Store {
 
   App create_app(const std::string& name, const std::string& owner) override {
     std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    claim_name_locked(name, "", now_rfc3339());
     App app;
     app.id = uuid_v4();
     app.name = name;
@@ -263,6 +267,7 @@ class SqliteStore final : public Store {
       if (e.is_unique_violation()) throw name_taken(name);
       throw;
     }
+    tx.commit();
     return app;
   }
 
@@ -372,6 +377,7 @@ class SqliteStore final : public Store {
     find.bind(1, id);
     if (!find.step()) throw ApiError::not_found("deleted app not found");
     App app = read_app(find);
+    claim_name_locked(app.name, app.id, now_rfc3339());
     app.deleted_at.reset();
     app.updated_at = now_rfc3339();
     Statement update(db_, "UPDATE apps SET deleted_at = NULL, updated_at = ? WHERE id = ?");
@@ -396,6 +402,68 @@ class SqliteStore final : public Store {
     std::vector<App> apps;
     while (query.step()) apps.push_back(read_app(query));
     return apps;
+  }
+
+  // ---- Renames ----
+
+  void rename_app(const std::string& id, const std::string& new_name,
+                  const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement find(db_, "SELECT name FROM apps WHERE id = ? AND deleted_at IS NULL");
+    find.bind(1, id);
+    if (!find.step()) throw ApiError::not_found("app not found");
+    std::string old_name = find.text(0);
+    if (old_name == new_name) return;
+    Statement taken(db_, "SELECT 1 FROM apps WHERE name = ? AND deleted_at IS NULL AND id <> ?");
+    taken.bind(1, new_name).bind(2, id);
+    if (taken.step()) throw ApiError::conflict("name already in use");
+    claim_name_locked(new_name, id, now);
+
+    auto expires = parse_rfc3339(now);
+    if (!expires) throw std::invalid_argument("rename_app: bad timestamp " + now);
+    Statement alias(db_,
+                    "INSERT INTO app_aliases (name, app_id, phase, expires_at) "
+                    "VALUES (?, ?, 'alias', ?) ON CONFLICT(name) DO UPDATE SET "
+                    "app_id = excluded.app_id, phase = 'alias', expires_at = excluded.expires_at");
+    alias.bind(1, old_name).bind(2, id).bind(3, format_rfc3339(*expires + kAliasPhase)).run();
+    Statement update(db_, "UPDATE apps SET name = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, new_name).bind(2, now).bind(3, id);
+    try {
+      update.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw ApiError::conflict("name already in use");
+      throw;
+    }
+    tx.commit();
+  }
+
+  std::optional<AppAlias> find_alias(const std::string& name, const std::string& now) override {
+    std::lock_guard lock(mu_);
+    return alias_locked(name, now);
+  }
+
+  int expire_aliases(const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement expired(db_,
+                      "SELECT name, app_id, phase, expires_at FROM app_aliases "
+                      "WHERE expires_at <= ?");
+    expired.bind(1, now);
+    std::vector<AppAlias> rows;
+    while (expired.step()) rows.push_back(read_alias(expired));
+    int changed = 0;
+    for (const auto& row : rows) {
+      if (auto current = alias_at(row, now)) {
+        Statement update(db_, "UPDATE app_aliases SET phase = ?, expires_at = ? WHERE name = ?");
+        update.bind(1, current->phase).bind(2, current->expires_at).bind(3, row.name).run();
+      } else {
+        Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, row.name).run();
+      }
+      ++changed;
+    }
+    tx.commit();
+    return changed;
   }
 
   // ---- Bundles ----
@@ -477,6 +545,34 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static AppAlias read_alias(const Statement& row) {
+    return AppAlias{row.text(0), row.text(1), row.text(2), row.text(3)};
+  }
+
+  std::optional<AppAlias> alias_locked(const std::string& name, const std::string& now) {
+    Statement query(db_,
+                    "SELECT a.name, a.app_id, a.phase, a.expires_at FROM app_aliases a "
+                    "JOIN apps p ON p.id = a.app_id WHERE a.name = ? AND p.deleted_at IS NULL");
+    query.bind(1, name);
+    if (!query.step()) return std::nullopt;
+    return alias_at(read_alias(query), now);
+  }
+
+  // Before `name` becomes the live name of app `app_id` ("" = a new app): an
+  // alias still serving another app keeps it; any other alias row of that
+  // name (redirect phase, expired, or the app's own) is dropped, since a
+  // live name wins over an alias anyway.
+  void claim_name_locked(const std::string& name, const std::string& app_id,
+                         const std::string& now) {
+    auto alias = alias_locked(name, now);
+    if (alias && alias->phase == "alias" && alias->app_id != app_id) {
+      throw ApiError::conflict("app name \"" + name +
+                               "\" is reserved as an alias of a renamed app until " +
+                               alias->expires_at);
+    }
+    Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, name).run();
+  }
+
   static ApiError name_taken(const std::string& name) {
     return ApiError::conflict("app name \"" + name + "\" already exists");
   }

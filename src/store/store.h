@@ -7,6 +7,7 @@
 // optional, never an exception; uniqueness violations throw ApiError::conflict.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -78,6 +79,25 @@ class Store {
   // only those deleted strictly before it (the retention sweeper's query).
   virtual std::vector<App> list_deleted_apps(const std::optional<std::string>& deleted_before) = 0;
 
+  // Renames (app_aliases). rename_app, in one transaction: gives live app
+  // `id` the name `new_name` and keeps its former name as an alias (phase
+  // "alias" until now + kAliasPhase). Throws ApiError::not_found("app not
+  // found") for a missing/soft-deleted app, ApiError::conflict when another
+  // live app has the name ("name already in use") or another app's alias
+  // still serves it ("... reserved as an alias ..."). Renaming to the current
+  // name is a no-op; renaming back to one of the app's own aliases reclaims
+  // it. A redirect-phase alias of another app gives way (the live name wins).
+  // create_app and restore_app refuse alias-phase names the same way.
+  virtual void rename_app(const std::string& id, const std::string& new_name,
+                          const std::string& now) = 0;
+  // The alias `name` as it stands at `now`: an "alias" row past its expiry
+  // reads as "redirect" (expiry + kRedirectPhase), an expired "redirect" as
+  // absent; aliases of soft-deleted apps are absent. Read-only.
+  virtual std::optional<AppAlias> find_alias(const std::string& name, const std::string& now) = 0;
+  // Housekeeping: moves expired "alias" rows to "redirect" and deletes
+  // expired "redirect" rows. Returns the number of rows changed.
+  virtual int expire_aliases(const std::string& now) = 0;
+
   // Bundles. create_bundle: id required, empty uploaded_at = now; unknown
   // app => ApiError::not_found("app not found"). list_bundles: uploaded_at
   // descending, ties latest-inserted first. set_bundle_status on an unknown
@@ -97,6 +117,10 @@ class Store {
   // error "interrupted by server restart". Returns how many.
   virtual int fail_interrupted_bundles() = 0;
 };
+
+// How long a former name serves the app, then how long it redirects.
+inline constexpr std::chrono::seconds kAliasPhase{2 * 3600};
+inline constexpr std::chrono::seconds kRedirectPhase{7 * 24 * 3600};
 
 // Opens (creating if needed) the SQLite database at `path` and applies the
 // schema migrations.

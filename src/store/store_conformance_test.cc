@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/error.h"
 #include "store/store_conformance.h"
+#include "store/timestamp.h"
 
 namespace blockyard::store::testing {
 namespace {
@@ -309,6 +310,113 @@ TEST_P(StoreConformanceTest, RenameOntoTakenNameIsConflict) {
   app.name = "taken";
   EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 409);
   EXPECT_EQ(store().get_app(app.id)->name, "mine");
+}
+
+// ---- Renames and aliases ----
+
+// `now` moved by `offset`, in the store's format.
+std::string shifted(const std::string& now, std::chrono::seconds offset) {
+  return format_rfc3339(*parse_rfc3339(now) + offset);
+}
+
+TEST_P(StoreConformanceTest, RenameKeepsTheFormerNameAsAnAlias) {
+  App app = store().create_app("old-name", "alice");
+  std::string now = now_rfc3339();
+  store().rename_app(app.id, "new-name", now);
+
+  auto renamed = store().get_app_by_name("new-name");
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->id, app.id);
+  EXPECT_FALSE(store().get_app_by_name("old-name"));
+  auto alias = store().find_alias("old-name", now);
+  ASSERT_TRUE(alias);
+  EXPECT_EQ(alias->app_id, app.id);
+  EXPECT_EQ(alias->phase, "alias");
+  EXPECT_EQ(alias->expires_at, shifted(now, kAliasPhase));
+  EXPECT_FALSE(store().find_alias("new-name", now));
+  EXPECT_FALSE(store().find_alias("never-was", now));
+}
+
+TEST_P(StoreConformanceTest, AliasTurnsIntoRedirectThenDisappears) {
+  App app = store().create_app("before", "alice");
+  std::string now = now_rfc3339();
+  store().rename_app(app.id, "after", now);
+
+  std::string in_redirect = shifted(now, kAliasPhase + std::chrono::seconds(1));
+  auto redirect = store().find_alias("before", in_redirect);
+  ASSERT_TRUE(redirect);
+  EXPECT_EQ(redirect->phase, "redirect");
+  EXPECT_EQ(redirect->expires_at, shifted(now, kAliasPhase + kRedirectPhase));
+  EXPECT_FALSE(store().find_alias("before", shifted(now, kAliasPhase + kRedirectPhase)));
+
+  // Housekeeping persists the same transitions.
+  EXPECT_EQ(store().expire_aliases(now), 0);
+  EXPECT_EQ(store().expire_aliases(in_redirect), 1);
+  auto stored = store().find_alias("before", now);  // now reads the stored row
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->phase, "redirect");
+  std::string after_all = shifted(now, kAliasPhase + kRedirectPhase + std::chrono::seconds(1));
+  EXPECT_EQ(store().expire_aliases(after_all), 1);
+  EXPECT_FALSE(store().find_alias("before", now));
+}
+
+TEST_P(StoreConformanceTest, RenameOntoLiveNameOrForeignAliasIsConflict) {
+  App a = store().create_app("app-a", "alice");
+  App b = store().create_app("app-b", "bob");
+  std::string now = now_rfc3339();
+  EXPECT_EQ(api_status_of([&] { store().rename_app(a.id, "app-b", now); }), 409);
+
+  store().rename_app(a.id, "app-a2", now);  // "app-a" now serves a as an alias
+  EXPECT_EQ(api_status_of([&] { store().rename_app(b.id, "app-a", now); }), 409);
+  EXPECT_EQ(api_status_of([&] { store().create_app("app-a", "carol"); }), 409);
+  EXPECT_EQ(store().get_app(b.id)->name, "app-b");
+  EXPECT_EQ(store().find_alias("app-a", now)->app_id, a.id);
+  EXPECT_EQ(api_status_of([&] { store().rename_app(uuid_v4(), "app-z", now); }), 404);
+}
+
+TEST_P(StoreConformanceTest, RenameBackReclaimsOwnAliasAndChainsKeepPointingAtTheApp) {
+  App app = store().create_app("first", "alice");
+  std::string now = now_rfc3339();
+  store().rename_app(app.id, "second", now);
+  store().rename_app(app.id, "third", now);
+  EXPECT_EQ(store().find_alias("first", now)->app_id, app.id);
+  EXPECT_EQ(store().find_alias("second", now)->app_id, app.id);
+
+  store().rename_app(app.id, "first", now);
+  EXPECT_EQ(store().get_app_by_name("first")->id, app.id);
+  EXPECT_FALSE(store().find_alias("first", now));
+  EXPECT_EQ(store().find_alias("third", now)->phase, "alias");
+
+  store().rename_app(app.id, "first", now);  // same name: nothing changes
+  EXPECT_EQ(store().get_app(app.id)->name, "first");
+}
+
+TEST_P(StoreConformanceTest, ARedirectingNameCanBeTakenByANewApp) {
+  App app = store().create_app("taken-later", "alice");
+  // Renamed long enough ago that the alias phase is over.
+  std::string then = shifted(now_rfc3339(), -(kAliasPhase + std::chrono::seconds(60)));
+  store().rename_app(app.id, "current", then);
+  ASSERT_EQ(store().find_alias("taken-later", now_rfc3339())->phase, "redirect");
+
+  App other = store().create_app("taken-later", "bob");
+  EXPECT_EQ(store().get_app_by_name("taken-later")->id, other.id);
+  EXPECT_FALSE(store().find_alias("taken-later", now_rfc3339()));
+}
+
+TEST_P(StoreConformanceTest, AliasesOfDeletedAppsAreGone) {
+  App soft = store().create_app("soft-old", "alice");
+  App hard = store().create_app("hard-old", "alice");
+  std::string now = now_rfc3339();
+  store().rename_app(soft.id, "soft-new", now);
+  store().rename_app(hard.id, "hard-new", now);
+
+  ASSERT_TRUE(store().soft_delete_app(soft.id, now));
+  EXPECT_FALSE(store().find_alias("soft-old", now));
+  EXPECT_EQ(api_status_of([&] { store().rename_app(soft.id, "soft-x", now); }), 404);
+  store().delete_app(hard.id);
+  EXPECT_FALSE(store().find_alias("hard-old", now));
+  // The hard delete cascaded: the name is free again.
+  EXPECT_EQ(store().create_app("hard-old", "bob").name, "hard-old");
 }
 
 TEST_P(StoreConformanceTest, ListAppsSearchesNameTitleDescriptionIgnoringCase) {
