@@ -108,6 +108,13 @@ struct ProxyConfig {
   Duration transfer_timeout = std::chrono::seconds(60);
   Duration session_max_lifetime{0};
   int auth_rate_limit_per_minute = 10;
+  // Per client IP and minute; 0 = no limit (e.g. behind a limiting proxy,
+  // or for benchmarks). Not in the original, whose values are fixed.
+  int api_rate_limit_per_minute = 120;  // /api/v1/... (bootstrap, packages exempt)
+  int app_rate_limit_per_minute = 200;  // /app/...
+  // R processes starting at the same time; more new sessions queue. 0 = one
+  // per CPU core, at least 2. Not in the original (Docker has no such queue).
+  int max_concurrent_starts = 0;
   std::string session_store;  // "" = auto
 };
 

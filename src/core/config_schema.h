@@ -137,6 +137,9 @@ inline const std::vector<Field<ProxyConfig>>& schema(const ProxyConfig*) {
       {"transfer_timeout", &S::transfer_timeout},
       {"session_max_lifetime", &S::session_max_lifetime},
       {"auth_rate_limit_per_minute", &S::auth_rate_limit_per_minute},
+      {"api_rate_limit_per_minute", &S::api_rate_limit_per_minute},
+      {"app_rate_limit_per_minute", &S::app_rate_limit_per_minute},
+      {"max_concurrent_starts", &S::max_concurrent_starts},
       {"session_store", &S::session_store},
   };
   return fields;

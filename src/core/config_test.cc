@@ -156,6 +156,9 @@ max_cpu_limit = 4
 transfer_timeout = "3m"
 session_max_lifetime = "8h"
 auth_rate_limit_per_minute = 30
+api_rate_limit_per_minute = 0
+app_rate_limit_per_minute = 500
+max_concurrent_starts = 3
 session_store = "redis"
 
 [redis]
@@ -264,6 +267,9 @@ otlp_endpoint = "http://otel:4317"
   EXPECT_EQ(c.proxy.transfer_timeout, 3min);
   EXPECT_EQ(c.proxy.session_max_lifetime, 8h);
   EXPECT_EQ(c.proxy.auth_rate_limit_per_minute, 30);
+  EXPECT_EQ(c.proxy.api_rate_limit_per_minute, 0);
+  EXPECT_EQ(c.proxy.app_rate_limit_per_minute, 500);
+  EXPECT_EQ(c.proxy.max_concurrent_starts, 3);
   EXPECT_EQ(c.proxy.session_store, "redis");
 
   ASSERT_TRUE(c.redis);
@@ -435,6 +441,19 @@ token_file = "/old"
 TEST_F(ConfigTest, InvalidConfigCreatesNoDirectories) {
   EXPECT_THAT(error_of("[proxy]\nmax_workers = 0\n"), HasSubstr("proxy.max_workers"));
   EXPECT_FALSE(fs::exists(dir_ / "data"));
+}
+
+TEST_F(ConfigTest, RateLimitsAndStartConcurrencyMustNotBeNegative) {
+  const Config defaults = load_config(write("defaults.toml", ""), {});
+  EXPECT_EQ(defaults.proxy.api_rate_limit_per_minute, 120);
+  EXPECT_EQ(defaults.proxy.app_rate_limit_per_minute, 200);
+  EXPECT_EQ(defaults.proxy.max_concurrent_starts, 0);
+  EXPECT_THAT(error_of("[proxy]\napi_rate_limit_per_minute = -1\n"),
+              HasSubstr("proxy.api_rate_limit_per_minute: must be at least 0"));
+  EXPECT_THAT(error_of("[proxy]\napp_rate_limit_per_minute = -5\n"),
+              HasSubstr("proxy.app_rate_limit_per_minute: must be at least 0"));
+  EXPECT_THAT(error_of("[proxy]\nmax_concurrent_starts = -1\n"),
+              HasSubstr("proxy.max_concurrent_starts: must be at least 0"));
 }
 
 TEST_F(ConfigTest, UnknownKeyIsAnError) {

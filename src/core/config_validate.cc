@@ -274,6 +274,9 @@ void check_proxy(const Config& config) {
   const ProxyConfig& proxy = config.proxy;
   check_at_least("proxy.max_workers", proxy.max_workers, 1);
   check_at_least("proxy.auth_rate_limit_per_minute", proxy.auth_rate_limit_per_minute, 1);
+  check_at_least("proxy.api_rate_limit_per_minute", proxy.api_rate_limit_per_minute, 0);
+  check_at_least("proxy.app_rate_limit_per_minute", proxy.app_rate_limit_per_minute, 0);
+  check_at_least("proxy.max_concurrent_starts", proxy.max_concurrent_starts, 0);
   check_not_negative("proxy.ws_cache_ttl", proxy.ws_cache_ttl);
   check_positive("proxy.health_interval", proxy.health_interval);
   check_positive("proxy.worker_start_timeout", proxy.worker_start_timeout);

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/crypto.h"
+#include "http/rate_limiter.h"
 #include "http/server_shared.h"
 
 namespace blockyard::http {
@@ -67,6 +68,17 @@ std::optional<std::string> ambiguous_framing(const bhttp::request_header<>& head
   if (transfer_encodings > 1) return "duplicate Transfer-Encoding";
   if (content_lengths && transfer_encodings) return "both Content-Length and Transfer-Encoding";
   return std::nullopt;
+}
+
+// Every X-Forwarded-For line, joined as one list.
+std::string forwarded_for(const bhttp::request_header<>& header) {
+  std::string joined;
+  for (const auto& field : header) {
+    if (!iequals(to_sv(field.name_string()), "x-forwarded-for")) continue;
+    if (!joined.empty()) joined += ',';
+    joined += to_sv(field.value());
+  }
+  return joined;
 }
 
 // Converts Beast's parsed header into our Request (body filled separately).
@@ -170,6 +182,18 @@ void Connection::on_header(beast::error_code ec) {
   if (auto problem = ambiguous_framing(parser_->get())) {
     send(Response::error(400, "bad_request", "malformed HTTP request: " + *problem), false);
     return;
+  }
+  if (const auto& limits = shared_->options.rate_limits) {
+    const auto& header = parser_->get();
+    std::string_view target = to_sv(header.target());
+    std::string path = url_decode(target.substr(0, target.find('?')));
+    auto refusal = limits->admit(to_sv(header.method_string()), path, peer_ip_,
+                                 forwarded_for(header), to_sv(header["X-Real-IP"]));
+    if (refusal) {
+      // An unread body would be taken for the next request: close instead.
+      send(std::move(*refusal), header.keep_alive() && parser_->is_done());
+      return;
+    }
   }
   if (is_data_plane_path(to_sv(parser_->get().target())) && shared_->data_plane) {
     shared_->data_plane->handle(shared_from_this(), *parser_);

@@ -22,6 +22,7 @@ class io_context;
 namespace blockyard::http {
 
 class DataPlaneHandler;
+class RateLimitPolicy;
 
 struct ServerOptions {
   std::string bind = "127.0.0.1:8080";
@@ -31,6 +32,8 @@ struct ServerOptions {
   std::string version;                          // X-Blockyard-Version
   bool hsts = false;                            // external_url is https
   int handler_threads = 2;
+  // Per-client-IP limits checked before any route runs; null = none.
+  std::shared_ptr<RateLimitPolicy> rate_limits;
 };
 
 // True for requests whose body is spooled to a file instead of memory.
