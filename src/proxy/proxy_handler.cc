@@ -197,14 +197,23 @@ void Exchange::run() {
   }
   rest_ = after.substr(slash);
 
+  // By id, then current name, then a former name (rename alias).
   std::optional<store::App> app;
+  std::optional<store::AppAlias> alias;
   try {
     app = is_uuid(segment_) ? deps_.store.get_app(segment_) : deps_.store.get_app_by_name(segment_);
+    if (!app) alias = deps_.store.find_alias(segment_, store::now_rfc3339());
+    if (alias) app = deps_.store.get_app(alias->app_id);
   } catch (const std::exception& e) {
     spdlog::error("proxy: app lookup failed: {}", e.what());
     return respond(500, "text/plain; charset=utf-8", "internal error\n");
   }
   if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (alias && alias->phase == "redirect") {
+    // Past the alias window: send clients (and bookmarks) to the new name.
+    std::string location = "/app/" + app->name + rest_ + (query_.empty() ? "" : "?" + query_);
+    return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
+  }
   app_ = *app;
   if (!app_.enabled) return respond_failure(503, "app is disabled");
 
