@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -61,19 +63,36 @@ namespace {
 // Workers must not read other apps' bundles or the database. As root, every
 // worker runs under its own UID, so owner-only modes keep them out (the
 // bwrap-exec shim stages each worker's own bundle while still root).
+// Owner-only data directories. As root, workers start as their own UIDs with
+// the shared worker GID; bwrap (already that UID) must reach the bundle it
+// binds when the exec shim cannot stage it (no CAP_SYS_ADMIN in a container),
+// so the GID gets search permission (0710: traverse, never list) on the
+// directories leading to bundles. Inside a sandbox these directories are
+// hidden anyway; the database and token files stay 0600.
 void restrict_data_permissions(const Config& config) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::permissions(config.storage.bundle_server_path, fs::perms::owner_all, ec);
-  if (ec) spdlog::warn("cannot restrict {}: {}", config.storage.bundle_server_path, ec.message());
+  const bool worker_group_search = ::geteuid() == 0;
+  const gid_t worker_gid = config.process.value_or(ProcessConfig{}).worker_gid;
+  auto restrict_dir = [&](const fs::path& dir) {
+    std::error_code ec;
+    auto perms = fs::perms::owner_all;
+    if (worker_group_search) {
+      if (::chown(dir.c_str(), static_cast<uid_t>(-1), worker_gid) == 0)
+        perms |= fs::perms::group_exec;
+      else
+        spdlog::warn("cannot give {} to the worker group: {}", dir.string(), std::strerror(errno));
+    }
+    fs::permissions(dir, perms, ec);
+    if (ec) spdlog::warn("cannot restrict {}: {}", dir.string(), ec.message());
+  };
+  restrict_dir(config.storage.bundle_server_path);
   if (config.database.driver == "sqlite") {
-    // The database's directory is the server's data directory: owner only,
+    // The database's directory is the server's data directory: restricted
     // when it is ours (never chmod a directory someone else owns).
+    std::error_code ec;
     fs::path data_dir = fs::absolute(config.database.path, ec).parent_path();
     struct stat st {};
-    if (::stat(data_dir.c_str(), &st) == 0 && st.st_uid == ::geteuid()) {
-      fs::permissions(data_dir, fs::perms::owner_all, ec);
-    }
+    if (::stat(data_dir.c_str(), &st) == 0 && st.st_uid == ::geteuid()) restrict_dir(data_dir);
     for (const char* suffix : {"", "-wal", "-shm"}) {
       fs::path file = config.database.path + suffix;
       if (fs::exists(file, ec)) {

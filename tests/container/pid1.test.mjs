@@ -155,11 +155,10 @@ suite('blockyard as PID 1 under the outer seccomp profile', { timeout: 900_000 }
     assert.equal(statusField(pid, 'Seccomp'), '2');
   });
 
-  // Known regression (issue 5 note): as root, the bwrap-exec shim stages each
-  // worker's bundle in a private mount namespace, which needs CAP_SYS_ADMIN;
-  // a container with Docker's default capabilities lacks it, so the worker
-  // does not start here until the shim gains a capability-free fallback.
-  test('by deploy builds the hello app and the proxy serves it from a bwrap worker', { todo: 'bwrap-exec bundle staging needs CAP_SYS_ADMIN; capability-free fallback pending' }, async () => {
+  // Docker's default capability set has no CAP_SYS_ADMIN: the bwrap-exec
+  // shim cannot stage the bundle in a private mount namespace, so bwrap binds
+  // it from the data directory, which the worker GID may search.
+  test('by deploy builds the hello app and the proxy serves it from a bwrap worker', async () => {
     const dir = await copyFixtureApp('hello');
     const args = ['deploy', dir, '--name', 'hello', '--yes', '--wait'];
     const r = await byAs(server, args, { timeoutMs: 300_000 });

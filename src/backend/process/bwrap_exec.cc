@@ -37,9 +37,18 @@ long parse_id(std::string_view text) {
   return value;
 }
 
-// Private mount namespace; tmpfs on /tmp; `bundle` read-only at kStagedBundlePath.
+constexpr int kStaged = 0;
+constexpr int kFailed = 1;
+constexpr int kNoMountPrivilege = 2;
+
+// Private mount namespace; tmpfs on /tmp; `bundle` read-only at
+// kStagedBundlePath. kNoMountPrivilege when this process may not create a
+// mount namespace (no CAP_SYS_ADMIN: Docker's default capability set).
 int stage_bundle(const char* bundle) {
-  if (::unshare(CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWNS)");
+  if (::unshare(CLONE_NEWNS) != 0) {
+    if (errno == EPERM) return kNoMountPrivilege;
+    return fail_errno("unshare(CLONE_NEWNS)");
+  }
   // Host mounts still propagate in; ours never propagate out.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
     return fail_errno("make / a slave mount");
@@ -59,14 +68,23 @@ int stage_bundle(const char* bundle) {
   if (::mount(nullptr, kStagedBundlePath, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID,
               nullptr) != 0)
     return fail_errno("make the bundle read-only");
-  return 0;
+  return kStaged;
+}
+
+// Without mount privilege bwrap binds the bundle from its real path instead,
+// reaching it through the worker GID's search permission on the server's data
+// directories (the server grants it; see grant_worker_group_access).
+void point_at_real_bundle(char** bwrap_argv, char* bundle) {
+  for (char** arg = bwrap_argv; *arg != nullptr; ++arg) {
+    if (std::strcmp(*arg, kStagedBundlePath) == 0) *arg = bundle;
+  }
 }
 
 }  // namespace
 
 int run_bwrap_exec(int argc, char** argv) {
   long uid = -1, gid = -1;
-  const char* bundle = nullptr;
+  char* bundle = nullptr;
   int i = 2;
   for (; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -86,7 +104,11 @@ int run_bwrap_exec(int argc, char** argv) {
   if (uid == 0 || gid == 0) return fail("refusing to run a sandbox as root");
   if (i >= argc || i + 1 >= argc) return fail("missing bwrap path after --");
   char** bwrap_argv = argv + i + 1;
-  if (bundle != nullptr && stage_bundle(bundle) != 0) return 1;
+  if (bundle != nullptr) {
+    const int staged = stage_bundle(bundle);
+    if (staged == kFailed) return 1;
+    if (staged == kNoMountPrivilege) point_at_real_bundle(bwrap_argv, bundle);
+  }
 
   if (::setgroups(0, nullptr) != 0) return fail_errno("setgroups");
   if (::setgid(static_cast<gid_t>(gid)) != 0) return fail_errno("setgid");

@@ -6,6 +6,11 @@
 // UID, marks itself dumpable again (a credential change clears it, and a
 // non-dumpable process cannot write its own /proc/self/uid_map, which bwrap
 // must do), and execs bwrap with the current environment and inherited fds.
+// With `--bundle DIR` it first stages DIR read-only at kStagedBundlePath in a
+// private mount namespace, so bwrap never needs to reach the server's data
+// directory; without the privilege for that (no CAP_SYS_ADMIN, as in a
+// container with Docker's default capabilities) it rewrites bwrap's
+// arguments to bind DIR itself, which the worker GID can then reach.
 #pragma once
 
 #include <string>
