@@ -18,6 +18,7 @@
 #include "auth/pat.h"
 #include "backend/process/process_backend.h"
 #include "http/connection.h"
+#include "http/rate_limiter.h"
 #include "http/server.h"
 #include "preflight/preflight.h"
 #include "preflight/preflight_routes.h"
@@ -199,7 +200,7 @@ int run_server(const Config& config) {
   }
 
   auto backend = make_backend(config);
-  proxy::WorkerManager workers(*backend, config);
+  proxy::WorkerManager workers(*backend, config, config.proxy.max_concurrent_starts);
   workers.set_prewarm_source([&config, &store] { return prewarm_targets(config, *store); });
   tasks::TaskRegistry tasks;
   asio::thread_pool build_pool(1);  // bundle activation jobs, one at a time
@@ -225,6 +226,12 @@ int run_server(const Config& config) {
   options.version = BLOCKYARD_VERSION;
   options.hsts = config.server.external_url.starts_with("https://");
   options.handler_threads = 4;
+  http::RateLimitSettings limits;
+  limits.auth_per_minute = config.proxy.auth_rate_limit_per_minute;
+  limits.api_per_minute = config.proxy.api_rate_limit_per_minute;
+  limits.app_per_minute = config.proxy.app_rate_limit_per_minute;
+  limits.trusted_proxies = config.server.trusted_proxies;
+  options.rate_limits = std::make_shared<http::RateLimitPolicy>(limits);
   auto data_plane = std::make_shared<proxy::ProxyHandler>(io, config, *store, workers);
   http::HttpServer server(io, options, router, data_plane);
   server.listen();
