@@ -419,6 +419,8 @@ class SqliteStore final : public Store {
     taken.bind(1, new_name).bind(2, id);
     if (taken.step()) throw ApiError::conflict("name already in use");
     claim_name_locked(new_name, id, now);
+    // Housekeeping rides on renames: rows only ever appear here.
+    expire_aliases_locked(now);
 
     auto expires = parse_rfc3339(now);
     if (!expires) throw std::invalid_argument("rename_app: bad timestamp " + now);
@@ -446,22 +448,7 @@ class SqliteStore final : public Store {
   int expire_aliases(const std::string& now) override {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
-    Statement expired(db_,
-                      "SELECT name, app_id, phase, expires_at FROM app_aliases "
-                      "WHERE expires_at <= ?");
-    expired.bind(1, now);
-    std::vector<AppAlias> rows;
-    while (expired.step()) rows.push_back(read_alias(expired));
-    int changed = 0;
-    for (const auto& row : rows) {
-      if (auto current = alias_at(row, now)) {
-        Statement update(db_, "UPDATE app_aliases SET phase = ?, expires_at = ? WHERE name = ?");
-        update.bind(1, current->phase).bind(2, current->expires_at).bind(3, row.name).run();
-      } else {
-        Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, row.name).run();
-      }
-      ++changed;
-    }
+    int changed = expire_aliases_locked(now);
     tx.commit();
     return changed;
   }
@@ -545,6 +532,24 @@ class SqliteStore final : public Store {
   }
 
  private:
+  int expire_aliases_locked(const std::string& now) {
+    Statement expired(db_,
+                      "SELECT name, app_id, phase, expires_at FROM app_aliases "
+                      "WHERE expires_at <= ?");
+    expired.bind(1, now);
+    std::vector<AppAlias> rows;
+    while (expired.step()) rows.push_back(read_alias(expired));
+    for (const auto& row : rows) {
+      if (auto current = alias_at(row, now)) {
+        Statement update(db_, "UPDATE app_aliases SET phase = ?, expires_at = ? WHERE name = ?");
+        update.bind(1, current->phase).bind(2, current->expires_at).bind(3, row.name).run();
+      } else {
+        Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, row.name).run();
+      }
+    }
+    return static_cast<int>(rows.size());
+  }
+
   static AppAlias read_alias(const Statement& row) {
     return AppAlias{row.text(0), row.text(1), row.text(2), row.text(3)};
   }

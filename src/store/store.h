@@ -95,7 +95,8 @@ class Store {
   // absent; aliases of soft-deleted apps are absent. Read-only.
   virtual std::optional<AppAlias> find_alias(const std::string& name, const std::string& now) = 0;
   // Housekeeping: moves expired "alias" rows to "redirect" and deletes
-  // expired "redirect" rows. Returns the number of rows changed.
+  // expired "redirect" rows. Returns the number of rows changed. Readers
+  // never depend on it (find_alias computes the phase); rename_app runs it.
   virtual int expire_aliases(const std::string& now) = 0;
 
   // Bundles. create_bundle: id required, empty uploaded_at = now; unknown

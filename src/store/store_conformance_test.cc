@@ -391,6 +391,19 @@ TEST_P(StoreConformanceTest, RenameBackReclaimsOwnAliasAndChainsKeepPointingAtTh
   EXPECT_EQ(store().get_app(app.id)->name, "first");
 }
 
+TEST_P(StoreConformanceTest, RenamesClearOutExpiredAliases) {
+  App app = store().create_app("ancient", "alice");
+  std::string long_ago =
+      shifted(now_rfc3339(), -(kAliasPhase + kRedirectPhase + std::chrono::hours(1)));
+  store().rename_app(app.id, "middle", long_ago);
+  std::string now = now_rfc3339();
+  store().rename_app(app.id, "latest", now);
+  // "ancient" was past both phases and went with the rename; "middle" stays.
+  EXPECT_EQ(store().expire_aliases(now), 0);
+  EXPECT_FALSE(store().find_alias("ancient", now));
+  EXPECT_EQ(store().find_alias("middle", now)->phase, "alias");
+}
+
 TEST_P(StoreConformanceTest, ARedirectingNameCanBeTakenByANewApp) {
   App app = store().create_app("taken-later", "alice");
   // Renamed long enough ago that the alias phase is over.
