@@ -7,8 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
+#include "proxy/resilient_socket.h"
+#include "proxy/resume_protocol.h"
 #include "proxy/tunnel.h"
 
 namespace blockyard::proxy {
@@ -110,7 +113,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void forward();
   void forward_http();
   void relay_response();
+  void relay_injected_page(bool upstream_keep_alive);
   void forward_websocket();
+  void forward_resilient_websocket(ResumeQuery resume);
   std::string upstream_target() const { return rest_ + (query_.empty() ? "" : "?" + query_); }
   template <class Fields>
   void add_proxy_headers(Fields& fields);
@@ -123,6 +128,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<bhttp::request_parser<bhttp::buffer_body>> request_parser_;
   bhttp::request<bhttp::empty_body> upgrade_request_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> page_parser_;
   std::optional<bhttp::response_parser<bhttp::empty_body>> upgrade_response_parser_;
   tcp::socket upstream_;
   bool upstream_reused_ = false;
@@ -136,9 +142,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool new_session_ = false;
   WorkerView worker_;
   bool keep_alive_ = true;
-  bool wants_html_ = false;   // Accept mentions text/html (read before the header is moved)
-  bool body_unread_ = false;  // an error answer now would leave request bytes unread
-  bool counted_ = false;      // request_started() was called; the destructor balances it
+  bool wants_html_ = false;    // Accept mentions text/html (read before the header is moved)
+  bool body_unread_ = false;   // an error answer now would leave request bytes unread
+  bool counted_ = false;       // request_started() was called; the destructor balances it
+  bool page_request_ = false;  // a GET for HTML: the answer may get the resilient-socket script
 };
 
 void Exchange::respond(int status, std::string content_type, std::string body,
@@ -304,6 +311,11 @@ void Exchange::forward() {
   counted_ = true;
   body_unread_ = true;  // from here on the header parser is handed over
   if (http::iequals(sv(header_parser_.get()[bhttp::field::upgrade]), "websocket")) {
+    // The injected client script asks for a resumable socket; anything else
+    // gets the plain byte tunnel.
+    if (auto resume = parse_resume_query(query_)) {
+      return forward_resilient_websocket(std::move(*resume));
+    }
     return forward_websocket();
   }
   forward_http();
@@ -339,6 +351,9 @@ void Exchange::forward_http() {
   add_proxy_headers(req);
   req.target(upstream_target());
   req.keep_alive(true);
+  // Pages come back uncompressed so the resilient-socket script can go in.
+  page_request_ = req.method() == bhttp::verb::get && wants_html_;
+  if (page_request_) req.erase(bhttp::field::accept_encoding);
   connect_upstream([self = shared_from_this()] {
     relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
                self->upstream_, [self](beast::error_code ec) {
@@ -382,6 +397,13 @@ void Exchange::relay_response() {
   bool has_body = res.result_int() >= 200 && res.result() != bhttp::status::no_content &&
                   res.result() != bhttp::status::not_modified &&
                   request_parser_->get().method() != bhttp::verb::head;
+  auto length = response_parser_->content_length();
+  if (page_request_ && res.result() == bhttp::status::ok && length &&
+      *length <= kMaxInjectedPageBytes &&
+      is_injectable_html(sv(res[bhttp::field::content_type]),
+                         sv(res[bhttp::field::content_encoding]))) {
+    return relay_injected_page(upstream_keep_alive);
+  }
   if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
   relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
              [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
@@ -391,6 +413,61 @@ void Exchange::relay_response() {
                if (ec) return self->conn_->close();
                self->conn_->finish_request(self->keep_alive_);
              });
+}
+
+// An app page: read it whole (bounded by kMaxInjectedPageBytes), add the
+// resilient-socket script, and send it with its new length.
+void Exchange::relay_injected_page(bool upstream_keep_alive) {
+  page_parser_.emplace(std::move(*response_parser_));
+  page_parser_->body_limit(kMaxInjectedPageBytes);
+  bhttp::async_read(
+      upstream_, upstream_buffer_, *page_parser_,
+      [self = shared_from_this(), upstream_keep_alive](beast::error_code ec, std::size_t) {
+        if (ec) {
+          self->keep_alive_ = false;
+          return self->respond_failure(502, "the app's worker did not answer");
+        }
+        auto res =
+            std::make_shared<bhttp::response<bhttp::string_body>>(self->page_parser_->release());
+        if (upstream_keep_alive) {
+          self->deps_.upstreams.give(self->worker_.id, std::move(self->upstream_));
+        }
+        res->body() = inject_before_head_end(res->body(), resilient_client_tag());
+        res->prepare_payload();
+        res->keep_alive(self->keep_alive_);
+        bhttp::async_write(self->conn_->stream(), *res,
+                           [self, res](beast::error_code ec, std::size_t) {
+                             if (ec) return self->conn_->close();
+                             self->conn_->finish_request(self->keep_alive_);
+                           });
+      });
+}
+
+// Hands the browser's socket to a resumable session (resilient_socket.h):
+// a new one for blockyard_resume=new, else the held one the token names.
+void Exchange::forward_resilient_websocket(ResumeQuery resume) {
+  ClientUpgrade client{conn_->stream().release_socket(), header_parser_.release(), {}};
+  conn_->detach();
+  strip_headers(client.request, true);
+  add_proxy_headers(client.request);
+  if (new_session_) client.response_fields.insert(bhttp::field::set_cookie, session_cookie());
+  conn_->add_common_headers(client.response_fields);
+  SessionBinding binding{session_id_, app_.id};
+  if (!resume.fresh) {
+    return resume_resilient_session(deps_.io, deps_.resumes, resume.token, resume.last, binding,
+                                    std::move(client));
+  }
+  ResilientOptions options;
+  options.hold_ttl =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deps_.config.proxy.ws_cache_ttl);
+  BackendTarget backend{worker_.endpoint.host, worker_.endpoint.port,
+                        rest_ + (resume.other_query.empty() ? "" : "?" + resume.other_query)};
+  auto workers = &deps_.workers;
+  auto worker_id = worker_.id;
+  counted_ = false;  // the session reports its end instead
+  start_resilient_session(deps_.io, deps_.resumes, options, std::move(binding), std::move(backend),
+                          std::move(client),
+                          [workers, worker_id] { workers->request_finished(worker_id); });
 }
 
 void Exchange::forward_websocket() {
@@ -433,7 +510,7 @@ void Exchange::forward_websocket() {
 
 ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
                            WorkerManager& workers)
-    : deps_{io, config, store, workers, upstreams_} {}
+    : deps_{io, config, store, workers, upstreams_, resumes_} {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
   std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "http/connection.h"
+#include "proxy/resume_registry.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/worker_manager.h"
 #include "store/store.h"
@@ -29,10 +30,12 @@ class ProxyHandler : public http::DataPlaneHandler {
     store::Store& store;
     WorkerManager& workers;
     UpstreamPool& upstreams;
+    ResumeRegistry& resumes;  // resumable Shiny WebSockets by token
   };
 
  private:
   UpstreamPool upstreams_;
+  ResumeRegistry resumes_;
   Deps deps_;
 };
 

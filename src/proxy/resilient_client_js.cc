@@ -147,12 +147,13 @@ constexpr std::string_view kScript = R"JS(
       showReconnecting(false);
       var first = this.readyState === 0;
       if (!first && !msg.resumed) return this._end('not resumed');
-      this.readyState = 1;
-      if (first && this.onopen) this.onopen({ type: 'open' });
-      // What the proxy did not get before the drop goes again, in order.
+      // What the proxy did not get before the drop goes again, in order
+      // (before onopen, whose own sends must go only once).
       for (var i = 0; i < this._unacked.length && this._ws; i++) {
         this._ws.send(encode(this._unacked[i].data));
       }
+      this.readyState = 1;
+      if (first && this.onopen) this.onopen({ type: 'open' });
     } else if (msg.t === 'ack') {
       this._dropAcked(msg.n || 0);
     } else if (msg.t === 'ended') {
@@ -233,9 +234,30 @@ constexpr std::string_view kScript = R"JS(
     else this._finish(code || 1000, reason || '', true);
   };
 
+  // Leaving the page ends the session at once. A browser may drop the
+  // connection without a close frame when it unloads, which would otherwise
+  // look like a network failure and hold the R session for ws_cache_ttl.
+  ResilientSocket.prototype._leave = function () {
+    if (this._done || !this._ws) return;
+    this._closing = true;
+    try {
+      if (this._live) this._ws.send(MARK + JSON.stringify({ t: 'close' }));
+      this._ws.close(1001, 'page left');
+    } catch (e) { /* already closing */ }
+  };
+
+  var sockets = [];
+  window.addEventListener('pagehide', function () {
+    for (var i = 0; i < sockets.length; i++) sockets[i]._leave();
+  });
+
   window.Shiny = window.Shiny || {};
   if (!window.Shiny.createSocket) {
-    window.Shiny.createSocket = function () { return new ResilientSocket(); };
+    window.Shiny.createSocket = function () {
+      var socket = new ResilientSocket();
+      sockets.push(socket);
+      return socket;
+    };
   }
 })();
 )JS";

@@ -297,7 +297,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
                           if (ec == websocket::error::closed) {
                             return self->end_session("browser closed the WebSocket", false);
                           }
-                          if (ec) return self->on_client_lost(link);
+                          if (ec) return self->on_client_lost(link, ec);
                           self->on_client_message(link);
                         });
   }
@@ -309,6 +309,9 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
     if (text) {
       auto frame = decode_text_frame(data);
       if (frame.control) {
+        if (is_control_close(frame.payload)) {
+          return end_session("the page closed the session", false);
+        }
         on_client_control(frame.payload);
         return read_client(link);
       }
@@ -388,7 +391,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
                                     beast::error_code ec, std::size_t) {
       link->writing = false;
       if (ec) {
-        if (link == self->client_) return self->on_client_lost(link);
+        if (link == self->client_) return self->on_client_lost(link, ec);
         return link->drop();
       }
       self->pump_client(link);
@@ -397,7 +400,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
 
   // The browser's connection broke without a close frame: hold the worker's
   // socket for ws_cache_ttl, unless resuming is impossible anyway.
-  void on_client_lost(const std::shared_ptr<ClientLink>& link) {
+  void on_client_lost(const std::shared_ptr<ClientLink>& link, beast::error_code why) {
     if (link != client_) return;
     client_ = nullptr;
     link->drop();
@@ -406,8 +409,8 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
     if (to_client_.over_limit()) {
       return end_session("browser connection lost with more unacknowledged data than kept", false);
     }
-    spdlog::debug("proxy: resumable WebSocket: browser connection lost; holding for {} ms",
-                  options_.hold_ttl.count());
+    spdlog::debug("proxy: resumable WebSocket: browser connection lost ({}); holding for {} ms",
+                  why.message(), options_.hold_ttl.count());
     auto generation = ++hold_generation_;
     hold_timer_.expires_after(options_.hold_ttl);
     hold_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {

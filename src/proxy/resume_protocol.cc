@@ -82,6 +82,11 @@ std::string control_ended(std::string_view reason) {
   return framed({{"t", "ended"}, {"reason", reason}});
 }
 
+bool is_control_close(std::string_view json) {
+  auto body = nlohmann::json::parse(json, nullptr, false);
+  return body.is_object() && body.value("t", "") == "close";
+}
+
 std::optional<std::uint64_t> parse_control_ack(std::string_view json) {
   auto body = nlohmann::json::parse(json, nullptr, false);
   if (!body.is_object() || body.value("t", "") != "ack") return std::nullopt;

@@ -56,6 +56,10 @@ std::string control_hello(std::string_view token, std::uint64_t received, bool r
 std::string control_ack(std::uint64_t received);
 std::string control_ended(std::string_view reason);
 
+// True for {"t":"close"}: the page is going away (sent on pagehide, since a
+// browser leaving a page may drop the connection without a close frame).
+bool is_control_close(std::string_view json);
+
 // The acknowledged count of an {"t":"ack","n":N} control payload.
 std::optional<std::uint64_t> parse_control_ack(std::string_view json);
 

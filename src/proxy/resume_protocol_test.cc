@@ -63,6 +63,12 @@ TEST(TextFrames, ControlMessagesAreRecognised) {
   EXPECT_EQ(nlohmann::json::parse(ended.payload)["t"], "ended");
 }
 
+TEST(TextFrames, CloseControlIsRecognised) {
+  EXPECT_TRUE(is_control_close("{\"t\":\"close\"}"));
+  EXPECT_FALSE(is_control_close("{\"t\":\"ack\",\"n\":1}"));
+  EXPECT_FALSE(is_control_close("close"));
+}
+
 TEST(TextFrames, MalformedAcksAreRejected) {
   EXPECT_FALSE(parse_control_ack("not json"));
   EXPECT_FALSE(parse_control_ack("{\"t\":\"ack\"}"));
