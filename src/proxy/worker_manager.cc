@@ -348,9 +348,13 @@ void WorkerManager::monitor_loop() {
     wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(50) : std::chrono::seconds(1));
     if (stopping_) break;
     lock.unlock();
-    std::vector<std::function<void()>> notifications;
-    check_starting(notifications);
-    for (auto& n : notifications) n();
+    {
+      // Destroyed before mu_ is taken again: a waiter may hold the last
+      // reference to a request whose destructor calls back into this class.
+      std::vector<std::function<void()>> notifications;
+      check_starting(notifications);
+      for (auto& n : notifications) n();
+    }
     start_queued();
     if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
       sweep_idle_and_exited();
