@@ -36,6 +36,7 @@ const seconds = config.seconds ?? 5;
 const active = config.active ?? 16;
 const payload = Buffer.alloc(config.size ?? 64, 'x');
 const perEndpoint = config.per_endpoint ?? 3000;
+let errors = 0; // errors on sockets after they opened
 const openConcurrency = 64; // handshakes in flight at once (keeps accept queues short)
 
 function open(endpoint) {
@@ -45,7 +46,11 @@ function open(endpoint) {
       perMessageDeflate: false,
       handshakeTimeout: 30000,
     });
-    ws.once('open', () => resolve(ws));
+    ws.once('open', () => {
+      // A socket that fails later is counted as not open; it must not crash the run.
+      ws.on('error', () => { errors += 1; });
+      resolve(ws);
+    });
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) =>
       reject(new Error(`${endpoint.url}: upgrade refused with HTTP ${res.statusCode}`)));
@@ -145,6 +150,7 @@ if (hold) {
     }
   }
   console.log(`open ${sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length}`);
+  setInterval(() => errors && console.log(`errors ${errors}`), 1000).unref();
   await new Promise((resolve) => process.once('SIGTERM', resolve));
   await closeAll(sockets);
   console.log('closed');

@@ -77,11 +77,22 @@ hold() {
   node bench/ws_echo.mjs --hold "$work/hold.json" > "$work/hold.out" 2>&1 &
   holder=$!
   for _ in $(seq 1200); do grep -q '^open' "$work/hold.out" && break; sleep 0.1; done
-  grep -q "^open $2\$" "$work/hold.out" || { echo "bench: could not open $2 sockets" >&2; cat "$work/hold.out" >&2; exit 1; }
+  grep -q "^open $2\$" "$work/hold.out" || {
+    echo "bench: could not open $2 sockets" >&2
+    head -5 "$work/hold.out" >&2
+    tail -3 "$work/nginx-error.log" >&2 2>/dev/null
+    exit 1
+  }
 }
 release() {
   kill -TERM "$holder"
   wait "$holder" || true
+  # Until the echo workers have closed their side too (R closes thousands of
+  # sockets slowly; a burst of new ones before that gets connections reset).
+  for _ in $(seq 100); do
+    [ "$(ss -tnH state established "( sport >= :$RANGE_START and sport <= :$RANGE_END )" | wc -l)" -le "$sessions" ] && break
+    sleep 0.2
+  done
   sleep 1
 }
 
