@@ -10,7 +10,7 @@ build_pkgs=(
   libarchive-dev libssl-dev libseccomp-dev libcurl4-openssl-dev libgtest-dev
 )
 runtime_pkgs=(bubblewrap r-base-core r-cran-shiny procps iproute2 curl)
-test_pkgs=(chromium nodejs npm redis-server apparmor)
+test_pkgs=(chromium nodejs npm redis-server apparmor sqlite3)
 
 missing=()
 for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}" ${BLOCKYARD_SKIP_TEST_DEPS:+} "${test_pkgs[@]}"; do

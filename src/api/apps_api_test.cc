@@ -243,9 +243,9 @@ TEST_F(ApiTest, DisableStopsWorkersAndEnableRestores) {
 
 TEST_F(ApiTest, StatusReflectsLiveWorkers) {
   json app = create_app("busy");
-  workers_.workers.push_back(WorkerSummary{"w1", app["id"], "b1", "draining", "t", {}, {}, {}});
+  workers_.workers.push_back(WorkerSummary{"w1", app["id"], "b1", "draining", "t", {}, {}, {}, {}});
   EXPECT_EQ(body_of(call("GET", "/api/v1/apps/busy", publisher_token_))["status"], "stopping");
-  workers_.workers.push_back(WorkerSummary{"w2", app["id"], "b1", "active", "t", {}, {}, {}});
+  workers_.workers.push_back(WorkerSummary{"w2", app["id"], "b1", "active", "t", {}, {}, {}, {}});
   EXPECT_EQ(body_of(call("GET", "/api/v1/apps/busy", publisher_token_))["status"], "running");
 }
 

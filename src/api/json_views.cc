@@ -108,9 +108,16 @@ json worker_json(const WorkerSummary& worker) {
     sessions.push_back(json{{"id", id}, {"user_sub", nullptr}});
   }
   json j{
-      {"id", worker.id},         {"bundle_id", worker.bundle_id},
-      {"status", worker.status}, {"started_at", worker.started_at},
-      {"stats", nullptr},  // resource sampling is not implemented yet
+      {"id", worker.id},
+      {"bundle_id", worker.bundle_id},
+      {"status", worker.status},
+      {"started_at", worker.started_at},
+      {"stats", worker.stats ? json{{"cpu_percent", worker.stats->cpu_percent},
+                                    {"cpu_seconds", worker.stats->cpu_seconds},
+                                    {"memory_usage_bytes", worker.stats->memory_bytes},
+                                    {"memory_limit_bytes", worker.stats->memory_limit_bytes},
+                                    {"processes", worker.stats->processes}}
+                             : json(nullptr)},
       {"sessions", sessions},
   };
   if (worker.status == "ended" && worker.ended_at) j["ended_at"] = *worker.ended_at;

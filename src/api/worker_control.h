@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "core/line_log.h"
 
 namespace blockyard::api {
@@ -21,6 +22,7 @@ struct WorkerSummary {
   std::optional<std::string> ended_at;
   std::optional<std::string> idle_since;
   std::vector<std::string> session_ids;
+  std::optional<backend::ResourceUsage> stats;  // live workers, when the backend can sample
 };
 
 class WorkerControl {

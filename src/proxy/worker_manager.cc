@@ -452,25 +452,29 @@ void WorkerManager::shutdown() {
 std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string& app_id) {
   std::vector<api::WorkerSummary> live;
   std::vector<api::WorkerSummary> ended;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, r] : workers_) {
-    if (r->view.app_id != app_id) continue;
-    api::WorkerSummary s;
-    s.id = id;
-    s.app_id = app_id;
-    s.bundle_id = r->bundle_id;
-    s.status = to_string(r->view.state);
-    s.started_at = r->started_at;
-    s.ended_at = r->ended_at;
-    if (r->live()) {
-      if (r->active_requests <= 0)
-        s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
-      if (!r->session_id.empty()) s.session_ids.push_back(r->session_id);
-      live.push_back(std::move(s));
-    } else {
-      ended.push_back(std::move(s));
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : workers_) {
+      if (r->view.app_id != app_id) continue;
+      api::WorkerSummary s;
+      s.id = id;
+      s.app_id = app_id;
+      s.bundle_id = r->bundle_id;
+      s.status = to_string(r->view.state);
+      s.started_at = r->started_at;
+      s.ended_at = r->ended_at;
+      if (r->live()) {
+        if (r->active_requests <= 0)
+          s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
+        if (!r->session_id.empty()) s.session_ids.push_back(r->session_id);
+        live.push_back(std::move(s));
+      } else {
+        ended.push_back(std::move(s));
+      }
     }
   }
+  // Sampled outside the lock: reading cgroup and /proc files is slow.
+  for (auto& s : live) s.stats = backend_.resource_usage(s.id);
   auto newest_first = [](const auto& a, const auto& b) { return a.started_at > b.started_at; };
   std::sort(live.begin(), live.end(), newest_first);
   std::sort(ended.begin(), ended.end(), newest_first);

@@ -65,7 +65,13 @@ describe('idle workers are stopped', { timeout: 600_000 }, () => {
     const again = await request(`${server.url}/app/echo/headers`, { headers: { cookie: session.cookie } });
     assert.equal(again.status, 200, `second request: ${again.status}${server.logTail()}`);
     assert.equal(parseSetCookies(again.cookies).blockyard_route, undefined, 'the live session got a new cookie');
-    assert.equal(liveWorkers(await appRuntime(server, 'echo')).length, 1, 'runtime should show the live worker');
+    const [live] = liveWorkers(await appRuntime(server, 'echo'));
+    assert.ok(live, 'runtime should show the live worker');
+    // Sampled from the worker's cgroup or /proc: an R process holding shiny
+    // uses tens of MB, and its tree has at least bwrap's child and R.
+    assert.ok(live.stats, `no stats for a live worker: ${JSON.stringify(live)}`);
+    assert.ok(live.stats.memory_usage_bytes > 20 * 1024 * 1024, `memory: ${JSON.stringify(live.stats)}`);
+    assert.ok(live.stats.processes >= 1, `processes: ${JSON.stringify(live.stats)}`);
 
     await waitFor(() => stillAlive(session.procs).length === 0, {
       timeoutMs: 60_000,

@@ -231,7 +231,14 @@ export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_0
     storage: { bundle_server_path: path.join(dataDir, 'bundles') },
     database: { path: path.join(dataDir, 'blockyard.db') },
     process: { port_range_start: workerPorts.start, port_range_end: workerPorts.end },
-    proxy: { idle_worker_timeout: '30s', worker_start_timeout: '60s' },
+    // Suites poll the API and /app from one loopback address for minutes;
+    // rate limits are the rate-limit suite's to set.
+    proxy: {
+      idle_worker_timeout: '30s',
+      worker_start_timeout: '60s',
+      api_rate_limit_per_minute: 0,
+      app_rate_limit_per_minute: 0,
+    },
   };
   const merged = mergeConfig(base, config);
   const configPath = path.join(dataDir, 'blockyard.toml');
