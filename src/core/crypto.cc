@@ -86,7 +86,7 @@ std::string base62_encode(std::string_view bytes) {
     }
     out.push_back(kAlphabet[remainder]);
   }
-  if (out.empty()) out = "0";
+  if (out.empty()) out.push_back('0');  // not `= "0"`: GCC 12 -O3 warns -Wrestrict falsely
   std::reverse(out.begin(), out.end());
   return out;
 }
