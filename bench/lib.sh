@@ -47,6 +47,9 @@ path = "$work/db.sqlite"
 port_range_start = $RANGE_START
 port_range_end = $RANGE_END
 [proxy]
+# Load generators hammer from one IP: no per-IP rate limits.
+api_rate_limit_per_minute = 0
+app_rate_limit_per_minute = 0
 ${2:-}
 TOML
   "$BIN/blockyard" --config "$work/blockyard.toml" 2> "$work/server.log" &

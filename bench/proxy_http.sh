@@ -39,6 +39,10 @@ path = "$work/db.sqlite"
 [process]
 port_range_start = $RANGE_START
 port_range_end = $((RANGE_START + 9))
+[proxy]
+# wrk hammers from one IP: no per-IP rate limits.
+api_rate_limit_per_minute = 0
+app_rate_limit_per_minute = 0
 TOML
 
 "$BIN/blockyard" --config "$work/blockyard.toml" 2> "$work/server.log" &
