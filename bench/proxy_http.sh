@@ -9,46 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNS=${2:-32}
-BIN=${BIN:-build/bin}
-for tool in wrk nginx caddy curl ss; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
-done
+source bench/lib.sh
+bench_require wrk nginx caddy curl ss
 
-work=$(mktemp -d /tmp/blockyard-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port); NGINX_PORT=$(free_port); CADDY_PORT=$(free_port)
-RANGE_START=$((30000 + RANDOM % 2000 * 10))
-
-cat > "$work/blockyard.toml" <<TOML
-[server]
-bind = "127.0.0.1:$PORT"
-admin_token_file = "$work/admin-token"
-log_level = "warn"
-[storage]
-bundle_server_path = "$work/bundles"
-[database]
-path = "$work/db.sqlite"
-[process]
-port_range_start = $RANGE_START
-port_range_end = $((RANGE_START + 9))
-[proxy]
-# wrk hammers from one IP: no per-IP rate limits.
-api_rate_limit_per_minute = 0
-app_rate_limit_per_minute = 0
-TOML
-
-"$BIN/blockyard" --config "$work/blockyard.toml" 2> "$work/server.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-for _ in $(seq 50); do [ -s "$work/admin-token" ] && break; sleep 0.1; done
+NGINX_PORT=$(free_port); CADDY_PORT=$(free_port)
+bench_start_server 10
 
 mkdir -p "$work/app/www"
 cat > "$work/app/app.R" <<'R'
@@ -57,16 +22,11 @@ shinyApp(fluidPage("bench"), function(input, output) {})
 R
 printf 'hello, world\n' > "$work/app/www/small.txt"
 head -c 102400 /dev/urandom > "$work/app/www/100k.bin"
-export BLOCKYARD_URL="http://127.0.0.1:$PORT" BLOCKYARD_TOKEN
-BLOCKYARD_TOKEN=$(cat "$work/admin-token")
-XDG_CONFIG_HOME="$work/xdg" "$BIN/by" deploy "$work/app" --name bench --yes --wait >/dev/null
+bench_deploy "$work/app" bench
 
 # One session: its cookie routes every benchmark request to the same worker.
-cookie=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/app/bench/" |
-  sed -n 's/^Set-Cookie: \(blockyard_route=[^;]*\).*/\1/p' | tr -d '\r')
-worker_port=$(ss -ltnH "sport >= :$RANGE_START and sport <= :$((RANGE_START + 9))" |
-  awk '{print $4}' | sed 's/.*://' | head -1)
-[ -n "$worker_port" ] || { echo "bench: no worker listening" >&2; exit 1; }
+read -r cookie worker_port < <(bench_new_session bench) || true
+[ -n "${worker_port:-}" ] || exit 1
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
