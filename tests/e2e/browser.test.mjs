@@ -6,28 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { launchChromium } from '../lib/browser.mjs';
 import {
   assertNoLeftovers,
-  byAs,
-  copyFixtureApp,
+  deployFixture,
   describeProcesses,
-  describeRun,
   runProcesses,
   startServer,
 } from '../lib/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const APP_READY_MS = 90_000; // cold start: bwrap spawn + R + shiny load
 
 // "n squared is 25 (pid 12, worker 104621.547597-461950926)" → parts.
@@ -44,11 +31,8 @@ describe('browser sessions through the proxy', { timeout: 900_000 }, () => {
 
   before(async () => {
     server = await startServer();
-    const dir = await copyFixtureApp('hello');
-    const args = ['deploy', dir, '--name', 'hello', '--yes', '--wait'];
-    const r = await byAs(server, args, { timeoutMs: 300_000 });
-    assert.equal(r.code, 0, `deploy failed${describeRun(args, r)}${server.logTail()}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    await deployFixture(server, 'hello', 'hello');
+    browser = await launchChromium();
   });
 
   after(async () => {

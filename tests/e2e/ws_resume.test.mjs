@@ -9,20 +9,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
+import { deployFixture, runProcesses, sleep, startServer } from '../lib/harness.mjs';
 
-import { byAs, copyFixtureApp, describeRun, runProcesses, sleep, startServer } from '../lib/harness.mjs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const APP_READY_MS = 90_000;
 const TTL_SECONDS = 6;
 const ENDED_TEXT = 'Your session has ended';
@@ -47,11 +36,8 @@ describe('resumable WebSockets through the proxy', { timeout: 900_000 }, () => {
 
   before(async () => {
     server = await startServer({ config: { proxy: { ws_cache_ttl: `${TTL_SECONDS}s` } } });
-    const dir = await copyFixtureApp('counter');
-    const args = ['deploy', dir, '--name', 'counter', '--yes', '--wait'];
-    const r = await byAs(server, args, { timeoutMs: 300_000 });
-    assert.equal(r.code, 0, `deploy failed${describeRun(args, r)}${server.logTail()}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    await deployFixture(server, 'counter', 'counter');
+    browser = await launchChromium();
   });
 
   after(async () => {
