@@ -1,5 +1,6 @@
 // End-to-end tests of the process backend: real bwrap, real R, real shiny.
 #include "backend/process/process_backend.h"
+#include "backend/process/backend_waits_for_test.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -91,24 +92,11 @@ class ProcessBackendTest : public ::testing::Test {
   }
 
   bool wait_healthy(const std::string& id, seconds timeout = seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (backend_->health_check(id)) return true;
-      auto s = backend_->status(id);
-      if (!s || !s->running) return false;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
+    return test_support::wait_healthy(*backend_, id, timeout);
   }
 
   bool wait_exited(const std::string& id, seconds timeout = seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto s = backend_->status(id);
-      if (s && !s->running) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
+    return test_support::wait_exited(*backend_, id, timeout);
   }
 
   // Waits until the worker's log holds a line starting with `marker`.

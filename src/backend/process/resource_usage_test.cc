@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "backend/process/backend_waits_for_test.h"
 #include "backend/process/process_backend.h"
 
 namespace blockyard::backend::process {
@@ -68,12 +69,7 @@ class ResourceUsageTest : public ::testing::TestWithParam<bool> {
   }
 
   bool wait_healthy(const std::string& id, seconds timeout = seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (backend_->health_check(id)) return true;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
+    return test_support::wait_healthy(*backend_, id, timeout);
   }
 
   std::string log_of(const std::string& id) {

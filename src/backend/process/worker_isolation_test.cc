@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/process/backend_waits_for_test.h"
 #include "backend/process/cgroups.h"
 #include "backend/process/port_allocator.h"
 #include "backend/process/process_backend.h"
@@ -116,24 +117,11 @@ class WorkerIsolationTest : public ::testing::Test {
   }
 
   bool wait_healthy(const std::string& id, seconds timeout = seconds(40)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (backend_->health_check(id)) return true;
-      auto s = backend_->status(id);
-      if (!s || !s->running) return false;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
+    return test_support::wait_healthy(*backend_, id, timeout);
   }
 
   bool wait_exited(const std::string& id, seconds timeout = seconds(40)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto s = backend_->status(id);
-      if (s && !s->running) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
+    return test_support::wait_exited(*backend_, id, timeout);
   }
 
   std::string log_of(const std::string& id) {
