@@ -11,12 +11,11 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   appRuntime,
-  assertNoLeftovers,
+  cleanupWithoutLeftovers,
   deployFixture,
   liveWorkers,
   parseSetCookies,
   request,
-  runProcesses,
   startServer,
   waitFor,
 } from '../lib/harness.mjs';
@@ -68,12 +67,7 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
     await deployFixture(server, 'echo', 'burst');
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot, { timeoutMs: 30_000 });
-  });
+  after(() => cleanupWithoutLeftovers(server, { timeoutMs: 30_000 }));
 
   test(`${SESSIONS} concurrent new sessions get ${SESSIONS} workers, at most ${MAX_STARTS} starting at once`, async () => {
     const logStart = server.logs.length;

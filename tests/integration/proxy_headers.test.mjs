@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertNoLeftovers,
+  cleanupWithoutLeftovers,
   deployFixture,
   openWebSocket,
   parseSetCookies,
   request,
-  runProcesses,
   startServer,
   tryParseJson,
 } from '../lib/harness.mjs';
@@ -71,12 +70,7 @@ describe('proxy headers', { timeout: 600_000 }, () => {
     await deployFixture(server, 'echo', 'echo');
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot);
-  });
+  after(() => cleanupWithoutLeftovers(server));
 
   test('client-supplied identity and forwarding headers never reach the app over HTTP', async () => {
     const r = await request(`${server.url}/app/echo/headers`, { headers: SPOOFED });

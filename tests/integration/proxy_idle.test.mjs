@@ -10,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import {
   appRuntime,
   assertNoLeftovers,
-  describeProcesses,
+  cleanupWithoutLeftovers,
   deployFixture,
+  describeProcesses,
   liveWorkers,
   openWebSocket,
   parseSetCookies,
@@ -34,12 +35,7 @@ describe('idle workers are stopped', { timeout: 600_000 }, () => {
     await deployFixture(server, 'echo', 'echo');
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot);
-  });
+  after(() => cleanupWithoutLeftovers(server));
 
   // A new session over plain HTTP; resolves its cookie and the worker
   // processes that appeared for it.

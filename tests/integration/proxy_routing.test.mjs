@@ -14,11 +14,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertNoLeftovers,
+  cleanupWithoutLeftovers,
   deployFixture,
   parseSetCookies,
   request,
-  runProcesses,
   startServer,
 } from '../lib/harness.mjs';
 
@@ -36,12 +35,7 @@ describe('app routing and renames', { timeout: 600_000 }, () => {
     appId = got.json.id;
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot);
-  });
+  after(() => cleanupWithoutLeftovers(server));
 
   const sql = (statement) =>
     execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dataDir, 'blockyard.db'), statement], {

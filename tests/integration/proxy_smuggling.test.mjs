@@ -12,12 +12,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertNoLeftovers,
+  cleanupWithoutLeftovers,
   deployFixture,
-  parseSetCookies,
+  openSession,
   rawExchange,
   request,
-  runProcesses,
   startServer,
 } from '../lib/harness.mjs';
 
@@ -31,17 +30,10 @@ describe('request smuggling shapes get 400 and a closed connection', { timeout: 
     server = await startServer();
     await deployFixture(server, 'echo', 'echo');
     // One session (and worker) that every data-plane request below reuses.
-    const r = await request(`${server.url}/app/echo/headers`);
-    assert.equal(r.status, 200, `status ${r.status}${server.logTail()}`);
-    cookie = `blockyard_route=${parseSetCookies(r.cookies).blockyard_route?.value}`;
+    cookie = await openSession(server, '/app/echo/headers');
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot);
-  });
+  after(() => cleanupWithoutLeftovers(server));
 
   const host = () => `127.0.0.1:${server.port}`;
   const smuggled = () => `GET /healthz HTTP/1.1${CRLF}Host: ${host()}${CRLF}${CRLF}`;

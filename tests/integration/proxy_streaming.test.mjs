@@ -10,13 +10,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertNoLeftovers,
+  cleanupWithoutLeftovers,
   deployFixture,
-  parseSetCookies,
+  openSession,
   request,
   requestBuffer,
   residentBytes,
-  runProcesses,
   sampleResidentBytes,
   startServer,
   tryParseJson,
@@ -37,17 +36,10 @@ describe('large bodies stream through the proxy', { timeout: 900_000 }, () => {
   before(async () => {
     server = await startServer();
     await deployFixture(server, 'echo', 'echo');
-    const r = await request(`${server.url}/app/echo/headers`);
-    assert.equal(r.status, 200, `status ${r.status}${server.logTail()}`);
-    cookie = `blockyard_route=${parseSetCookies(r.cookies).blockyard_route?.value}`;
+    cookie = await openSession(server, '/app/echo/headers');
   });
 
-  after(async () => {
-    if (!server) return;
-    const snapshot = runProcesses(server);
-    await server.cleanup();
-    await assertNoLeftovers(server, snapshot);
-  });
+  after(() => cleanupWithoutLeftovers(server));
 
   async function upload(body) {
     const r = await requestBuffer(`${server.url}/app/echo/body`, {

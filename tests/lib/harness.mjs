@@ -542,6 +542,23 @@ export async function assertNoLeftovers(server, snapshot = [], { timeoutMs = 10_
   );
 }
 
+// An `after` hook's body: stops `server` (if it started) and asserts that no
+// process of its run outlived it.
+export async function cleanupWithoutLeftovers(server, options) {
+  if (!server) return;
+  const snapshot = runProcesses(server);
+  await server.cleanup();
+  await assertNoLeftovers(server, snapshot, options);
+}
+
+// Opens one data-plane session on `server` with a GET of `path`; returns its
+// `blockyard_route=...` cookie header value. Throws unless the GET is a 200.
+export async function openSession(server, path) {
+  const r = await request(`${server.url}${path}`);
+  if (r.status !== 200) throw new Error(`GET ${path}: status ${r.status}${server.logTail()}`);
+  return `blockyard_route=${parseSetCookies(r.cookies).blockyard_route?.value}`;
+}
+
 // Finds the object named `name` in an app list response, whatever its
 // wrapping (bare array, {apps: [...]}, {items: [...]}).
 export function findByName(listJson, name) {
