@@ -155,9 +155,9 @@ suite('blockyard as PID 1 under the outer seccomp profile', { timeout: 900_000 }
     assert.equal(statusField(pid, 'Seccomp'), '2');
   });
 
-  // Docker's default capability set has no CAP_SYS_ADMIN: the bwrap-exec
-  // shim cannot stage the bundle in a private mount namespace, so bwrap binds
-  // it from the data directory, which the worker GID may search.
+  // Docker's default capability set has no CAP_SYS_ADMIN: the backend cannot
+  // stage the bundle in a private mount namespace, so bwrap binds it from the
+  // data directory, which the worker GID may search.
   test('by deploy builds the hello app and the proxy serves it from a bwrap worker', async () => {
     const dir = await copyFixtureApp('hello');
     const args = ['deploy', dir, '--name', 'hello', '--yes', '--wait'];

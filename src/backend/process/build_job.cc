@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backend/process/bind_staging.h"
 #include "backend/process/bwrap_args.h"
 #include "backend/process/bwrap_exec.h"
 #include "backend/process/process_tree.h"
@@ -120,7 +121,6 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   // Declaration order is release order in reverse: the process dies first,
   // then the output is taken back, the group goes, the UID last.
   UidLease uid(*context.uids, context.uids->allocate());
-  const bool stage = context.shim && can_stage_private_mounts();
   std::unique_ptr<WorkerCgroup> cgroup =
       context.cgroups != nullptr ? context.cgroups->create(name, context.limits) : nullptr;
   OutputOwnership output(spec.output_path, context.shim, uid.uid(), context.gid);
@@ -137,14 +137,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   for (const auto& m : spec.mounts)
     binds.push_back({fs::absolute(m.source), m.target, m.read_only});
   ProcessOptions run;
-  if (stage) {
-    if (binds.size() > kMaxPrivateBinds) throw std::runtime_error("build: too many mounts");
-    for (auto& b : binds) {
-      const std::string name = "m" + std::to_string(run.private_binds.size());
-      run.private_binds.push_back({b.source.string(), name, b.read_only});
-      b.source = fs::path(kPrivateStagingDir) / name;
-    }
-  }
+  run.private_binds = stage_binds(binds, context.shim);
 
   SandboxSpec sandbox;
   sandbox.bwrap_path = context.bwrap_path;
@@ -160,8 +153,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
 
   run.argv = build_bwrap_argv(sandbox);
-  if (context.shim)
-    run.argv = bwrap_exec_argv(context.self_exe, uid.uid(), context.gid, "", run.argv);
+  if (context.shim) run.argv = bwrap_exec_argv(context.self_exe, uid.uid(), context.gid, run.argv);
   run.env = {sandbox_marker(context.instance, name)};
   run.log = log;
   run.close_log_at_exit = false;

@@ -6,13 +6,10 @@
 // the host network kept, and a timeout that kills the whole process tree.
 //
 // As root, bwrap runs under the job's UID, which cannot traverse the
-// server's data directory. Where the server may create a mount namespace
-// (CAP_SYS_ADMIN), the job's directories are bound, in a mount namespace
-// private to the job, under kPrivateStagingDir on a fresh tmpfs, where the
-// job's UID can reach them; otherwise bwrap binds the host paths themselves
-// (the data directory must then be searchable by the worker GID). The output directory
-// is handed to the job's UID for the run and back to the server's UID/GID
-// afterwards, so a later worker that reuses the UID cannot modify it.
+// server's data directory; the job's directories reach it as a worker's
+// bundle does (bind_staging.h). The output directory is handed to the job's
+// UID for the run and back to the server's UID/GID afterwards, so a later
+// worker that reuses the UID cannot modify it.
 //
 // Thread safety: run_build_job() may run concurrently for distinct build
 // ids; the context's allocator and cgroup manager are shared safely.

@@ -15,6 +15,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "backend/process/bind_staging.h"
 #include "backend/process/build_job.h"
 #include "backend/process/bwrap_args.h"
 #include "backend/process/bwrap_exec.h"
@@ -138,7 +139,7 @@ class ProcessBackend final : public Backend {
                   ? options.uid_allocator
                   : std::make_shared<MemoryUidAllocator>(options.worker_uid_range_start,
                                                          options.worker_uid_range_end)),
-        shim_(options.worker_identities && ::geteuid() == 0),
+        shim_(runs_workers_as_own_uids(options)),
         instance_(instance_key(options.state_dir)) {
     require_executable(options_.bwrap_path, "bwrap_path");
     require_executable(rscript_, "Rscript (beside r_path)");
@@ -167,7 +168,7 @@ class ProcessBackend final : public Backend {
     }
     if (options_.use_cgroups) cgroups_ = CgroupManager::detect(instance_);
     spdlog::info("process backend: worker identities {}, cgroups {} ({}), seccomp {}",
-                 shim_ ? "per-worker host UIDs" : "server's own UID (not root)",
+                 shim_ ? "per-worker host UIDs" : "the server's own UID",
                  cgroups_ ? cgroups_->support().cgroup_mode : "off",
                  cgroups_ ? cgroups_->support().detail : "disabled by configuration",
                  options_.seccomp_profile.empty() ? "off" : options_.seccomp_profile.string());
@@ -371,13 +372,16 @@ class ProcessBackend final : public Backend {
                                  options_.seccomp_profile.string() + ": " + std::strerror(errno));
     }
 
+    ProcessOptions run;
+    // As a worker UID bwrap reaches the bundle as build jobs do (bind_staging.h).
+    std::vector<SandboxBind> binds{
+        {fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
+    run.private_binds = stage_binds(binds, shim_);
+
     SandboxSpec sandbox;
     sandbox.bwrap_path = options_.bwrap_path;
-    const fs::path bundle = fs::absolute(spec.bundle_path);
-    // As root the shim stages the bundle, so bwrap (as the worker UID) never
-    // needs to traverse the server's data directory.
-    sandbox.bundle_host_path = shim_ ? fs::path(kStagedBundlePath) : bundle;
-    sandbox.bundle_mount = options_.bundle_worker_path;
+    sandbox.bundle_host_path = binds[0].source;
+    sandbox.bundle_mount = binds[0].target;
     sandbox.hidden_paths = options_.hidden_paths;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
@@ -386,11 +390,8 @@ class ProcessBackend final : public Backend {
     sandbox.gid = options_.worker_gid;
     if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
 
-    ProcessOptions run;
     run.argv = build_bwrap_argv(sandbox);
-    if (shim_)
-      run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, bundle.string(),
-                                 run.argv);
+    if (shim_) run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, run.argv);
     // bwrap gets only the marker; --setenv gives the worker its own environment.
     run.env = {sandbox_marker(instance_, spec.worker_id)};
     run.log = w->log;
@@ -541,6 +542,10 @@ class ProcessBackend final : public Backend {
 };
 
 }  // namespace
+
+bool runs_workers_as_own_uids(const ProcessBackendOptions& options) {
+  return options.worker_identities && ::geteuid() == 0;
+}
 
 std::unique_ptr<Backend> make_process_backend(const ProcessBackendOptions& options) {
   return std::make_unique<ProcessBackend>(options);

@@ -7,10 +7,11 @@
 // [process] port_range_start..port_range_end.
 //
 // Identities: each worker gets a UID from worker_uid_range_start..end and
-// runs as uid:worker_gid inside the sandbox. When the server is root (and
-// worker_identities is on) bwrap is started through `<self_exe> bwrap-exec`,
-// so the worker's processes also have that UID on the host; otherwise the
-// host UID is the server's own (limits_support().distinct_uids says which).
+// runs as uid:worker_gid inside the sandbox. When runs_workers_as_own_uids()
+// bwrap is started through `<self_exe> bwrap-exec`, so the worker's processes
+// also have that UID on the host, and the bundle reaches the sandbox as
+// bind_staging.h describes; otherwise the host UID is the server's own
+// (limits_support().distinct_uids says which).
 // Each worker has a directory <state_dir>/<worker id> owned by its UID,
 // removed when it exits.
 //
@@ -85,6 +86,11 @@ struct ProcessBackendOptions {
   unsigned long long rlimit_nofile = 4096;
   unsigned long long rlimit_as = 0;  // bytes; 0 = unlimited (R maps far more than it uses)
 };
+
+// True when workers run under their own host UIDs (worker_identities on and
+// this process is root). The server opens its data directories to the worker
+// GID (search only) exactly then: bwrap may have to bind a bundle by path.
+bool runs_workers_as_own_uids(const ProcessBackendOptions& options);
 
 // Throws std::invalid_argument when bwrap or Rscript is not an executable
 // file, the port or UID range is empty (or includes 0), the seccomp profile
