@@ -28,7 +28,11 @@ class BodyRelay : public std::enable_shared_from_this<BodyRelay<isRequest, InStr
         parser_(parser),
         out_(out),
         serializer_(parser.get()),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    // Beast reads max(512, free capacity) bytes per recv: a buffer that only
+    // ever held a header would take a 100 KiB body in ~200 reads and writes.
+    in_buffer_.reserve(sizeof(chunk_));
+  }
 
   void start() { step(); }
 
@@ -43,16 +47,22 @@ class BodyRelay : public std::enable_shared_from_this<BodyRelay<isRequest, InStr
     }
     body.data = chunk_;
     body.size = sizeof(chunk_);
-    bhttp::async_read(in_, in_buffer_, parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec == bhttp::error::need_buffer) ec = {};
-                        if (ec) return self->done_(ec);
-                        auto& b = self->parser_.get().body();
-                        b.size = sizeof(self->chunk_) - b.size;
-                        b.data = self->chunk_;
-                        b.more = !self->parser_.is_done();
-                        self->write();
-                      });
+    // One read, then forward whatever arrived: the body streams through
+    // instead of waiting for chunk_ to fill.
+    bhttp::async_read_some(in_, in_buffer_, parser_,
+                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec == bhttp::error::need_buffer) ec = {};
+                             if (ec) return self->done_(ec);
+                             auto& b = self->parser_.get().body();
+                             b.size = sizeof(self->chunk_) - b.size;
+                             b.data = self->chunk_;
+                             b.more = !self->parser_.is_done();
+                             // A read that only consumed framing (a chunk header)
+                             // has nothing to forward; a zero-size buffer would
+                             // make the serializer write the terminating chunk.
+                             if (b.size == 0 && b.more) return self->step();
+                             self->write();
+                           });
   }
 
   void write() {

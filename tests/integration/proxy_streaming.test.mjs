@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -22,6 +23,9 @@ import {
 } from '../lib/harness.mjs';
 
 const MiB = 1024 * 1024;
+// Served by every Shiny app; httpuv gzips it into a chunked response for
+// clients that accept gzip (every browser).
+const SHINY_JS = '/usr/lib/R/site-library/shiny/www/shared/shiny.min.js';
 const md5 = (buf) => crypto.createHash('md5').update(buf).digest('hex');
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 // Well under the smallest body below: a proxy that held a whole body would
@@ -132,5 +136,18 @@ describe('large bodies stream through the proxy', { timeout: 900_000 }, () => {
     assert.equal(r.status, 200, `status ${r.status} body ${r.body.toString('utf8', 0, 300)}${server.logTail()}`);
     assert.equal(r.body.length, bigFile.length, `received ${r.body.length} of ${bigFile.length} bytes`);
     assert.equal(sha256(r.body), sha256(bigFile), 'the client received different bytes than the file holds');
+  });
+
+  test('a chunked, gzip-encoded Shiny asset arrives whole (what a browser gets)', async () => {
+    const r = await requestBuffer(`${server.url}/app/echo/shared/shiny.min.js`, {
+      headers: { cookie, 'accept-encoding': 'gzip, deflate' },
+    });
+    assert.equal(r.status, 200, `status ${r.status}${server.logTail()}`);
+    assert.equal(r.headers['content-encoding'], 'gzip', 'the worker did not gzip the asset: the test would not cover chunked bodies');
+    assert.equal(r.headers['transfer-encoding'], 'chunked', 'expected a chunked response from the worker');
+    const expected = await fsp.readFile(SHINY_JS);
+    const got = zlib.gunzipSync(r.body);
+    assert.equal(got.length, expected.length, `received ${got.length} of ${expected.length} bytes once decompressed`);
+    assert.ok(got.equals(expected), 'the decompressed asset differs from the file the app serves');
   });
 });
