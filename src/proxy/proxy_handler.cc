@@ -205,16 +205,14 @@ void Exchange::run() {
   rest_ = after.substr(slash);
 
   // By id, then current name, then a former name (rename alias).
-  std::optional<store::App> app;
-  std::optional<store::AppAlias> alias;
+  AppRoute route;
   try {
-    app = is_uuid(segment_) ? deps_.store.get_app(segment_) : deps_.store.get_app_by_name(segment_);
-    if (!app) alias = deps_.store.find_alias(segment_, store::now_rfc3339());
-    if (alias) app = deps_.store.get_app(alias->app_id);
+    route = deps_.apps.resolve(segment_);
   } catch (const std::exception& e) {
     spdlog::error("proxy: app lookup failed: {}", e.what());
     return respond(500, "text/plain; charset=utf-8", "internal error\n");
   }
+  auto& [app, alias] = route;
   if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
@@ -510,7 +508,7 @@ void Exchange::forward_websocket() {
 
 ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
                            WorkerManager& workers)
-    : deps_{io, config, store, workers, upstreams_, resumes_} {}
+    : apps_(store), deps_{io, config, store, workers, upstreams_, resumes_, apps_} {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
   std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "http/connection.h"
+#include "proxy/app_resolver.h"
 #include "proxy/resume_registry.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/worker_manager.h"
@@ -31,11 +32,13 @@ class ProxyHandler : public http::DataPlaneHandler {
     WorkerManager& workers;
     UpstreamPool& upstreams;
     ResumeRegistry& resumes;  // resumable Shiny WebSockets by token
+    AppResolver& apps;        // the store's apps, cached for the hot path
   };
 
  private:
   UpstreamPool upstreams_;
   ResumeRegistry resumes_;
+  AppResolver apps_;
   Deps deps_;
 };
 

@@ -2,6 +2,7 @@
 // mutex (SQLite allows one writer anyway, and our queries are short).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <system_error>
@@ -136,7 +137,12 @@ class SqliteStore final : public Store {
     db_.exec("PRAGMA journal_mode = WAL");
     db_.exec("PRAGMA synchronous = NORMAL");
     migrate_sqlite(db_);
+    sqlite3_update_hook(db_.handle(), &SqliteStore::count_change, this);
   }
+
+  ~SqliteStore() override { sqlite3_update_hook(db_.handle(), nullptr, nullptr); }
+
+  std::uint64_t change_count() const override { return changes_.load(); }
 
   void ping() override {
     std::lock_guard lock(mu_);
@@ -582,8 +588,15 @@ class SqliteStore final : public Store {
     return ApiError::conflict("app name \"" + name + "\" already exists");
   }
 
+  // SQLite calls this for every row inserted, updated or deleted on db_
+  // (rolled-back writes too: a spurious bump only costs a cache re-read).
+  static void count_change(void* self, int, const char*, const char*, sqlite3_int64) {
+    static_cast<SqliteStore*>(self)->changes_.fetch_add(1);
+  }
+
   std::mutex mu_;
   SqliteDb db_;
+  std::atomic<std::uint64_t> changes_{0};
 };
 
 }  // namespace

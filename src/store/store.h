@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -37,6 +38,12 @@ class Store {
   virtual ~Store() = default;
 
   virtual void ping() = 0;
+
+  // A number that grows with every row this process writes, in any table.
+  // Lets read caches (the proxy's app lookup) tell cheaply, without a query,
+  // whether what they read may be stale. Lock-free; callable from any
+  // thread. Writes by other processes sharing the database are not counted.
+  virtual std::uint64_t change_count() const = 0;
 
   // Users. upsert_user inserts, or overwrites every field of an existing row
   // (callers that must keep a stored role read it first). list_users: most

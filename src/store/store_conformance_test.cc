@@ -76,6 +76,25 @@ TEST_P(StoreConformanceTest, PingSucceeds) {
   EXPECT_NO_THROW(store().ping());
 }
 
+TEST_P(StoreConformanceTest, ChangeCountGrowsWithWritesAndNotWithReads) {
+  const std::uint64_t start = store().change_count();
+  App app = store().create_app("sales", "alice");
+  const std::uint64_t created = store().change_count();
+  EXPECT_GT(created, start);
+
+  store().get_app(app.id);
+  store().get_app_by_name("sales");
+  store().find_alias("sales", "2026-01-01T00:00:00Z");
+  EXPECT_EQ(store().change_count(), created) << "reads must not look like writes";
+
+  app.enabled = false;
+  store().update_app(app);
+  const std::uint64_t updated = store().change_count();
+  EXPECT_GT(updated, created);
+  store().rename_app(app.id, "sales-2", "2026-01-01T00:00:00Z");
+  EXPECT_GT(store().change_count(), updated);
+}
+
 TEST_P(StoreConformanceTest, UpsertUserInsertsThenReplacesEveryField) {
   User user = make_user("alice");
   user.last_login = "2026-02-01T10:00:00Z";
