@@ -2,7 +2,7 @@
 # WebSocket echo benchmark: round-trip latency (p50/p99) and echoed messages/s
 # through blockyard vs directly to the same worker, with 10, 1,000 and 10,000
 # open sockets, in one run. The upstream is a blockyard worker running
-# bench/apps/ws-echo (a bare httpuv echo server).
+# tests/fixtures/apps/ws-echo (a bare httpuv echo server).
 #
 # Load model: all N sockets are opened and stay open; all but a sample stay
 # idle. Latency = one socket ping-pongs serially; throughput = 16 sockets
@@ -45,7 +45,7 @@ max_tier=$(printf '%s\n' "${capped[@]}" | sort -n | tail -1)
 sessions=$(((max_tier + PER_WORKER - 1) / PER_WORKER))
 
 bench_start_server $((sessions + 4))
-bench_deploy bench/apps/ws-echo ws-echo
+bench_deploy tests/fixtures/apps/ws-echo ws-echo
 
 direct=()
 proxied=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proxy memory per open idle WebSocket: opens N idle WebSockets (N = 1,000 and
-# 5,000 by default) to bench/apps/ws-echo workers, through blockyard and
+# 5,000 by default) to tests/fixtures/apps/ws-echo workers, through blockyard and
 # through nginx (the peer, same workers, same run), and reads each proxy's
 # VmRSS (/proc/<pid>/status) before and while they are open:
 #   bytes/socket = (RSS with N open - RSS before) / N      target <= 16 KiB
@@ -31,7 +31,7 @@ if [ $((2 * max + 512)) -gt "$(ulimit -n)" ]; then
 fi
 sessions=$(((max + PER_WORKER - 1) / PER_WORKER))
 bench_start_server $((sessions + 4))
-bench_deploy bench/apps/ws-echo ws-echo
+bench_deploy tests/fixtures/apps/ws-echo ws-echo
 
 NGINX_PORT=$(free_port)
 proxied=() via_nginx=() locations=""

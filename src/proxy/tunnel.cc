@@ -1,12 +1,28 @@
 #include "proxy/tunnel.h"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
+
+#include <array>
 
 namespace blockyard::proxy {
 
 namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Large enough that a burst of Shiny output moves in one read; shared by all
+// tunnels served by a thread, and never held across an asynchronous wait.
+constexpr std::size_t kScratchBytes = 64 * 1024;
+
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+}  // namespace
 
 Tunnel::Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, tcp::socket upstream,
                std::function<void()> on_close)
@@ -24,42 +40,75 @@ Tunnel::~Tunnel() {
   if (on_close_) on_close_();
 }
 
+template <class Handler>
+auto Tunnel::on_strand(Handler&& handler) {
+  return asio::bind_executor(client_.get_executor(), std::forward<Handler>(handler));
+}
+
 void Tunnel::start(boost::beast::flat_buffer& client_pending,
                    boost::beast::flat_buffer& upstream_pending) {
-  write_pending(to_upstream_, std::make_shared<std::string>(
-                                  boost::beast::buffers_to_string(client_pending.data())));
-  write_pending(to_client_, std::make_shared<std::string>(
-                                boost::beast::buffers_to_string(upstream_pending.data())));
-  client_pending.consume(client_pending.size());
-  upstream_pending.consume(upstream_pending.size());
+  error_code ec;
+  client_.non_blocking(true, ec);
+  if (!ec) upstream_.non_blocking(true, ec);
+  auto take = [](boost::beast::flat_buffer& from, Direction& d) {
+    auto data = from.data();
+    const char* begin = static_cast<const char*>(data.data());
+    d.unsent.assign(begin, begin + data.size());
+    from.consume(from.size());
+  };
+  take(client_pending, to_upstream_);
+  take(upstream_pending, to_client_);
+  if (ec) return shut_down();
+  // Start on the strand: the caller runs on the client's, but not necessarily
+  // as a handler of it.
+  asio::dispatch(on_strand([self = shared_from_this()] {
+    self->write_unsent(self->to_upstream_);
+    self->write_unsent(self->to_client_);
+  }));
 }
 
-void Tunnel::write_pending(Direction& d, std::shared_ptr<std::string> pending) {
-  if (pending->empty()) return read(d);
-  asio::async_write(
-      *d.to, asio::buffer(*pending),
-      [self = shared_from_this(), &d, pending](boost::system::error_code ec, std::size_t) {
-        if (ec) return self->shut_down();
-        self->read(d);
-      });
+void Tunnel::wait_readable(Direction& d) {
+  if (closed_) return;
+  d.from->async_wait(tcp::socket::wait_read,
+                     on_strand([self = shared_from_this(), &d](error_code ec) {
+                       if (ec) return self->shut_down();
+                       self->pass_on(d);
+                     }));
 }
 
-void Tunnel::read(Direction& d) {
-  d.from->async_read_some(asio::buffer(d.buffer), [self = shared_from_this(), &d](
-                                                      boost::system::error_code ec, std::size_t n) {
-    if (ec) return self->shut_down();
-    asio::async_write(*d.to, asio::buffer(d.buffer.data(), n),
-                      [self, &d](boost::system::error_code ec2, std::size_t) {
-                        if (ec2) return self->shut_down();
-                        self->read(d);
-                      });
-  });
+// One read into the scratch buffer, written straight on; a remainder the
+// destination will not take now goes to the heap until it drains.
+void Tunnel::pass_on(Direction& d) {
+  if (closed_) return;
+  thread_local std::array<char, kScratchBytes> scratch;
+  error_code ec;
+  std::size_t n = d.from->read_some(asio::buffer(scratch), ec);
+  if (would_block(ec)) return wait_readable(d);
+  if (ec) return shut_down();  // includes EOF: either side ending ends both
+  std::size_t sent = d.to->write_some(asio::buffer(scratch.data(), n), ec);
+  if (ec && !would_block(ec)) return shut_down();
+  if (ec) sent = 0;
+  if (sent == n) return wait_readable(d);
+  d.unsent.assign(scratch.data() + sent, scratch.data() + n);
+  write_unsent(d);
+}
+
+void Tunnel::write_unsent(Direction& d) {
+  if (d.unsent.empty()) return wait_readable(d);
+  asio::async_write(*d.to, asio::buffer(d.unsent),
+                    on_strand([self = shared_from_this(), &d](error_code ec, std::size_t) {
+                      std::vector<char>().swap(d.unsent);  // give the memory back
+                      if (ec) return self->shut_down();
+                      self->wait_readable(d);
+                    }));
 }
 
 void Tunnel::shut_down() {
   // Closing both sockets ends the other direction's pending operation too; the
   // tunnel is destroyed once both handlers have returned.
-  boost::system::error_code ec;
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
   client_.shutdown(tcp::socket::shutdown_both, ec);
   client_.close(ec);
   upstream_.shutdown(tcp::socket::shutdown_both, ec);

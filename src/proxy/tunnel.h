@@ -1,14 +1,23 @@
 // Tunnel: after a WebSocket upgrade, relays bytes both ways between the client
 // socket and the worker socket until either side closes. Bytes that were
 // already buffered past the HTTP headers on either side are delivered first.
+//
+// Memory: an idle tunnel holds no buffer. Each direction waits for
+// readability, reads into a per-thread scratch buffer, and writes straight
+// through; only bytes the destination cannot take at once are copied to the
+// heap, and freed when written. (Thousands of mostly idle Shiny sockets are
+// the common case; two fixed buffers each would dominate the proxy's RSS.)
+//
+// Threading: every handler runs on the client connection's strand, so the two
+// directions never touch the sockets concurrently (also while shutting down).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include <array>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace blockyard::proxy {
 
@@ -16,8 +25,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
  public:
   using tcp = boost::asio::ip::tcp;
 
-  // `keep_alive` is held for the tunnel's lifetime (it owns `client`).
-  // `on_close` runs once, when both directions have ended.
+  // `keep_alive` is held for the tunnel's lifetime (it owns `client`, whose
+  // executor must be a strand). `on_close` runs once, when both directions
+  // have ended.
   Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, tcp::socket upstream,
          std::function<void()> on_close);
   ~Tunnel();
@@ -29,11 +39,14 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   struct Direction {
     tcp::socket* from;
     tcp::socket* to;
-    std::array<char, 16384> buffer;
+    std::vector<char> unsent;  // what `to` could not take yet; empty while idle
   };
-  void write_pending(Direction& d, std::shared_ptr<std::string> pending);
-  void read(Direction& d);
+  void wait_readable(Direction& d);
+  void pass_on(Direction& d);
+  void write_unsent(Direction& d);
   void shut_down();
+  template <class Handler>
+  auto on_strand(Handler&& handler);
 
   tcp::socket& client_;
   std::shared_ptr<void> keep_alive_;
@@ -41,6 +54,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   std::function<void()> on_close_;
   Direction to_upstream_;
   Direction to_client_;
+  bool closed_ = false;
 };
 
 }  // namespace blockyard::proxy

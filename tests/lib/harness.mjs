@@ -808,6 +808,17 @@ export function openWebSocket(url, { headers = {}, timeoutMs = 60_000 } = {}) {
           sendText(text) {
             writeFrame(0x1, Buffer.from(text, 'utf8'));
           },
+          sendBinary(bytes) {
+            writeFrame(0x2, bytes);
+          },
+          // Stops (and restarts) reading from the socket, so the server's
+          // writes back up as they would to a stalled client.
+          pauseReading() {
+            socket.pause();
+          },
+          resumeReading() {
+            socket.resume();
+          },
           // Resolves the first message (from the start of the connection)
           // that satisfies `pred` and was not returned before.
           nextMessage(pred = () => true, waitMs = 30_000) {
