@@ -61,18 +61,20 @@ void apply_default_seccomp_profile(Config& config) {
 
 namespace {
 
-// Workers must not read other apps' bundles or the database. As root, every
-// worker runs under its own UID, so owner-only modes keep them out (the
-// bwrap-exec shim stages each worker's own bundle while still root).
-// Owner-only data directories. As root, workers start as their own UIDs with
-// the shared worker GID; bwrap (already that UID) must reach the bundle it
-// binds when the exec shim cannot stage it (no CAP_SYS_ADMIN in a container),
-// so the GID gets search permission (0710: traverse, never list) on the
-// directories leading to bundles. Inside a sandbox these directories are
+// Owner-only data directories, so workers cannot read other apps' bundles or
+// the database. When workers run as their own UIDs with the shared worker GID
+// (backend::process::runs_workers_as_own_uids), bwrap — already that UID —
+// binds the bundle by its path wherever it cannot be staged privately (no
+// CAP_SYS_ADMIN, as in a container), so the GID gets search permission (0710:
+// traverse, never list) on the directories leading to bundles; in every other
+// case nothing but the server needs in. Inside a sandbox these directories are
 // hidden anyway; the database and token files stay 0600.
 void restrict_data_permissions(const Config& config) {
   namespace fs = std::filesystem;
-  const bool worker_group_search = ::geteuid() == 0;
+  // The same predicate the backend uses; make_backend() leaves
+  // worker_identities at its default, as here.
+  const bool worker_group_search =
+      backend::process::runs_workers_as_own_uids(backend::process::ProcessBackendOptions{});
   const gid_t worker_gid = config.process.value_or(ProcessConfig{}).worker_gid;
   auto restrict_dir = [&](const fs::path& dir) {
     std::error_code ec;
