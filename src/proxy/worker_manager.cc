@@ -345,7 +345,9 @@ void WorkerManager::monitor_loop() {
     for (const auto& [id, r] : workers_) {
       if (r->view.state == WorkerState::starting) any_starting = true;
     }
-    wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(50) : std::chrono::seconds(1));
+    // A starting worker is probed often: every poll interval is start-up
+    // time a waiting user sees (a refused connect costs microseconds).
+    wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(10) : std::chrono::seconds(1));
     if (stopping_) break;
     lock.unlock();
     {
