@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
-#include <cerrno>
-#include <cstring>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include <mutex>
 #include <thread>
@@ -69,12 +69,8 @@ namespace {
 // traverse, never list) on the directories leading to bundles; in every other
 // case nothing but the server needs in. Inside a sandbox these directories are
 // hidden anyway; the database and token files stay 0600.
-void restrict_data_permissions(const Config& config) {
+void restrict_data_permissions(const Config& config, bool worker_group_search) {
   namespace fs = std::filesystem;
-  // The same predicate the backend uses; make_backend() leaves
-  // worker_identities at its default, as here.
-  const bool worker_group_search =
-      backend::process::runs_workers_as_own_uids(backend::process::ProcessBackendOptions{});
   const gid_t worker_gid = config.process.value_or(ProcessConfig{}).worker_gid;
   auto restrict_dir = [&](const fs::path& dir) {
     std::error_code ec;
@@ -120,7 +116,7 @@ std::vector<std::filesystem::path> server_data_dirs(const Config& config) {
   return dirs;
 }
 
-std::unique_ptr<backend::Backend> make_backend(const Config& config) {
+backend::process::ProcessBackendOptions process_backend_options(const Config& config) {
   const ProcessConfig& pc = config.process.value_or(ProcessConfig{});
   backend::process::ProcessBackendOptions options;
   options.bwrap_path = pc.bwrap_path;
@@ -138,6 +134,11 @@ std::unique_ptr<backend::Backend> make_backend(const Config& config) {
   options.default_memory_limit = config.server.default_memory_limit;
   options.default_cpu_limit = config.server.default_cpu_limit;
   options.hidden_paths = server_data_dirs(config);
+  return options;
+}
+
+std::unique_ptr<backend::Backend> make_backend(
+    const backend::process::ProcessBackendOptions& options) {
   try {
     auto backend = backend::process::make_process_backend(options);
     // Before anything spawns: what a crashed predecessor left behind goes.
@@ -185,13 +186,16 @@ int run_server(const Config& config) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
   }
   prepare_local_admin(config, *store);
-  restrict_data_permissions(config);
+  // One set of backend options decides, for the data directories, the
+  // preflight sandboxes and the backend alike, whether workers run as their
+  // own UIDs.
+  const auto backend_options = process_backend_options(config);
+  restrict_data_permissions(config, backend::process::runs_workers_as_own_uids(backend_options));
 
   // Preflight before the backend exists: an error stops start-up with the
-  // checks' own advice. The backend starts workers under per-worker UIDs as
-  // root, so the checks' sandboxes do too.
+  // checks' own advice; its sandboxes run the way workers will.
   auto preflight_options = preflight::options_from_environment(current_environment());
-  preflight_options.per_worker_uids = true;
+  preflight_options.per_worker_uids = backend_options.worker_identities;
   preflight::SystemChecks system_checks(config, preflight_options, !config.server.skip_preflight);
   if (config.server.skip_preflight)
     spdlog::warn("preflight: backend checks skipped (skip_preflight)");
@@ -201,7 +205,7 @@ int run_server(const Config& config) {
     throw std::runtime_error(preflight::startup_failure_message(preflight_report));
   }
 
-  auto backend = make_backend(config);
+  auto backend = make_backend(backend_options);
   proxy::WorkerManager workers(*backend, config, config.proxy.max_concurrent_starts);
   workers.set_prewarm_source([&config, &store] { return prewarm_targets(config, *store); });
   tasks::TaskRegistry tasks;
