@@ -71,11 +71,14 @@ class BuildJobTest : public ::testing::TestWithParam<bool> {
     // Like a real data directory: closed to everyone else, job UIDs included.
     fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace);
     std::ofstream(dir_ / "bundle" / "DESCRIPTION") << "Package: demo\n";
-    uids_ = std::make_shared<MemoryUidAllocator>(kFirstUid, kFirstUid + 9);
-    options_.port_range_start = 23500;
-    options_.port_range_end = 23509;
-    options_.worker_uid_range_start = kFirstUid;
-    options_.worker_uid_range_end = kFirstUid + 9;
+    // Each variant its own ports and UIDs: ctest runs them in parallel.
+    const int offset = GetParam() ? 10 : 0;
+    first_uid_ = kFirstUid + offset;
+    uids_ = std::make_shared<MemoryUidAllocator>(first_uid_, first_uid_ + 9);
+    options_.port_range_start = 23500 + offset;
+    options_.port_range_end = 23509 + offset;
+    options_.worker_uid_range_start = first_uid_;
+    options_.worker_uid_range_end = first_uid_ + 9;
     options_.uid_allocator = uids_;
     options_.state_dir = dir_ / ".workers";
     options_.worker_identities = GetParam();
@@ -111,6 +114,7 @@ class BuildJobTest : public ::testing::TestWithParam<bool> {
 
   fs::path dir_;
   std::shared_ptr<MemoryUidAllocator> uids_;
+  int first_uid_ = 0;  // this variant's UID range starts here
   ProcessBackendOptions options_;
   std::unique_ptr<Backend> backend_;
 };
@@ -130,8 +134,8 @@ TEST_P(BuildJobTest, JobWritesIntoTheOutputDirectoryAndReadsTheBundle) {
   EXPECT_EQ(read_file(spec.output_path / "lib/demo/DESCRIPTION"), "Package: demo\n");
   // Inside, the job ran under a UID of the worker range.
   const int job_uid = std::stoi(read_file(spec.output_path / "uid.txt"));
-  EXPECT_GE(job_uid, kFirstUid);
-  EXPECT_LE(job_uid, kFirstUid + 9);
+  EXPECT_GE(job_uid, first_uid_);
+  EXPECT_LE(job_uid, first_uid_ + 9);
   // Afterwards everything belongs to the server, not to the (reusable) job UID.
   for (const fs::path& p :
        {spec.output_path, spec.output_path / "uid.txt", spec.output_path / "lib/demo",

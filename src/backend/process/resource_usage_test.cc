@@ -43,10 +43,12 @@ class ResourceUsageTest : public ::testing::TestWithParam<bool> {
             (GetParam() ? "cg" : "proc"));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    options_.port_range_start = kFirstPort;
-    options_.port_range_end = kFirstPort + 9;
-    options_.worker_uid_range_start = 61400;
-    options_.worker_uid_range_end = 61409;
+    // Each variant its own ports and UIDs: ctest runs them in parallel.
+    const int offset = GetParam() ? 10 : 0;
+    options_.port_range_start = kFirstPort + offset;
+    options_.port_range_end = kFirstPort + offset + 9;
+    options_.worker_uid_range_start = 61400 + offset;
+    options_.worker_uid_range_end = 61409 + offset;
     options_.state_dir = dir_ / ".workers";
     options_.use_cgroups = GetParam();
     backend_ = make_process_backend(options_);
