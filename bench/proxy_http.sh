@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP proxy benchmark: the same Shiny worker measured directly, through
 # blockyard, through nginx and through caddy, in one run, with keep-alive
-# (wrk). Prints req/s and latency percentiles and each as a ratio to direct.
+# (wrk). Prints, per response size, latency over one connection (and what
+# each proxy adds to direct's p50), then req/s and latency percentiles with
+# $CONNS connections, as ratios to direct and to nginx.
 #
 # Usage: bench/proxy_http.sh [seconds-per-run] [connections]
 # Needs: a build (make build), wrk, nginx, caddy (apt-get install wrk nginx-light caddy).
@@ -69,9 +71,9 @@ done
 # wrk prints latency in us/ms/s; normalise to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
 
-run() {  # name url [header]
-  local out
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency ${3:+-H "$3"} "$2")
+run() {  # name url [header]   (uses $conns connections)
+  local out threads=$((conns < 2 ? 1 : 2))
+  out=$(wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency ${3:+-H "$3"} "$2")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out" | to_ms)
@@ -79,15 +81,34 @@ run() {  # name url [header]
   echo "$1 $rps $p50 $p99"
 }
 
-echo "blockyard HTTP proxy benchmark: ${DURATION}s per run, $CONNS connections, worker on :$worker_port"
+echo "blockyard HTTP proxy benchmark: ${DURATION}s per run, worker on :$worker_port"
 for object in small.txt 100k.bin; do
+  # Latency: one connection, one request at a time, so the worker is never
+  # the queue and p50 - direct is what each proxy adds to a request.
+  conns=1
   results=()
   results+=("$(run direct "http://127.0.0.1:$worker_port/$object")")
   results+=("$(run blockyard "http://127.0.0.1:$PORT/app/bench/$object" "Cookie: $cookie")")
   results+=("$(run nginx "http://127.0.0.1:$NGINX_PORT/$object")")
   results+=("$(run caddy "http://127.0.0.1:$CADDY_PORT/$object")")
   echo
-  echo "== $object =="
+  echo "== $object, 1 connection (latency) =="
+  printf '%-10s %12s %10s %10s %16s\n' target req/s p50_ms p99_ms added_p50_ms
+  read -r _ _ d_p50 _ <<<"${results[0]}"
+  for r in "${results[@]}"; do
+    read -r name rps p50 p99 <<<"$r"
+    printf '%-10s %12.0f %10.3f %10.3f %16.3f\n' "$name" "$rps" "$p50" "$p99" \
+      "$(echo "$p50 - $d_p50" | bc -l)"
+  done
+
+  conns=$CONNS
+  results=()
+  results+=("$(run direct "http://127.0.0.1:$worker_port/$object")")
+  results+=("$(run blockyard "http://127.0.0.1:$PORT/app/bench/$object" "Cookie: $cookie")")
+  results+=("$(run nginx "http://127.0.0.1:$NGINX_PORT/$object")")
+  results+=("$(run caddy "http://127.0.0.1:$CADDY_PORT/$object")")
+  echo
+  echo "== $object, $CONNS connections (throughput) =="
   printf '%-10s %12s %10s %10s %12s %12s\n' target req/s p50_ms p99_ms rps/direct rps/nginx
   read -r _ d_rps _ _ <<<"${results[0]}"
   read -r _ n_rps _ _ <<<"${results[2]}"

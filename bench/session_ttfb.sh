@@ -37,6 +37,7 @@ ttfb_ms() {
   read -r code t <<<"$out"
   if [ "$code" != 200 ] || ! grep -q "$MARKER" "$work/page"; then
     echo "bench: $url answered $code without the app page" >&2
+    tail -n 20 "$work/server.log" >&2
     exit 1
   fi
   echo "$t * 1000" | bc -l

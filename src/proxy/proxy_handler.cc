@@ -1,5 +1,8 @@
 #include "proxy/proxy_handler.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
@@ -63,6 +66,16 @@ void strip_headers(Fields& fields, bool keep_upgrade) {
     if (!keep_upgrade && is_hop_by_hop(name)) remove.emplace_back(name);
   }
   for (const auto& name : remove) fields.erase(name);
+}
+
+// Workers (httpuv) write a response's header and body separately with Nagle
+// on, so the body waits for the header's ACK; a keep-alive connection in
+// Linux's interactive mode delays that ACK up to 40 ms, hoping to piggyback
+// it on data we will not send. Asking for quick ACKs before each response
+// removes the stall (it is a one-shot switch, hence per request).
+void ack_promptly(tcp::socket& socket) {
+  int on = 1;
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 }  // namespace
@@ -365,6 +378,7 @@ void Exchange::forward_http() {
                  if (self->request_parser_->get().method() == bhttp::verb::head) {
                    self->response_parser_->skip(true);
                  }
+                 ack_promptly(self->upstream_);
                  bhttp::async_read_header(
                      self->upstream_, self->upstream_buffer_, *self->response_parser_,
                      [self](beast::error_code ec, std::size_t) {
