@@ -85,3 +85,41 @@ bench_new_session() {
 
 # VmRSS of a process, in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# bench_nginx_ws <max sockets> <worker port>...: starts nginx (one worker
+# process, the peer proxy) with location /w<i>/ proxying WebSockets to the
+# i-th worker port. Sets $NGINX_PORT and $nginx_worker (its worker's pid).
+bench_nginx_ws() {
+  local max=$1 i=0 port locations=""
+  shift
+  NGINX_PORT=$(free_port)
+  for port in "$@"; do
+    locations+="
+    location /w$i/ {
+      proxy_pass http://127.0.0.1:$port/;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection upgrade;
+      proxy_read_timeout 1h;
+    }"
+    i=$((i + 1))
+  done
+  cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+worker_rlimit_nofile $(ulimit -n);
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections $((2 * max + 256)); }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;$locations
+  }
+}
+NGINX
+  nginx -c "$work/nginx.conf" -g 'daemon off;' &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/nginx.pid" ] && break; sleep 0.1; done
+  sleep 0.3
+  nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
+}

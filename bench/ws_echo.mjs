@@ -46,12 +46,17 @@ function open(endpoint) {
       perMessageDeflate: false,
       handshakeTimeout: 30000,
     });
+    let opened = false;
+    // Every error is handled: one before the upgrade fails this open; a socket
+    // that fails later is counted as not open; neither may crash the run.
+    ws.on('error', (err) => {
+      if (opened) errors += 1;
+      else reject(err);
+    });
     ws.once('open', () => {
-      // A socket that fails later is counted as not open; it must not crash the run.
-      ws.on('error', () => { errors += 1; });
+      opened = true;
       resolve(ws);
     });
-    ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) =>
       reject(new Error(`${endpoint.url}: upgrade refused with HTTP ${res.statusCode}`)));
   });
@@ -68,13 +73,23 @@ async function openMany(endpoints, n) {
   for (let i = 0; i < n; i++) plan.push(i < active ? used[0] : used[i % used.length]);
   const sockets = new Array(n);
   let next = 0;
+  let failure = null;
   async function worker() {
-    while (next < plan.length) {
+    while (next < plan.length && !failure) {
       const index = next++;
-      sockets[index] = await open(plan[index]);
+      try {
+        sockets[index] = await open(plan[index]);
+      } catch (err) {
+        failure = err;
+      }
     }
   }
   await Promise.all(Array.from({ length: Math.min(openConcurrency, n) }, worker));
+  if (failure) {
+    // Leave nothing open for the next target.
+    await closeAll(sockets.filter(Boolean));
+    throw new Error(`opening socket ${sockets.filter(Boolean).length + 1} of ${n}: ${failure.message}`);
+  }
   return sockets;
 }
 
@@ -166,7 +181,14 @@ console.log(`WebSocket echo: ${payload.length}-byte binary messages, ${seconds}s
 for (const n of config.tiers) {
   const rows = [];
   for (const target of config.targets) {
-    rows.push(await measure(target, n));
+    try {
+      rows.push(await measure(target, n));
+    } catch (err) {
+      // One target failing (e.g. a peer out of connections) must not hide the others.
+      console.error(`${target.name} with ${n} sockets failed: ${err.message}`);
+      rows.push({ target: target.name, open: n, still_open: 0, p50_ms: NaN, p99_ms: NaN,
+        loaded_p50_ms: NaN, loaded_p99_ms: NaN, msgs_per_s: NaN });
+    }
     await sleep(1000);
   }
   const base = rows[0];

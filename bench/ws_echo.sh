@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # WebSocket echo benchmark: round-trip latency (p50/p99) and echoed messages/s
-# through blockyard vs directly to the same worker, with 10, 1,000 and 10,000
-# open sockets, in one run. The upstream is a blockyard worker running
+# through blockyard vs directly to the same worker vs through nginx (one
+# worker process), with 10, 1,000 and 10,000 open sockets, in one run. The upstream is a blockyard worker running
 # tests/fixtures/apps/ws-echo (a bare httpuv echo server).
 #
 # Load model: all N sockets are opened and stay open; all but a sample stay
@@ -26,7 +26,7 @@ read -r -a TIERS <<<"${TIERS[*]}"
 PER_WORKER=3000
 ACTIVE=${ACTIVE:-16}
 source bench/lib.sh
-bench_require node curl ss jq
+bench_require node curl ss jq nginx
 [ -d bench/node_modules/ws ] || (cd bench && npm install --no-audit --no-fund >/dev/null)
 
 bench_raise_nofile
@@ -47,13 +47,17 @@ sessions=$(((max_tier + PER_WORKER - 1) / PER_WORKER))
 bench_start_server $((sessions + 4))
 bench_deploy tests/fixtures/apps/ws-echo ws-echo
 
-direct=()
-proxied=()
+direct=() proxied=() via_nginx=() worker_ports=()
 for _ in $(seq "$sessions"); do
   read -r cookie port < <(bench_new_session ws-echo)
+  worker_ports+=("$port")
   direct+=("$(jq -n --arg u "ws://127.0.0.1:$port/echo" '{url: $u}')")
   proxied+=("$(jq -n --arg u "ws://127.0.0.1:$PORT/app/ws-echo/echo" --arg c "$cookie" \
     '{url: $u, headers: {Cookie: $c}}')")
+done
+bench_nginx_ws "$max_tier" "${worker_ports[@]}"
+for i in $(seq 0 $((sessions - 1))); do
+  via_nginx+=("$(jq -n --arg u "ws://127.0.0.1:$NGINX_PORT/w$i/echo" '{url: $u}')")
 done
 
 jq -n --argjson seconds "$SECONDS_PER_PHASE" --argjson active "$ACTIVE" \
@@ -61,8 +65,10 @@ jq -n --argjson seconds "$SECONDS_PER_PHASE" --argjson active "$ACTIVE" \
   --argjson tiers "$(printf '%s\n' "${capped[@]}" | jq -s .)" \
   --argjson direct "$(printf '%s\n' "${direct[@]}" | jq -s .)" \
   --argjson proxied "$(printf '%s\n' "${proxied[@]}" | jq -s .)" \
+  --argjson nginx "$(printf '%s\n' "${via_nginx[@]}" | jq -s .)" \
   '{seconds: $seconds, active: $active, size: 64, per_endpoint: $per, tiers: $tiers,
-    targets: [{name: "direct", endpoints: $direct}, {name: "blockyard", endpoints: $proxied}]}' \
+    targets: [{name: "direct", endpoints: $direct}, {name: "blockyard", endpoints: $proxied},
+              {name: "nginx", endpoints: $nginx}]}' \
   > "$work/ws.json"
 
 echo "blockyard WebSocket echo benchmark: $sessions worker(s), blockyard pid $BY_PID"

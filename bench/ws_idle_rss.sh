@@ -33,41 +33,17 @@ sessions=$(((max + PER_WORKER - 1) / PER_WORKER))
 bench_start_server $((sessions + 4))
 bench_deploy tests/fixtures/apps/ws-echo ws-echo
 
-NGINX_PORT=$(free_port)
-proxied=() via_nginx=() locations=""
+proxied=() via_nginx=() worker_ports=()
 for i in $(seq 0 $((sessions - 1))); do
   read -r cookie port < <(bench_new_session ws-echo)
+  worker_ports+=("$port")
   proxied+=("$(jq -n --arg u "ws://127.0.0.1:$PORT/app/ws-echo/echo" --arg c "$cookie" \
     '{url: $u, headers: {Cookie: $c}}')")
-  via_nginx+=("$(jq -n --arg u "ws://127.0.0.1:$NGINX_PORT/w$i/echo" '{url: $u}')")
-  locations+="
-    location /w$i/ {
-      proxy_pass http://127.0.0.1:$port/;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection upgrade;
-      proxy_read_timeout 1h;
-    }"
 done
-
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-worker_rlimit_nofile $(ulimit -n);
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections $((2 * max + 256)); }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$NGINX_PORT backlog=4096;$locations
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/nginx.pid" ] && break; sleep 0.1; done
-sleep 0.3
-nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
+bench_nginx_ws "$max" "${worker_ports[@]}"
+for i in $(seq 0 $((sessions - 1))); do
+  via_nginx+=("$(jq -n --arg u "ws://127.0.0.1:$NGINX_PORT/w$i/echo" '{url: $u}')")
+done
 
 # hold <endpoints json> <count>: opens the sockets in the background; sets
 # $holder (pid) once they are all open.
