@@ -93,7 +93,10 @@ COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 
 # State lives in /data. /var/lib/blockyard points there, so a volume mounted
 # at either path (the docs use both) holds the database and bundles.
-RUN mkdir -p /data/bundles \
+# /app is where workers see their bundle (storage.bundle_worker_path): with
+# the mount point present, a sandbox binds the root in one mount instead of
+# rebuilding it entry by entry (~5 ms less per worker start).
+RUN mkdir -p /data/bundles /app \
  && ln -s /data /var/lib/blockyard
 VOLUME ["/data"]
 
