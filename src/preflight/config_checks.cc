@@ -44,8 +44,9 @@ CheckResult check_no_oidc(const CheckContext& context) {
                 "no [oidc] identity provider: the API accepts only personal access tokens (the "
                 "local admin's is in " +
                     context.config.server.admin_token_file +
-                    ") and apps are served to anonymous visitors. Configure [oidc] for "
-                    "sign-in and per-app access control.",
+                    ") and apps are served to anonymous visitors. Sign-in ([oidc]) is not "
+                    "supported by this version: put an authenticating reverse proxy in front "
+                    "to restrict who reaches the apps.",
                 kConfig);
 }
 
@@ -59,7 +60,7 @@ CheckResult check_wildcard_bind_no_oidc(const CheckContext& context) {
                 "listening on all interfaces (" + bind +
                     ") without [oidc]: every app is served "
                     "to anyone who can reach this port. Bind to 127.0.0.1 behind a reverse proxy "
-                    "that authenticates, or configure [oidc].",
+                    "that authenticates.",
                 kConfig);
 }
 

@@ -181,6 +181,15 @@ std::vector<proxy::PrewarmTarget> prewarm_targets(const Config& config, store::S
 }  // namespace
 
 int run_server(const Config& config) {
+  // Sign-in is not built yet. Starting anyway would serve every app to
+  // anonymous visitors whatever its access_type, and leave no way into the
+  // API (no local admin with [oidc]): refuse instead of failing open.
+  if (config.oidc) {
+    throw std::runtime_error(
+        "oidc: sign-in through an identity provider ([oidc]) is not supported by this version; "
+        "remove the [oidc] table to run with the local admin and its token (apps are then "
+        "served to anonymous visitors)");
+  }
   auto store = store::open_sqlite_store(config.database.path);
   if (int n = store->fail_interrupted_bundles(); n > 0) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
