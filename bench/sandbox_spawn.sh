@@ -74,7 +74,7 @@ if [ -x "$SPAWN_BENCH" ]; then
   seccomp_args=()
   [ -n "${SECCOMP:-}" ] && seccomp_args=(--seccomp "$SECCOMP")
   echo
-  echo "whole backend path (ProcessBackend::build), $(id -u | sed 's/^0$/as root: per-job UID via bwrap-exec/;s/^[1-9].*$/as the server UID/')${SECCOMP:+, seccomp}:"
+  echo "whole backend path (ProcessBackend::build), $(id -u | sed 's/^0$/as root: per-job UID/;s/^[1-9].*$/as the server UID/')${SECCOMP:+, seccomp}:"
   for cmd in "/bin/true" "/usr/bin/Rscript -e 0"; do
     read -r -a argv <<<"$cmd"
     echo "-- $cmd"

@@ -6,8 +6,8 @@
 //   spawn_bench spawn [--runs N] [--] CMD...
 //                                       median wall time of CMD run to exit:
 //                                       bare fork+exec, bwrap with the backend's
-//                                       argv, and ProcessBackend::build() (UID
-//                                       shim as root, cgroup, seccomp if given)
+//                                       argv, and ProcessBackend::build() (own
+//                                       UID as root, cgroup, seccomp if given)
 //   spawn_bench ttfb [--runs N] APP_DIR median time from start to the first
 //                                       HTTP 200 of a Shiny app: bare Rscript
 //                                       vs ProcessBackend::spawn()
@@ -35,7 +35,6 @@
 #include <vector>
 
 #include "backend/process/bwrap_args.h"
-#include "backend/process/bwrap_exec.h"
 #include "backend/process/process_backend.h"
 #include "backend/process/shiny_command.h"
 #include "backend/process/worker_env.h"
@@ -103,7 +102,7 @@ fs::path resolve(const std::string& program) {
   return program;
 }
 
-// The argv the backend builds for a build job running `command` (no shim).
+// The argv the backend builds for a build job running `command` (as the server UID).
 std::vector<std::string> sandbox_argv(const std::vector<std::string>& command,
                                       const fs::path& dir) {
   bp::SandboxSpec spec;
@@ -240,9 +239,6 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The backend starts sandboxes through `<self> bwrap-exec` when root.
-  if (argc > 1 && std::strcmp(argv[1], bp::kBwrapExecCommand) == 0)
-    return bp::run_bwrap_exec(argc, argv);
   spdlog::set_level(spdlog::level::warn);  // keep the figures readable
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string seccomp;

@@ -2,14 +2,10 @@
 //   blockyard [--config FILE]   serve (no file: the embedded defaults)
 //   blockyard --version
 //   blockyard probe --tcp HOST:PORT [--timeout 2s]   (internal: preflight egress probe)
-//   blockyard bwrap-exec --uid U --gid G -- BWRAP ARGS…   (internal: worker privilege shim)
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cstring>
 #include <iostream>
-
-#include "backend/process/bwrap_exec.h"
 
 #include "core/config.h"
 #include "core/log.h"
@@ -18,8 +14,6 @@
 
 int main(int argc, char** argv) {
   // Helper subcommands run before any parsing, logging or config loading.
-  if (argc > 1 && std::strcmp(argv[1], blockyard::backend::process::kBwrapExecCommand) == 0)
-    return blockyard::backend::process::run_bwrap_exec(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "probe") {
     return blockyard::preflight::run_probe_command({argv + 2, argv + argc}, std::cout, std::cerr);
   }

@@ -115,11 +115,10 @@ CheckResult check_bwrap_host_uid_mapping(const CheckContext& context) {
   }
   auto identity = context.worker_identity();
   if (!identity) {
-    return result(
-        name, kInfo,
-        "blockyard runs as root but the process backend does not start workers under "
-        "per-worker host UIDs (the bwrap-exec shim is not in use): workers appear on the host as "
-        "root's mapped identity, so `iptables -m owner` rules cannot single them out.");
+    return result(name, kInfo,
+                  "blockyard runs as root but the process backend does not start workers under "
+                  "per-worker host UIDs: workers appear on the host as "
+                  "root's mapped identity, so `iptables -m owner` rules cannot single them out.");
   }
   auto bwrap = find_executable(context.process().bwrap_path);
   if (!bwrap) return result(name, kInfo, "not checked: bwrap is missing (see bwrap_available)");

@@ -1,5 +1,5 @@
-// How a sandbox that bwrap builds as a worker UID (the bwrap-exec shim, as
-// root) reaches the host directories it binds — the bundle for a worker; the
+// How a sandbox that bwrap builds as a worker UID (ProcessOptions::run_as,
+// as root) reaches the host directories it binds — the bundle for a worker; the
 // bundle, output directory and caches for a build job. That UID cannot
 // traverse the server's data directory (0700, or 0710 to the worker GID).
 //

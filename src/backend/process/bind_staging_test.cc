@@ -1,4 +1,4 @@
-// stage_binds() with a real WorkerProcess and the real bwrap-exec shim: a
+// stage_binds() with a real WorkerProcess dropping to a worker UID: a
 // worker UID reaches its bundle, read-only, out of a directory it cannot
 // traverse, and the host's mount table never changes. (The by-path fallback
 // without CAP_SYS_ADMIN is exercised end to end by tests/container/pid1.)
@@ -11,8 +11,6 @@
 
 #include <filesystem>
 #include <fstream>
-
-#include "backend/process/bwrap_exec.h"
 
 namespace blockyard::backend::process {
 namespace {
@@ -60,11 +58,11 @@ TEST_F(BindStagingTest, WorkerUidReadsItsStagedBundleButNotTheDirectoryAroundIt)
   EXPECT_EQ(binds[0].source.parent_path(), fs::path(kPrivateStagingDir));
   EXPECT_EQ(binds[0].target, fs::path("/app"));
 
-  // /bin/sh stands in for bwrap, behind the real shim (this binary's main()).
-  run.argv = bwrap_exec_argv("/proc/self/exe", 60123, 65534,
-                             {"/bin/sh", "-c",
-                              "cat " + staged + "/app.R; ls " + dir_.string() + " 2>&1; touch " +
-                                  staged + "/w 2>&1; echo done"});
+  // /bin/sh stands in for bwrap, started as the worker UID.
+  run.argv = {"/bin/sh", "-c",
+              "cat " + staged + "/app.R; ls " + dir_.string() + " 2>&1; touch " + staged +
+                  "/w 2>&1; echo done"};
+  run.run_as = ProcessOptions::Identity{60123, 65534};
   run.log = std::make_shared<LineLog>();
   auto log = run.log;
   auto process = WorkerProcess::start(std::move(run));

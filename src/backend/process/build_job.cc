@@ -12,7 +12,6 @@
 
 #include "backend/process/bind_staging.h"
 #include "backend/process/bwrap_args.h"
-#include "backend/process/bwrap_exec.h"
 #include "backend/process/process_tree.h"
 #include "backend/process/sandbox_marker.h"
 #include "backend/process/worker_env.h"
@@ -123,7 +122,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   UidLease uid(*context.uids, context.uids->allocate());
   std::unique_ptr<WorkerCgroup> cgroup =
       context.cgroups != nullptr ? context.cgroups->create(name, context.limits) : nullptr;
-  OutputOwnership output(spec.output_path, context.shim, uid.uid(), context.gid);
+  OutputOwnership output(spec.output_path, context.own_uids, uid.uid(), context.gid);
   UniqueFd seccomp;
   if (!context.seccomp_profile.empty()) {
     seccomp = UniqueFd(::open(context.seccomp_profile.c_str(), O_RDONLY | O_CLOEXEC));
@@ -137,7 +136,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   for (const auto& m : spec.mounts)
     binds.push_back({fs::absolute(m.source), m.target, m.read_only});
   ProcessOptions run;
-  run.private_binds = stage_binds(binds, context.shim);
+  run.private_binds = stage_binds(binds, context.own_uids);
 
   SandboxSpec sandbox;
   sandbox.bwrap_path = context.bwrap_path;
@@ -153,7 +152,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
 
   run.argv = build_bwrap_argv(sandbox);
-  if (context.shim) run.argv = bwrap_exec_argv(context.self_exe, uid.uid(), context.gid, run.argv);
+  if (context.own_uids) run.run_as = ProcessOptions::Identity{uid.uid(), context.gid};
   run.env = {sandbox_marker(context.instance, name)};
   run.log = log;
   run.close_log_at_exit = false;

@@ -1,6 +1,6 @@
 // Build jobs: run-to-completion commands (dependency restore) in the same
 // sandbox as a worker — bwrap namespaces, capabilities dropped, the inner
-// seccomp filter, a UID of their own (through the bwrap-exec shim as root),
+// seccomp filter, a UID of their own (ProcessOptions::run_as, as root),
 // a cgroup with the worker limits, rlimits — with the bundle read-only at
 // spec.bundle_mount, the output directory read-write at spec.output_mount,
 // the host network kept, and a timeout that kills the whole process tree.
@@ -31,8 +31,7 @@ struct BuildContext {
   std::filesystem::path bwrap_path;
   std::filesystem::path r_path;            // argv[0] "R" runs this
   std::filesystem::path rscript;           // argv[0] "Rscript" runs this
-  bool shim = false;                       // root: run bwrap as the job's UID via bwrap-exec
-  std::string self_exe;                    // the binary providing `bwrap-exec`
+  bool own_uids = false;                   // root: run bwrap as the job's own UID
   UidAllocator* uids = nullptr;            // required
   int gid = 65534;                         // worker_gid
   const CgroupManager* cgroups = nullptr;  // null: no cgroup

@@ -54,7 +54,7 @@ std::vector<int> processes_with_arg(const std::string& needle) {
   return out;
 }
 
-// Param: run sandboxes under per-job host UIDs (the bwrap-exec shim, as root)
+// Param: run sandboxes under per-job host UIDs (ProcessOptions::run_as, as root)
 // or under the server's own UID.
 class BuildJobTest : public ::testing::TestWithParam<bool> {
  protected:

@@ -20,11 +20,11 @@ struct SandboxSpec {
   std::filesystem::path bundle_mount = "/app";  // also the working directory
   EnvList env;                                  // the complete worker environment
   std::vector<std::string> command;             // runs after "--"
-  int info_fd = -1;                       // >= 0: bwrap reports the sandbox's host pid on this fd
-  int seccomp_fd = -1;                    // >= 0: bwrap loads this compiled BPF before the command
-  int uid = -1;                           // >= 0: the sandbox's uid (and, via the shim, host uid)
-  int gid = -1;                           // >= 0: the sandbox's gid
-  std::filesystem::path host_root = "/";  // tests point this at a fake root
+  int info_fd = -1;     // >= 0: bwrap reports the sandbox's host pid on this fd
+  int seccomp_fd = -1;  // >= 0: bwrap loads this compiled BPF before the command
+  int uid = -1;         // >= 0: the sandbox's uid (and, with run_as, the host uid)
+  int gid = -1;         // >= 0: the sandbox's gid
+  std::filesystem::path host_root = "/";            // tests point this at a fake root
   std::vector<std::filesystem::path> hidden_paths;  // server data, invisible inside
   std::vector<SandboxBind> extra_binds;             // after the bundle (build output, caches)
 };

@@ -18,7 +18,6 @@
 #include "backend/process/bind_staging.h"
 #include "backend/process/build_job.h"
 #include "backend/process/bwrap_args.h"
-#include "backend/process/bwrap_exec.h"
 #include "backend/process/cgroups.h"
 #include "backend/process/http_probe.h"
 #include "backend/process/port_allocator.h"
@@ -139,7 +138,7 @@ class ProcessBackend final : public Backend {
                   ? options.uid_allocator
                   : std::make_shared<MemoryUidAllocator>(options.worker_uid_range_start,
                                                          options.worker_uid_range_end)),
-        shim_(runs_workers_as_own_uids(options)),
+        own_uids_(runs_workers_as_own_uids(options)),
         instance_(instance_key(options.state_dir)) {
     require_executable(options_.bwrap_path, "bwrap_path");
     require_executable(rscript_, "Rscript (beside r_path)");
@@ -168,7 +167,7 @@ class ProcessBackend final : public Backend {
     }
     if (options_.use_cgroups) cgroups_ = CgroupManager::detect(instance_);
     spdlog::info("process backend: worker identities {}, cgroups {} ({}), seccomp {}",
-                 shim_ ? "per-worker host UIDs" : "the server's own UID",
+                 own_uids_ ? "per-worker host UIDs" : "the server's own UID",
                  cgroups_ ? cgroups_->support().cgroup_mode : "off",
                  cgroups_ ? cgroups_->support().detail : "disabled by configuration",
                  options_.seccomp_profile.empty() ? "off" : options_.seccomp_profile.string());
@@ -231,7 +230,7 @@ class ProcessBackend final : public Backend {
     std::size_t killed = 0;
     for (const auto& [pid, worker] : find_marked_processes(instance_)) {
       if (own.count(worker) != 0) continue;
-      // bwrap (or the shim) of a dead server: its group holds what it started.
+      // bwrap of a dead server: its group holds what it started.
       if (::kill(-pid, SIGKILL) == 0 || ::kill(pid, SIGKILL) == 0) ++killed;
     }
     if (cgroups_) {
@@ -296,8 +295,7 @@ class ProcessBackend final : public Backend {
     context.bwrap_path = options_.bwrap_path;
     context.r_path = options_.r_path;
     context.rscript = rscript_;
-    context.shim = shim_;
-    context.self_exe = options_.self_exe;
+    context.own_uids = own_uids_;
     context.uids = uids_.get();
     context.gid = options_.worker_gid;
     context.cgroups = cgroups_.get();
@@ -323,8 +321,8 @@ class ProcessBackend final : public Backend {
   LimitsSupport limits_support() const override {
     LimitsSupport s = cgroups_ ? cgroups_->support() : LimitsSupport{};
     if (!cgroups_) s.detail = "cgroups disabled by configuration";
-    s.distinct_uids = shim_;
-    s.rlimit_nproc = shim_;
+    s.distinct_uids = own_uids_;
+    s.rlimit_nproc = own_uids_;
     s.seccomp = !options_.seccomp_profile.empty();
     return s;
   }
@@ -362,7 +360,7 @@ class ProcessBackend final : public Backend {
     w->uid = w->resources.uid.uid();
     if (!options_.state_dir.empty())
       w->resources.dir = std::make_unique<WorkerDir>(options_.state_dir / spec.worker_id, w->uid,
-                                                     options_.worker_gid, shim_);
+                                                     options_.worker_gid, own_uids_);
     if (cgroups_) w->resources.cgroup = cgroups_->create(spec.worker_id, limits);
     UniqueFd seccomp;  // the parent's copy closes when this returns, on every path
     if (!options_.seccomp_profile.empty()) {
@@ -376,7 +374,7 @@ class ProcessBackend final : public Backend {
     // As a worker UID bwrap reaches the bundle as build jobs do (bind_staging.h).
     std::vector<SandboxBind> binds{
         {fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
-    run.private_binds = stage_binds(binds, shim_);
+    run.private_binds = stage_binds(binds, own_uids_);
 
     SandboxSpec sandbox;
     sandbox.bwrap_path = options_.bwrap_path;
@@ -391,7 +389,7 @@ class ProcessBackend final : public Backend {
     if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
 
     run.argv = build_bwrap_argv(sandbox);
-    if (shim_) run.argv = bwrap_exec_argv(options_.self_exe, w->uid, options_.worker_gid, run.argv);
+    if (own_uids_) run.run_as = ProcessOptions::Identity{w->uid, options_.worker_gid};
     // bwrap gets only the marker; --setenv gives the worker its own environment.
     run.env = {sandbox_marker(instance_, spec.worker_id)};
     run.log = w->log;
@@ -437,7 +435,7 @@ class ProcessBackend final : public Backend {
     if (options_.rlimit_as > 0) out.push_back({RLIMIT_AS, options_.rlimit_as});
     // RLIMIT_NPROC counts every process of a UID: meaningful only when the
     // worker has a host UID of its own.
-    if (shim_ && limits.pids > 0)
+    if (own_uids_ && limits.pids > 0)
       out.push_back({RLIMIT_NPROC, static_cast<unsigned long long>(limits.pids)});
     return out;
   }
@@ -533,7 +531,7 @@ class ProcessBackend final : public Backend {
   const fs::path rscript_;
   PortAllocator ports_;  // outlive every worker (declared first, destroyed last)
   std::shared_ptr<UidAllocator> uids_;
-  const bool shim_;  // root: each worker under its own host UID via bwrap-exec
+  const bool own_uids_;  // root: each worker under its own host UID (ProcessOptions::run_as)
   const std::string instance_;
   std::shared_ptr<const CgroupManager> cgroups_;  // null when use_cgroups is off
   std::mutex mu_;

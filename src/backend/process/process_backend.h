@@ -8,9 +8,9 @@
 //
 // Identities: each worker gets a UID from worker_uid_range_start..end and
 // runs as uid:worker_gid inside the sandbox. When runs_workers_as_own_uids()
-// bwrap is started through `<self_exe> bwrap-exec`, so the worker's processes
-// also have that UID on the host, and the bundle reaches the sandbox as
-// bind_staging.h describes; otherwise the host UID is the server's own
+// the forked child becomes that UID before it execs bwrap
+// (ProcessOptions::run_as), so the worker's processes also have it on the host, and the bundle
+// reaches the sandbox as bind_staging.h describes; otherwise the host UID is the server's own
 // (limits_support().distinct_uids says which).
 // Each worker has a directory <state_dir>/<worker id> owned by its UID,
 // removed when it exits.
@@ -70,9 +70,8 @@ struct ProcessBackendOptions {
   int worker_gid = 65534;
   // A shared UID pool (several servers on one host); null = in memory over the range.
   std::shared_ptr<UidAllocator> uid_allocator;
-  // As root, run each worker under its own host UID via `<self_exe> bwrap-exec`.
+  // As root, run each worker under its own host UID (ProcessOptions::run_as).
   bool worker_identities = true;
-  std::string self_exe = "/proc/self/exe";
 
   // [process] seccomp_profile: a compiled BPF program bwrap loads for the
   // worker (--seccomp); empty = none.

@@ -1,5 +1,5 @@
 // Finding a backend's sandboxes among all host processes. Every bwrap the
-// backend starts (and the shim before it) carries the environment entry
+// backend starts carries the environment entry
 //   BLOCKYARD_SANDBOX=<instance>/<worker>
 // where <instance> is derived from the backend's state_dir. The sandboxed
 // program never sees it (bwrap --clearenv), so it cannot forge or remove the

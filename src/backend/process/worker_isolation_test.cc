@@ -197,25 +197,21 @@ TEST_F(WorkerIsolationTest, SpawnFailuresGiveBackPortUidDirectoryAndCgroup) {
   EXPECT_TRUE(listen_loopback(kFirstPort).valid());
   EXPECT_TRUE(fs::is_empty(options_.state_dir));
 
-  // The sandbox cannot start at all (the shim binary is missing, or bwrap
-  // fails on a bundle that vanished).
+  // The sandbox cannot start at all: bwrap was there when the backend
+  // started and is gone by the spawn.
   backend_.reset();
-  options_.self_exe = "/nonexistent/blockyard";
+  const fs::path vanishing_bwrap = dir_ / "bwrap-vanishing";
+  std::ofstream(vanishing_bwrap) << "#!/bin/sh\nexit 1\n";
+  fs::permissions(vanishing_bwrap,
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  options_.bwrap_path = vanishing_bwrap;
   start();
-  auto gone = spec_for("gone", app);
-  if (!root()) {
-    gone.bundle_path = write_app("vanishing", kHelloApp);
-    fs::remove_all(gone.bundle_path);
-    fs::create_directories(gone.bundle_path);  // passes the check, then bwrap fails
-  }
+  fs::remove(vanishing_bwrap);
   try {
-    backend_->spawn(gone);
-    if (!root())
-      ASSERT_TRUE(wait_exited("gone"));
-    else
-      FAIL() << "spawn through a missing shim succeeded";
+    backend_->spawn(spec_for("gone", app));
+    FAIL() << "spawn through a missing bwrap succeeded";
   } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("nonexistent"));
+    EXPECT_THAT(e.what(), HasSubstr("bwrap-vanishing"));
   }
   EXPECT_EQ(uids_->in_use(), 0);
   EXPECT_TRUE(listen_loopback(kFirstPort).valid());
@@ -225,7 +221,7 @@ TEST_F(WorkerIsolationTest, SpawnFailuresGiveBackPortUidDirectoryAndCgroup) {
 
   // An exhausted UID pool gives the port back.
   backend_.reset();
-  options_.self_exe = "/proc/self/exe";
+  options_.bwrap_path = ProcessBackendOptions{}.bwrap_path;
   options_.uid_allocator = std::make_shared<MemoryUidAllocator>(kFirstUid, kFirstUid);
   start();
   backend_->spawn(spec_for("first", app));

@@ -63,6 +63,7 @@ struct ChildFds {
   const char* const* bind_targets;
   const unsigned char* bind_read_only;
   std::size_t bind_count;
+  int run_as_uid, run_as_gid;  // -1: keep the server's identity
 };
 
 [[noreturn]] void child_fail(int status_fd) {
@@ -136,6 +137,20 @@ bool stage_private_binds(const ChildFds& fds) {
   return true;
 }
 
+// Becomes uid:gid for good. Raw system calls: glibc's set*id() coordinate
+// every thread of a process, which a forked child must not rely on (here the
+// calling thread is the whole process, so the raw call is the whole change).
+bool drop_to(int uid, int gid, pid_t parent) {
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) return false;
+  if (::syscall(SYS_setresgid, gid, gid, gid) != 0) return false;
+  if (::syscall(SYS_setresuid, uid, uid, uid) != 0) return false;
+  uid_t r = 0, e = 0, s = 0;
+  if (::syscall(SYS_getresuid, &r, &e, &s) != 0 || r != static_cast<uid_t>(uid) || e != r || s != r)
+    return false;
+  if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return false;
+  return ::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && ::getppid() == parent;
+}
+
 // Runs in the forked child of a multi-threaded parent: async-signal-safe
 // calls only, no allocation.
 [[noreturn]] void exec_child(const ChildFds& fds, char* const argv[], char* const envp[],
@@ -153,6 +168,8 @@ bool stage_private_binds(const ChildFds& fds) {
   if (!join_cgroups(fds.cgroup_procs, fds.cgroup_procs_count)) child_fail(fds.exec_status_fd);
   if (!apply_rlimits(fds.rlimits, fds.rlimit_count)) child_fail(fds.exec_status_fd);
   if (!stage_private_binds(fds)) child_fail(fds.exec_status_fd);
+  if (fds.run_as_uid >= 0 && !drop_to(fds.run_as_uid, fds.run_as_gid, parent))
+    child_fail(fds.exec_status_fd);
 
   if (::dup2(fds.stdin_fd, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0 ||
       (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0))
@@ -200,6 +217,8 @@ std::unique_ptr<WorkerProcess> WorkerProcess::start(ProcessOptions options) {
   if (!options.log) options.log = std::make_shared<LineLog>();
   if (options.private_binds.size() > kMaxPrivateBinds)
     throw std::invalid_argument("process backend: too many private binds");
+  if (options.run_as && (options.run_as->uid <= 0 || options.run_as->gid <= 0))
+    throw std::invalid_argument("process backend: refusing to run a sandbox as root");
   auto p = std::make_unique<WorkerProcess>(PrivateTag{}, std::move(options));
   std::tie(p->out_read_, p->out_write_) = make_pipe();
   std::tie(p->err_read_, p->err_write_) = make_pipe();
@@ -257,7 +276,9 @@ void WorkerProcess::launch_child(int parent_pid) {
                      bind_sources.data(),
                      bind_targets.data(),
                      bind_read_only.data(),
-                     bind_sources.size()};
+                     bind_sources.size(),
+                     options_.run_as ? options_.run_as->uid : -1,
+                     options_.run_as ? options_.run_as->gid : -1};
   if (options_.before_fork) options_.before_fork();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(errno_text("process backend: fork"));

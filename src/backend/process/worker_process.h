@@ -58,15 +58,25 @@ struct ProcessOptions {
   // the child enters a private mount namespace (nothing propagates back to
   // the host), opens each source, mounts a small tmpfs on /tmp and binds the
   // sources at kPrivateStagingDir/<name>, so a child that then drops
-  // privileges (the bwrap-exec shim) reaches directories it could not
-  // traverse to itself. Sources under /tmp work too (opened before the
-  // tmpfs covers them). At most kMaxPrivateBinds; a failure aborts the start.
+  // privileges (run_as) reaches directories it could not traverse to itself. Sources under /tmp
+  // work too (opened before the tmpfs covers them). At most kMaxPrivateBinds; a failure aborts the
+  // start.
   struct PrivateBind {
     std::string source;  // host directory
     std::string name;    // a single path component
     bool read_only = true;
   };
   std::vector<PrivateBind> private_binds;
+  // Needs root. After staging, the child becomes this identity before it
+  // execs: no supplementary groups, then the GID, then the UID (real,
+  // effective and saved), dumpable again (a credential change clears it, and
+  // bwrap must write its own /proc/self/uid_map) and PR_SET_PDEATHSIG
+  // re-armed (a credential change clears that too). start() refuses 0.
+  struct Identity {
+    int uid;
+    int gid;
+  };
+  std::optional<Identity> run_as;
   // On the owner thread just before fork (e.g. free the port the child binds).
   std::function<void()> before_fork;
   // On the owner thread after the child was reaped and the log closed.

@@ -75,6 +75,31 @@ TEST(WorkerProcess, ExecFailureThrowsAndCallsNoCallback) {
   EXPECT_FALSE(called);
 }
 
+TEST(WorkerProcess, RunAsDropsToThatIdentityWithNoGroupsAndStaysDumpable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  // /bin/sh stands in for bwrap: it reports the credentials it runs with.
+  auto o = shell(
+      "grep -E '^(Uid|Gid|Groups):' /proc/self/status; "
+      "stat -c 'uid_map_owner=%u' /proc/self/uid_map");
+  o.run_as = ProcessOptions::Identity{60123, 65534};
+  auto log = o.log;
+  auto p = WorkerProcess::start(std::move(o));
+  ASSERT_TRUE(p->wait_finished(milliseconds(5000)));
+  std::string out;
+  for (const auto& line : log->read_from(0).lines) out += line + "\n";
+  ASSERT_EQ(p->exit_code(), 0) << out;
+  EXPECT_THAT(out, HasSubstr("Uid:\t60123\t60123\t60123\t60123"));
+  EXPECT_THAT(out, HasSubstr("Gid:\t65534\t65534\t65534\t65534"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("Groups:[ \t]*\n"));
+  EXPECT_THAT(out, HasSubstr("uid_map_owner=60123"));  // dumpable: bwrap can map
+}
+
+TEST(WorkerProcess, RunAsRootIsRefused) {
+  auto o = shell("true");
+  o.run_as = ProcessOptions::Identity{0, 0};
+  EXPECT_THROW(WorkerProcess::start(std::move(o)), std::invalid_argument);
+}
+
 TEST(WorkerProcess, DestructionKillsTheChild) {
   int pid = 0;
   {
