@@ -25,6 +25,10 @@ function(blockyard_library name dir)
     target_link_libraries(${name}_tests PRIVATE ${name} GTest::gtest_main GTest::gmock)
     target_compile_definitions(${name}_tests PRIVATE
       BLOCKYARD_SOURCE_DIR="${PROJECT_SOURCE_DIR}" BLOCKYARD_BINARY_DIR="${PROJECT_BINARY_DIR}")
-    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+    # One binary's tests share fixed resources (port and UID ranges, cgroup
+    # names, temp paths), so ctest -j runs them one at a time; different
+    # binaries still run side by side.
+    gtest_discover_tests(${name}_tests DISCOVERY_TIMEOUT 60
+                         PROPERTIES LABELS unit RESOURCE_LOCK ${name}_tests)
   endif()
 endfunction()
