@@ -16,7 +16,10 @@
 //        node ws_echo.mjs --hold <json file>   (used by bench/ws_idle_rss.sh)
 // --hold opens config.count idle sockets over config.endpoints, prints
 // "open <n>" and keeps them until SIGTERM, then prints "closed". With
-// config.touch > 0 each socket first echoes one message of that many bytes.
+// config.touch > 0 each socket first echoes one message of that many bytes;
+// an endpoint with "resumable": true is a resumable socket (its url has
+// ?blockyard_resume=new) and acknowledges the echo as the browser script
+// would.
 //   { "tiers": [10, 1000], "seconds": 5, "active": 16, "size": 64,
 //     "targets": [{ "name": "direct", "endpoints": [{ "url": "ws://..." }] },
 //                 { "name": "blockyard",
@@ -53,6 +56,7 @@ function open(endpoint) {
       if (opened) errors += 1;
       else reject(err);
     });
+    ws.resumable = endpoint.resumable === true;
     ws.once('open', () => {
       opened = true;
       resolve(ws);
@@ -159,9 +163,18 @@ if (hold) {
     const big = Buffer.alloc(config.touch, 'y');
     for (let i = 0; i < sockets.length; i += openConcurrency) {
       await Promise.all(sockets.slice(i, i + openConcurrency).map((ws) => new Promise((resolve) => {
-        ws.once('message', resolve);
+        const onMessage = (_data, isBinary) => {
+          if (!isBinary) return; // a resumable socket's control messages (hello)
+          ws.off('message', onMessage);
+          // Like the browser script: acknowledge, so the proxy may drop its
+          // replay copy of the echo.
+          if (ws.resumable) ws.send(`\x1e${JSON.stringify({ t: 'ack', n: 1 })}`);
+          resolve();
+        };
+        ws.on('message', onMessage);
         ws.send(big, { binary: true });
       })));
+      await sleep(500); // let the acks arrive
     }
   }
   console.log(`open ${sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length}`);

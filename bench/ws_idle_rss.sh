@@ -10,9 +10,13 @@
 # carried a few sockets, so one-off start-up allocations are not counted.
 #
 # With TOUCH_BYTES=n each socket first echoes one n-byte message, then idles
-# ("idle after activity": per-socket buffers have been written to).
+# ("idle after activity": per-socket buffers have been written to). With
+# RESUMABLE=1 blockyard's sockets are the resumable kind the injected Shiny
+# script opens (?blockyard_resume=new: message-aware relay with replay
+# buffers), acknowledging what they receive as the script does; nginx's stay
+# plain.
 #
-# Usage: [TOUCH_BYTES=n] bench/ws_idle_rss.sh [counts...]   (default: 1000 5000)
+# Usage: [TOUCH_BYTES=n] [RESUMABLE=1] bench/ws_idle_rss.sh [counts...]   (default: 1000 5000)
 # Needs: a build (make build), node 18+, nginx, `npm install` in bench/ (ws).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,12 +37,14 @@ sessions=$(((max + PER_WORKER - 1) / PER_WORKER))
 bench_start_server $((sessions + 4))
 bench_deploy tests/fixtures/apps/ws-echo ws-echo
 
+resume_query=""
+[ "${RESUMABLE:-0}" = 1 ] && resume_query="?blockyard_resume=new"
 proxied=() via_nginx=() worker_ports=()
 for i in $(seq 0 $((sessions - 1))); do
   read -r cookie port < <(bench_new_session ws-echo)
   worker_ports+=("$port")
-  proxied+=("$(jq -n --arg u "ws://127.0.0.1:$PORT/app/ws-echo/echo" --arg c "$cookie" \
-    '{url: $u, headers: {Cookie: $c}}')")
+  proxied+=("$(jq -n --arg u "ws://127.0.0.1:$PORT/app/ws-echo/echo$resume_query" --arg c "$cookie" \
+    --argjson r "${RESUMABLE:-0}" '{url: $u, headers: {Cookie: $c}, resumable: ($r == 1)}')")
 done
 bench_nginx_ws "$max" "${worker_ports[@]}"
 for i in $(seq 0 $((sessions - 1))); do

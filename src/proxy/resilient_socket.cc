@@ -93,6 +93,15 @@ void reply_http_error(tcp::socket socket, unsigned status, const std::string& me
   });
 }
 
+// Empties a read buffer once its message is copied out, and gives back the
+// memory a large message made it grow to: a Shiny session spends most of its
+// life idle, and one plot or table must not cost it that much for good.
+void release_buffer(beast::flat_buffer& buffer) {
+  constexpr std::size_t kKeepBytes = 8 * 1024;
+  buffer.consume(buffer.size());
+  if (buffer.capacity() > kKeepBytes) buffer.shrink_to_fit();
+}
+
 // One browser WebSocket. A session has at most one current link; a replaced
 // or lost link is closed and its late completions are ignored.
 struct ClientLink {
@@ -305,7 +314,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   void on_client_message(const std::shared_ptr<ClientLink>& link) {
     bool text = link->ws.got_text();
     std::string data = beast::buffers_to_string(link->read_buffer.data());
-    link->read_buffer.consume(link->read_buffer.size());
+    release_buffer(link->read_buffer);
     if (text) {
       auto frame = decode_text_frame(data);
       if (frame.control) {
@@ -443,7 +452,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
       }
       bool binary = !self->backend_.got_text();
       std::string data = beast::buffers_to_string(self->backend_buffer_.data());
-      self->backend_buffer_.consume(self->backend_buffer_.size());
+      release_buffer(self->backend_buffer_);
       self->to_client_.push(std::make_shared<const WsMessage>(WsMessage{binary, std::move(data)}));
       if (!self->client_ && self->to_client_.over_limit()) {
         return self->end_session("more unacknowledged data than kept while disconnected", false);
