@@ -1,5 +1,6 @@
-// Polling helpers shared by the backend's tests (header only: not part of the
-// library). Each returns false when `timeout` passes first.
+// Helpers shared by the backend's tests (header only: not part of the
+// library): polling waits, each false when `timeout` passes first, and a
+// log's text for assertions and failure messages.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "backend/backend.h"
+#include "core/line_log.h"
 
 namespace blockyard::backend::process::test_support {
 
@@ -31,6 +33,13 @@ inline bool wait_exited(Backend& backend, const std::string& id, std::chrono::se
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+// Every line still held by `log`, each followed by a newline.
+inline std::string log_text(const LineLog& log) {
+  std::string out;
+  for (const auto& line : log.read_from(0).lines) out += line + "\n";
+  return out;
 }
 
 }  // namespace blockyard::backend::process::test_support

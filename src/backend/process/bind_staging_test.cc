@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backend/process/backend_waits_for_test.h"
+
 namespace blockyard::backend::process {
 namespace {
 
@@ -67,8 +69,7 @@ TEST_F(BindStagingTest, WorkerUidReadsItsStagedBundleButNotTheDirectoryAroundIt)
   auto log = run.log;
   auto process = WorkerProcess::start(std::move(run));
   ASSERT_TRUE(process->wait_finished(milliseconds(10000)));
-  std::string out;
-  for (const auto& line : log->read_from(0).lines) out += line + "\n";
+  const std::string out = test_support::log_text(*log);
   EXPECT_EQ(process->exit_code(), 0) << out;
   EXPECT_THAT(out, HasSubstr("staged bundle"));
   EXPECT_THAT(out, HasSubstr("ls: cannot access"));  // the directory around stays closed

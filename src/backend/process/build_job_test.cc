@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/process/backend_waits_for_test.h"
 #include "backend/process/process_backend.h"
 #include "backend/process/sandbox_marker.h"
 
@@ -26,12 +27,6 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 
 constexpr int kFirstUid = 61500;
-
-std::string joined(const LineLog& log) {
-  std::string out;
-  for (const auto& l : log.read_from(0).lines) out += l + "\n";
-  return out;
-}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
@@ -127,10 +122,11 @@ TEST_P(BuildJobTest, JobWritesIntoTheOutputDirectoryAndReadsTheBundle) {
                        "writeLines(system('id -u', intern = TRUE), '/out/uid.txt');"
                        "cat('done\\n')");
   const BuildResult r = backend_->build(spec);
-  ASSERT_TRUE(r.success()) << r.error << " exit " << r.exit_code << "\n" << joined(*spec.log);
+  ASSERT_TRUE(r.success()) << r.error << " exit " << r.exit_code << "\n"
+                           << test_support::log_text(*spec.log);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_FALSE(r.timed_out);
-  EXPECT_THAT(joined(*spec.log), HasSubstr("done"));
+  EXPECT_THAT(test_support::log_text(*spec.log), HasSubstr("done"));
   EXPECT_EQ(read_file(spec.output_path / "lib/demo/DESCRIPTION"), "Package: demo\n");
   // Inside, the job ran under a UID of the worker range.
   const int job_uid = std::stoi(read_file(spec.output_path / "uid.txt"));
@@ -155,7 +151,7 @@ TEST_P(BuildJobTest, JobCannotWriteToTheBundle) {
   EXPECT_TRUE(r.error.empty()) << r.error;
   EXPECT_NE(r.exit_code, 0);
   EXPECT_FALSE(fs::exists(dir_ / "bundle" / "evil.txt"));
-  EXPECT_THAT(joined(*spec.log), HasSubstr("Read-only file system"));
+  EXPECT_THAT(test_support::log_text(*spec.log), HasSubstr("Read-only file system"));
   expect_released("ro");
 }
 
@@ -165,7 +161,7 @@ TEST_P(BuildJobTest, FailingJobReturnsItsExitCodeAndItsStderr) {
   EXPECT_FALSE(r.success());
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_FALSE(r.timed_out);
-  EXPECT_THAT(joined(*spec.log), HasSubstr("about to fail"));
+  EXPECT_THAT(test_support::log_text(*spec.log), HasSubstr("about to fail"));
   expect_released("fail");
 }
 
@@ -180,7 +176,7 @@ TEST_P(BuildJobTest, JobPastItsTimeoutIsKilledWithEverythingItStarted) {
   EXPECT_FALSE(r.success());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_LT(took, seconds(20));
-  const std::string log = joined(*spec.log);
+  const std::string log = test_support::log_text(*spec.log);
   EXPECT_THAT(log, HasSubstr("started"));  // the child had been started
   EXPECT_THAT(log, HasSubstr("timed out"));
   // The pid namespace dies with the job; give the kernel a moment to reap.
@@ -203,13 +199,13 @@ TEST_P(BuildJobTest, LogLinesArriveWhileTheJobRuns) {
     for (const auto& l : slice.lines) seen_first = seen_first || l == "first line";
     next = slice.next;
   }
-  ASSERT_TRUE(seen_first) << joined(*log);
+  ASSERT_TRUE(seen_first) << test_support::log_text(*log);
   // Seen before the job ended: the second line is not there yet.
   EXPECT_EQ(running.wait_for(milliseconds(0)), std::future_status::timeout);
-  EXPECT_THAT(joined(*log), ::testing::Not(HasSubstr("second line")));
+  EXPECT_THAT(test_support::log_text(*log), ::testing::Not(HasSubstr("second line")));
   const BuildResult r = running.get();
   EXPECT_TRUE(r.success()) << r.error;
-  EXPECT_THAT(joined(*log), HasSubstr("second line"));
+  EXPECT_THAT(test_support::log_text(*log), HasSubstr("second line"));
   EXPECT_FALSE(log->closed());  // the caller's log stays open for its own lines
 }
 
@@ -219,7 +215,7 @@ TEST_P(BuildJobTest, SetupFailuresAreReportedAndReleaseEverything) {
   BuildResult r = backend_->build(spec);
   EXPECT_FALSE(r.success());
   EXPECT_THAT(r.error, HasSubstr("no-such-bundle"));
-  EXPECT_THAT(joined(*spec.log), HasSubstr("no-such-bundle"));
+  EXPECT_THAT(test_support::log_text(*spec.log), HasSubstr("no-such-bundle"));
 
   spec = spec_for("bad id!", "1");
   r = backend_->build(spec);

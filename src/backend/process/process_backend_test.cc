@@ -48,12 +48,6 @@ std::string http_get(int port) {
   return response;
 }
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 class ProcessBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -132,7 +126,7 @@ TEST_F(ProcessBackendTest, ServesAShinyApp) {
   EXPECT_EQ(ep.host, "127.0.0.1");
   EXPECT_GE(ep.port, kFirstPort);
   EXPECT_LE(ep.port, kFirstPort + 9);
-  ASSERT_TRUE(wait_healthy("w1")) << joined(backend_->logs("w1")->read_from(0).lines);
+  ASSERT_TRUE(wait_healthy("w1")) << test_support::log_text(*backend_->logs("w1"));
   const std::string page = http_get(ep.port);
   EXPECT_THAT(page, HasSubstr("HTTP/1.1 200"));
   EXPECT_THAT(page, HasSubstr("shiny"));
@@ -153,7 +147,7 @@ TEST_F(ProcessBackendTest, ServesAUiServerApp) {
       "split", {{"ui.R", "fluidPage(textOutput(\"x\"))\n"},
                 {"server.R", "function(input, output) output$x <- renderText(\"split\")\n"}});
   const Endpoint ep = backend_->spawn(spec_for("split", app));
-  ASSERT_TRUE(wait_healthy("split")) << joined(backend_->logs("split")->read_from(0).lines);
+  ASSERT_TRUE(wait_healthy("split")) << test_support::log_text(*backend_->logs("split"));
   EXPECT_THAT(http_get(ep.port), HasSubstr("shiny"));
 }
 
@@ -192,7 +186,7 @@ shinyApp(fluidPage("probe"), function(input, output) NULL)
               {"SHINY_PORT", "1"}};
   const Endpoint ep = backend_->spawn(spec);
   ASSERT_FALSE(wait_log_line("probe", "FACTS_DONE").empty())
-      << joined(backend_->logs("probe")->read_from(0).lines);
+      << test_support::log_text(*backend_->logs("probe"));
   auto fact = [&](const std::string& name) {
     const std::string line = wait_log_line("probe", name + "=", seconds(1));
     return line.empty() ? "<missing>" : line.substr(name.size() + 1);
@@ -230,7 +224,7 @@ TEST_F(ProcessBackendTest, BrokenAppExitsAndKeepsItsLog) {
   auto log = backend_->logs("broken");
   ASSERT_TRUE(log);
   EXPECT_TRUE(log->closed());
-  EXPECT_THAT(joined(log->read_from(0).lines), HasSubstr("Error"));
+  EXPECT_THAT(test_support::log_text(*log), HasSubstr("Error"));
   EXPECT_EQ(backend_->list_managed().size(), 1u);  // kept for log_retention
 
   // Its port went back to the pool: the next worker gets it.
@@ -295,7 +289,7 @@ TEST_F(ProcessBackendTest, ExitedWorkersAreForgottenAfterLogRetention) {
   ASSERT_TRUE(wait_exited("gone"));
   EXPECT_TRUE(backend_->list_managed().empty());
   EXPECT_FALSE(backend_->status("gone"));
-  EXPECT_THAT(joined(log->read_from(0).lines), HasSubstr("boom"));  // holders keep the log
+  EXPECT_THAT(test_support::log_text(*log), HasSubstr("boom"));  // holders keep the log
 }
 
 TEST_F(ProcessBackendTest, SpawnFailuresLeakNoPort) {

@@ -74,11 +74,7 @@ class ResourceUsageTest : public ::testing::TestWithParam<bool> {
     return test_support::wait_healthy(*backend_, id, timeout);
   }
 
-  std::string log_of(const std::string& id) {
-    std::string out;
-    for (const auto& l : backend_->logs(id)->read_from(0).lines) out += l + "\n";
-    return out;
-  }
+  std::string log_of(const std::string& id) { return test_support::log_text(*backend_->logs(id)); }
 
   fs::path dir_;
   ProcessBackendOptions options_;

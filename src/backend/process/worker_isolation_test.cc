@@ -38,12 +38,6 @@ constexpr int kFirstPort = 23300;
 constexpr int kFirstUid = 61200;
 constexpr int kGid = 65534;
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -124,9 +118,7 @@ class WorkerIsolationTest : public ::testing::Test {
     return test_support::wait_exited(*backend_, id, timeout);
   }
 
-  std::string log_of(const std::string& id) {
-    return joined(backend_->logs(id)->read_from(0).lines);
-  }
+  std::string log_of(const std::string& id) { return test_support::log_text(*backend_->logs(id)); }
 
   bool root() const { return ::geteuid() == 0; }
 

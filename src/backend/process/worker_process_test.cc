@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "backend/process/backend_waits_for_test.h"
 #include "backend/process/process_tree.h"
 
 namespace blockyard::backend::process {
@@ -85,8 +86,7 @@ TEST(WorkerProcess, RunAsDropsToThatIdentityWithNoGroupsAndStaysDumpable) {
   auto log = o.log;
   auto p = WorkerProcess::start(std::move(o));
   ASSERT_TRUE(p->wait_finished(milliseconds(5000)));
-  std::string out;
-  for (const auto& line : log->read_from(0).lines) out += line + "\n";
+  const std::string out = test_support::log_text(*log);
   ASSERT_EQ(p->exit_code(), 0) << out;
   EXPECT_THAT(out, HasSubstr("Uid:\t60123\t60123\t60123\t60123"));
   EXPECT_THAT(out, HasSubstr("Gid:\t65534\t65534\t65534\t65534"));
