@@ -81,16 +81,21 @@ run() {  # name url [header]   (uses $conns connections)
   echo "$1 $rps $p50 $p99"
 }
 
+# run_targets <object>: one `run` line per target, in table order (direct
+# first, nginx third: the ratios below divide by them).
+run_targets() {
+  run direct "http://127.0.0.1:$worker_port/$1"
+  run blockyard "http://127.0.0.1:$PORT/app/bench/$1" "Cookie: $cookie"
+  run nginx "http://127.0.0.1:$NGINX_PORT/$1"
+  run caddy "http://127.0.0.1:$CADDY_PORT/$1"
+}
+
 echo "blockyard HTTP proxy benchmark: ${DURATION}s per run, worker on :$worker_port"
 for object in small.txt 100k.bin; do
   # Latency: one connection, one request at a time, so the worker is never
   # the queue and p50 - direct is what each proxy adds to a request.
   conns=1
-  results=()
-  results+=("$(run direct "http://127.0.0.1:$worker_port/$object")")
-  results+=("$(run blockyard "http://127.0.0.1:$PORT/app/bench/$object" "Cookie: $cookie")")
-  results+=("$(run nginx "http://127.0.0.1:$NGINX_PORT/$object")")
-  results+=("$(run caddy "http://127.0.0.1:$CADDY_PORT/$object")")
+  mapfile -t results < <(run_targets "$object")
   echo
   echo "== $object, 1 connection (latency) =="
   printf '%-10s %12s %10s %10s %16s\n' target req/s p50_ms p99_ms added_p50_ms
@@ -102,11 +107,7 @@ for object in small.txt 100k.bin; do
   done
 
   conns=$CONNS
-  results=()
-  results+=("$(run direct "http://127.0.0.1:$worker_port/$object")")
-  results+=("$(run blockyard "http://127.0.0.1:$PORT/app/bench/$object" "Cookie: $cookie")")
-  results+=("$(run nginx "http://127.0.0.1:$NGINX_PORT/$object")")
-  results+=("$(run caddy "http://127.0.0.1:$CADDY_PORT/$object")")
+  mapfile -t results < <(run_targets "$object")
   echo
   echo "== $object, $CONNS connections (throughput) =="
   printf '%-10s %12s %10s %10s %12s %12s\n' target req/s p50_ms p99_ms rps/direct rps/nginx
