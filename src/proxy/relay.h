@@ -28,11 +28,7 @@ class BodyRelay : public std::enable_shared_from_this<BodyRelay<isRequest, InStr
         parser_(parser),
         out_(out),
         serializer_(parser.get()),
-        done_(std::move(done)) {
-    // Beast reads max(512, free capacity) bytes per recv: a buffer that only
-    // ever held a header would take a 100 KiB body in ~200 reads and writes.
-    in_buffer_.reserve(sizeof(chunk_));
-  }
+        done_(std::move(done)) {}
 
   void start() { step(); }
 
@@ -47,6 +43,10 @@ class BodyRelay : public std::enable_shared_from_this<BodyRelay<isRequest, InStr
     }
     body.data = chunk_;
     body.size = sizeof(chunk_);
+    // Beast reads max(512, free capacity) bytes per recv: a buffer that only
+    // ever held a header would take a 100 KiB body in ~200 reads and writes.
+    // (Only here: a message without a body never reads.)
+    in_buffer_.reserve(sizeof(chunk_));
     // One read, then forward whatever arrived: the body streams through
     // instead of waiting for chunk_ to fill.
     bhttp::async_read_some(in_, in_buffer_, parser_,
