@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { BLOCKYARD_BIN, freePort, makeTempDir } from '../lib/harness.mjs';
+import { BLOCKYARD_BIN, freePort, makeTempDir, toToml } from '../lib/harness.mjs';
 
 function runToExit(args, { timeoutMs = 30_000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -35,20 +35,17 @@ describe('start-up refusals', () => {
     const config = path.join(dir, 'blockyard.toml');
     await fsp.writeFile(
       config,
-      `[server]
-bind = "127.0.0.1:${await freePort()}"
-external_url = "https://blockyard.example.com"
-session_secret = "0123456789abcdef0123456789abcdef"
-admin_token_file = "${path.join(dir, 'admin-token')}"
-[database]
-path = "${db}"
-[storage]
-bundle_server_path = "${path.join(dir, 'bundles')}"
-[oidc]
-issuer_url = "https://idp.example.com"
-client_id = "blockyard"
-client_secret = "secret"
-`,
+      toToml({
+        server: {
+          bind: `127.0.0.1:${await freePort()}`,
+          external_url: 'https://blockyard.example.com',
+          session_secret: '0123456789abcdef0123456789abcdef',
+          admin_token_file: path.join(dir, 'admin-token'),
+        },
+        database: { path: db },
+        storage: { bundle_server_path: path.join(dir, 'bundles') },
+        oidc: { issuer_url: 'https://idp.example.com', client_id: 'blockyard', client_secret: 'secret' },
+      }),
     );
     const r = await runToExit(['--config', config]);
     assert.equal(r.code, 1, `expected exit 1, got ${r.code}:\n${r.output}`);
