@@ -4,13 +4,14 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+
 #include <cerrno>
 #include <cstring>
-
 #include <mutex>
 #include <thread>
 
