@@ -15,6 +15,7 @@ struct CommandContext {
 };
 
 void add_login_command(CLI::App& root, CommandContext& ctx);
+void add_init_command(CLI::App& root, CommandContext& ctx);
 void add_deploy_command(CLI::App& root, CommandContext& ctx);
 void add_app_commands(CLI::App& root, CommandContext& ctx);  // list, get, delete, enable, ...
 void add_logs_command(CLI::App& root, CommandContext& ctx);

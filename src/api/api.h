@@ -1,12 +1,13 @@
 // The REST control plane under /api/v1. register_api_routes() adds every
 // route to the router; handlers are synchronous and run on the HTTP server's
-// threads, so slow work (bundle builds) goes through ApiContext::run_async.
+// threads, so slow work (bundle builds) goes through ApiContext::deployer.
 #pragma once
 
 #include <functional>
 
 #include "api/worker_control.h"
 #include "core/config.h"
+#include "deploy/deployer.h"
 #include "http/router.h"
 #include "store/store.h"
 #include "tasks/task_registry.h"
@@ -18,8 +19,8 @@ struct ApiContext {
   store::Store& store;
   tasks::TaskRegistry& tasks;
   WorkerControl& workers;
-  // Runs `job` on a background thread (never on an HTTP thread).
-  std::function<void(std::function<void()>)> run_async;
+  // Builds, rollbacks, deletion and retention of bundles and apps.
+  deploy::Deployer& deployer;
 };
 
 // The context must outlive the router.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bundle/bundle_runtime.h"
 #include "core/crypto.h"
 #include "store/store.h"
 
@@ -194,6 +195,16 @@ int WorkerManager::spawning_count_locked() const {
   return n;
 }
 
+// The R and the restored package library the bundle's build chose.
+void WorkerManager::add_bundle_runtime(backend::WorkerSpec& spec) {
+  const auto runtime = bundle::read_bundle_runtime(spec.bundle_path);
+  if (!runtime) return;
+  spec.r_path = runtime->r_path;
+  if (!runtime->has_library()) return;
+  spec.mounts.push_back({runtime->store_root, bundle::kPackageStoreMount, true});
+  spec.env["R_LIBS"] = std::string(bundle::kPackageStoreMount) + "/.libs/" + runtime->library;
+}
+
 void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool rethrow) {
   backend::WorkerSpec spec;
   {
@@ -208,6 +219,7 @@ void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool ret
     spec.cpu_limit = record->cpu_limit;
   }
   try {
+    add_bundle_runtime(spec);
     auto endpoint = backend_.spawn(spec);
     std::lock_guard lock(mu_);
     record->view.endpoint = endpoint;

@@ -112,6 +112,7 @@ class WorkerManager : public api::WorkerControl {
   void sweep_idle_and_exited();
   void stop_worker(const std::string& worker_id, const char* reason);
   void finish_record(Record& record, WorkerState final_state);
+  static void add_bundle_runtime(backend::WorkerSpec& spec);
   void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
   void start_queued();
   void refill_prewarmed();

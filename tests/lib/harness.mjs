@@ -215,8 +215,10 @@ function tailOf(text, lines) {
 // variables. Resolves once GET /healthz answers 200 and the admin token file
 // exists; rejects (with the server's log) if the server exits first or
 // `startTimeoutMs` passes.
-export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true } = {}) {
-  const dataDir = await makeTempDir('data');
+// `dataDir` restarts on the data (database, bundles, token) of an earlier
+// server, e.g. to check what survives a restart.
+export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true, dataDir: reuse } = {}) {
+  const dataDir = reuse ?? (await makeTempDir('data'));
   const port = await freePort();
   const workerPorts = await pickWorkerPortRange();
   const tokenFile = path.join(dataDir, 'admin-token');

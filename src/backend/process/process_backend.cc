@@ -374,15 +374,23 @@ class ProcessBackend final : public Backend {
     // As a worker UID bwrap reaches the bundle as build jobs do (bind_staging.h).
     std::vector<SandboxBind> binds{
         {fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
+    for (const auto& m : spec.mounts) {
+      if (!m.read_only)
+        throw std::runtime_error("process backend: worker mounts must be read-only (" +
+                                 m.target.string() + ")");
+      binds.push_back({fs::absolute(m.source), m.target, true});
+    }
     run.private_binds = stage_binds(binds, own_uids_);
 
     SandboxSpec sandbox;
     sandbox.bwrap_path = options_.bwrap_path;
     sandbox.bundle_host_path = binds[0].source;
     sandbox.bundle_mount = binds[0].target;
+    sandbox.extra_binds.assign(binds.begin() + 1, binds.end());
     sandbox.hidden_paths = options_.hidden_paths;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
-    sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
+    sandbox.command = shiny_command(spec.r_path.empty() ? rscript_ : rscript_beside(spec.r_path),
+                                    options_.bundle_worker_path, w->port);
     sandbox.info_fd = 3;
     sandbox.uid = w->uid;
     sandbox.gid = options_.worker_gid;
