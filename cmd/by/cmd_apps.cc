@@ -204,8 +204,8 @@ void run_bundles(const AppArg& opts, bool json) {
                     field_text(b, "uploaded_at", "-"), field_text(b, "deployed_by", "-"),
                     yes_no(field_bool(b, "pinned")), error.empty() ? "-" : error});
   }
-  print_out(format_table({"ID", "ACTIVE", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ERROR"},
-                         rows));
+  print_out(
+      format_table({"ID", "ACTIVE", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ERROR"}, rows));
 }
 
 struct RollbackOptions {

@@ -11,11 +11,11 @@
 #include "bundle/dependency_source.h"
 #include "command_support.h"
 #include "commands.h"
+#include "core/unique_fd.h"
 #include "lib/cli_error.h"
 #include "lib/deploy_detect.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "core/unique_fd.h"
 #include "terminal.h"
 
 namespace blockyard::cli {

@@ -22,7 +22,8 @@ struct InitOptions {
 };
 
 void run_init(const InitOptions& opts, bool json) {
-  const DeployPlan plan = detect_app(opts.dir, std::nullopt, repositories_option(opts.repositories));
+  const DeployPlan plan =
+      detect_app(opts.dir, std::nullopt, repositories_option(opts.repositories));
   const fs::path manifest = plan.dir / "manifest.json";
   const std::string mode = plan.deps.manifest.pinned() ? "pinned" : "unpinned";
   nlohmann::json packages = bundle::requested_packages(plan.deps.manifest);

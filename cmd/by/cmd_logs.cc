@@ -21,7 +21,8 @@ struct LogsOptions {
 void run_bundle_log(const LogsOptions& opts, bool json) {
   ApiClient client = connect_from_config();
   const std::string bundle = resolve_bundle_id(client, opts.app, opts.bundle);
-  const HttpResponse response = client.get(app_path(opts.app, "/bundles/" + url_escape(bundle) + "/logs"));
+  const HttpResponse response =
+      client.get(app_path(opts.app, "/bundles/" + url_escape(bundle) + "/logs"));
   expect_success(response);
   if (json) return print_json({{"app", opts.app}, {"bundle", bundle}, {"logs", response.body}});
   print_out(response.body);

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string_view>
 
 namespace blockyard::cli {
 
@@ -20,5 +21,9 @@ void add_deploy_command(CLI::App& root, CommandContext& ctx);
 void add_app_commands(CLI::App& root, CommandContext& ctx);  // list, get, delete, enable, ...
 void add_logs_command(CLI::App& root, CommandContext& ctx);
 void add_admin_commands(CLI::App& root, CommandContext& ctx);  // install-seccomp, update, ...
+
+// Profiles compiled into the binary (cmd/CMakeLists.txt, blockyard_embed_files).
+std::string_view embedded_outer_seccomp_profile();
+std::string_view embedded_apparmor_profile();
 
 }  // namespace blockyard::cli

@@ -108,8 +108,8 @@ class ApiTest : public ::testing::Test {
           std::lock_guard lock(threads_mu_);
           threads_.emplace_back(std::move(job));
         });
-    context_ = std::make_unique<ApiContext>(
-        ApiContext{config_, *store_, tasks_, workers_, *deployer_});
+    context_ =
+        std::make_unique<ApiContext>(ApiContext{config_, *store_, tasks_, workers_, *deployer_});
     register_api_routes(router_, *context_);
     admin_token_ = add_user("admin-sub", "admin");
     publisher_token_ = add_user("publisher-sub", "publisher");

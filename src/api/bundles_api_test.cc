@@ -70,12 +70,12 @@ TEST_F(BundleApiTest, TaskLogStreamsTheBuildLines) {
                                          "Requested packages: shiny\n"));
   EXPECT_THAT(log, ::testing::ContainsRegex("shiny [0-9.-]+: the server's R library\n"));
   EXPECT_THAT(log, HasSubstr("0 reused from the package store, 0 installed\n"));
-  EXPECT_THAT(log, ::testing::EndsWith("Build succeeded. Activating bundle...\nBundle activated.\n"));
+  EXPECT_THAT(log,
+              ::testing::EndsWith("Build succeeded. Activating bundle...\nBundle activated.\n"));
   // The same lines stay readable from the bundle's own log.
-  auto persisted = call("GET",
-                        "/api/v1/apps/deploy-me/bundles/" +
-                            started["bundle_id"].get<std::string>() + "/logs",
-                        publisher_token_);
+  auto persisted = call(
+      "GET", "/api/v1/apps/deploy-me/bundles/" + started["bundle_id"].get<std::string>() + "/logs",
+      publisher_token_);
   ASSERT_EQ(persisted.status, 200);
   EXPECT_EQ(persisted.body, log);
 }

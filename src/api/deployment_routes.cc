@@ -23,8 +23,7 @@ http::Response list_deployments(ApiContext& ctx, http::Request& req, const Calle
   if (caller.role != "admin") query.visible_to = caller.sub;
   const store::DeploymentListResult result = ctx.store.list_deployments(query);
   json rows = json::array();
-  for (const auto& d : result.deployments)
-    rows.push_back(deployment_json(d));
+  for (const auto& d : result.deployments) rows.push_back(deployment_json(d));
   return json_response(200, json{{"deployments", rows},
                                  {"total", result.total},
                                  {"page", query.page},

@@ -59,8 +59,8 @@ TEST_F(LifecycleApiTest, RollbackChecksTheBundleAndStopsWorkers) {
                      json{{"bundle_id", second}}.dump());
   EXPECT_EQ(active.status, 400);
   EXPECT_EQ(body_of(active)["message"], "bundle is already active");
-  auto viewer = call("POST", "/api/v1/apps/roll/rollback", viewer_token_,
-                     json{{"bundle_id", first}}.dump());
+  auto viewer =
+      call("POST", "/api/v1/apps/roll/rollback", viewer_token_, json{{"bundle_id", first}}.dump());
   EXPECT_EQ(viewer.status, 404);
 
   auto ok = call("POST", "/api/v1/apps/roll/rollback", publisher_token_,
@@ -72,8 +72,9 @@ TEST_F(LifecycleApiTest, RollbackChecksTheBundleAndStopsWorkers) {
   EXPECT_EQ(bundle->deployed_by, "publisher-sub");
 
   // A failed bundle cannot be rolled back to.
-  auto bad = call("POST", "/api/v1/apps/roll/bundles", publisher_token_,
-                  read_file(make_archive("bad", {{"app.R", kAppR}, {"DESCRIPTION", "Imports: nosuchpkg\n"}})));
+  auto bad = call(
+      "POST", "/api/v1/apps/roll/bundles", publisher_token_,
+      read_file(make_archive("bad", {{"app.R", kAppR}, {"DESCRIPTION", "Imports: nosuchpkg\n"}})));
   ASSERT_EQ(bad.status, 202);
   wait_async();
   const std::string failed = body_of(bad)["bundle_id"];
@@ -116,8 +117,10 @@ TEST_F(LifecycleApiTest, RetentionKeepsTheActiveBundleAndTheNewestOthers) {
   EXPECT_FALSE(fs::exists(dir / (a + ".tar.gz")));
   EXPECT_FALSE(store_->get_bundle(a).has_value());
   // The active bundle is kept even when it is the oldest.
-  ASSERT_EQ(call("POST", "/api/v1/apps/kept/rollback", publisher_token_, json{{"bundle_id", b}}.dump()).status,
-            200);
+  ASSERT_EQ(
+      call("POST", "/api/v1/apps/kept/rollback", publisher_token_, json{{"bundle_id", b}}.dump())
+          .status,
+      200);
   const std::string d = deploy_label("kept", "d");
   EXPECT_THAT(bundle_ids("kept"), ElementsAre(d, c));
 }
@@ -159,9 +162,9 @@ TEST_F(LifecycleApiTest, SweeperPurgesExpiredSoftDeletes) {
   json app = create_app("swept");
   ASSERT_TRUE(store_->soft_delete_app(app["id"], "2000-01-01T00:00:00Z"));
   create_app("fresh");
-  ASSERT_TRUE(store_->soft_delete_app(body_of(call("GET", "/api/v1/apps/fresh", publisher_token_))
-                                          .value("id", ""),
-                                      "2999-01-01T00:00:00Z"));
+  ASSERT_TRUE(store_->soft_delete_app(
+      body_of(call("GET", "/api/v1/apps/fresh", publisher_token_)).value("id", ""),
+      "2999-01-01T00:00:00Z"));
   EXPECT_EQ(deployer_->sweep().apps_purged, 1);
   EXPECT_FALSE(store_->find_app_including_deleted(app["id"]).has_value());
   EXPECT_EQ(store_->list_deleted_apps(std::nullopt).size(), 1u);
@@ -172,8 +175,8 @@ TEST_F(LifecycleApiTest, DeploymentsListNewestFirstAndScopedToTheCaller) {
   create_app("dep-two");
   deploy_label("dep-one", "a");
   const std::string newest = deploy_label("dep-two", "b");
-  store_->reactivate_bundle(body_of(call("GET", "/api/v1/apps/dep-two", publisher_token_))["id"], newest,
-                            "publisher-sub", "2999-01-01T00:00:00Z");
+  store_->reactivate_bundle(body_of(call("GET", "/api/v1/apps/dep-two", publisher_token_))["id"],
+                            newest, "publisher-sub", "2999-01-01T00:00:00Z");
   auto all = body_of(call("GET", "/api/v1/deployments", admin_token_));
   EXPECT_EQ(all["total"], 2);
   EXPECT_EQ(all["deployments"][0]["bundle_id"], newest);

@@ -7,11 +7,11 @@
 
 namespace blockyard::api {
 
-void register_app_routes(http::Router& router, ApiContext& context);      // apps_routes.cc
-void register_bundle_routes(http::Router& router, ApiContext& context);   // bundle_routes.cc
-void register_task_routes(http::Router& router, ApiContext& context);     // task_routes.cc
-void register_runtime_routes(http::Router& router, ApiContext& context);  // runtime_routes.cc
-void register_user_routes(http::Router& router, ApiContext& context);     // user_routes.cc
+void register_app_routes(http::Router& router, ApiContext& context);         // apps_routes.cc
+void register_bundle_routes(http::Router& router, ApiContext& context);      // bundle_routes.cc
+void register_task_routes(http::Router& router, ApiContext& context);        // task_routes.cc
+void register_runtime_routes(http::Router& router, ApiContext& context);     // runtime_routes.cc
+void register_user_routes(http::Router& router, ApiContext& context);        // user_routes.cc
 void register_deployment_routes(http::Router& router, ApiContext& context);  // deployment_routes.cc
 
 }  // namespace blockyard::api

@@ -133,7 +133,7 @@ struct BuildResult {
   int exit_code = -1;  // the job's status; 128 + signal when killed; -1 if it never ran
   bool timed_out = false;
   bool cancelled = false;  // killed because BuildSpec::cancel became true
-  std::string error;  // non-empty when the job could not be started (setup failure)
+  std::string error;       // non-empty when the job could not be started (setup failure)
   std::chrono::milliseconds duration{0};
   bool success() const { return error.empty() && !timed_out && !cancelled && exit_code == 0; }
 };

@@ -24,9 +24,9 @@ void write_bundle_runtime(const fs::path& bundle_dir, const BundleRuntime& r) {
                         {"origin", p.origin},
                         {"source", p.source},
                         {"requested", p.requested}});
-  const json j{{"r_path", r.r_path.string()},       {"r_version", r.r_version},
-               {"platform", r.platform},             {"store_root", r.store_root.string()},
-               {"library", r.library},              {"packages", packages}};
+  const json j{{"r_path", r.r_path.string()}, {"r_version", r.r_version},
+               {"platform", r.platform},      {"store_root", r.store_root.string()},
+               {"library", r.library},        {"packages", packages}};
   const fs::path file = runtime_file(bundle_dir);
   const fs::path tmp = file.string() + ".tmp";
   {

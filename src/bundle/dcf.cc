@@ -128,15 +128,23 @@ bool is_valid_package_version(std::string_view version) {
   return parts >= 2;
 }
 
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view item =
+        trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    start = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
 std::vector<DependencyEntry> parse_dependency_field(std::string_view field) {
   std::vector<DependencyEntry> out;
-  std::size_t start = 0;
-  while (start <= field.size()) {
-    const std::size_t comma = field.find(',', start);
-    std::string_view item =
-        trim(field.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    start = comma == std::string_view::npos ? field.size() + 1 : comma + 1;
-    if (item.empty()) continue;
+  for (const std::string& text : split_list(field)) {
+    const std::string_view item = text;
     DependencyEntry entry;
     const std::size_t paren = item.find('(');
     entry.package = std::string(trim(item.substr(0, paren)));
@@ -146,8 +154,8 @@ std::vector<DependencyEntry> parse_dependency_field(std::string_view field) {
         throw BundleError("dependency \"" + std::string(item) + "\": unbalanced parentheses");
       std::string_view constraint = trim(item.substr(paren + 1, close - paren - 1));
       std::size_t op_len = 0;
-      while (op_len < constraint.size() && std::string_view("<>=!").find(constraint[op_len]) !=
-                                               std::string_view::npos)
+      while (op_len < constraint.size() &&
+             std::string_view("<>=!").find(constraint[op_len]) != std::string_view::npos)
         ++op_len;
       entry.op = std::string(constraint.substr(0, op_len));
       entry.version = std::string(trim(constraint.substr(op_len)));

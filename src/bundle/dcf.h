@@ -28,6 +28,10 @@ std::vector<DcfRecord> parse_dcf(std::string_view text, const std::string& what 
 // free of ':' and whitespace; throws std::invalid_argument otherwise.
 std::string format_dcf(const std::vector<DcfRecord>& records);
 
+// The non-blank items of a comma-separated list, each trimmed of
+// whitespace (newlines included): " a,\n b , ," -> {"a", "b"}.
+std::vector<std::string> split_list(std::string_view text);
+
 // One entry of a dependency field: "shiny (>= 1.7.0)".
 struct DependencyEntry {
   std::string package;

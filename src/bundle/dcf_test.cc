@@ -39,7 +39,8 @@ TEST(FormatDcf, RoundTripsMultiLineValues) {
 }
 
 TEST(DependencyField, NamesConstraintsAndSkipsR) {
-  const auto deps = parse_dependency_field("R (>= 4.0), shiny (>= 1.7.0),\n DBI, , data.table(==1.14-8)");
+  const auto deps =
+      parse_dependency_field("R (>= 4.0), shiny (>= 1.7.0),\n DBI, , data.table(==1.14-8)");
   ASSERT_EQ(deps.size(), 3u);
   EXPECT_EQ(deps[0].package, "shiny");
   EXPECT_EQ(deps[0].op, ">=");

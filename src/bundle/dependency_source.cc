@@ -64,46 +64,44 @@ Manifest manifest_from_renv_lock(std::string_view text) {
     throw BundleError(std::string("renv.lock: not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw BundleError("renv.lock: the top level must be an object");
-  Manifest m;
+  // The same manifest as JSON, from the fields a manifest keeps; parsing it
+  // applies the manifest's own rules.
+  json m{{"version", 1}, {"metadata", {{"appmode", "shiny"}, {"entrypoint", "app.R"}}}};
+  json repositories = json::array();
   if (auto r = j.find("R"); r != j.end() && r->is_object()) {
-    m.r_version = json_string(*r, "Version");
+    m["r_version"] = json_string(*r, "Version");
     if (auto repos = r->find("Repositories"); repos != r->end() && repos->is_array()) {
       for (const auto& repo : *repos) {
         if (!repo.is_object()) continue;
-        Repository entry{json_string(repo, "Name"), json_string(repo, "URL")};
-        while (entry.url.size() > 1 && entry.url.back() == '/') entry.url.pop_back();
-        m.repositories.push_back(entry);
+        std::string url = json_string(repo, "URL");
+        while (url.size() > 1 && url.back() == '/') url.pop_back();
+        repositories.push_back({{"Name", json_string(repo, "Name")}, {"URL", url}});
       }
     }
   }
+  m["repositories"] = repositories;
   if (auto bioc = j.find("Bioconductor"); bioc != j.end() && bioc->is_object())
-    m.bioconductor_version = json_string(*bioc, "Version");
+    m["bioconductor_version"] = json_string(*bioc, "Version");
   auto packages = j.find("Packages");
   if (packages == j.end() || !packages->is_object())
     throw BundleError("renv.lock: Packages is missing");
+  json records = json::object();
   for (const auto& [key, value] : packages->items()) {
     // renv records itself; an app run by blockyard does not need it.
     if (key == "renv") continue;
-    if (!value.is_object()) throw BundleError("renv.lock: package \"" + key + "\" is not an object");
-    PackageRecord r;
-    r.package = json_string(value, "Package");
-    r.version = json_string(value, "Version");
-    r.source = json_string(value, "Source");
-    r.repository = json_string(value, "Repository");
-    r.remote_type = json_string(value, "RemoteType");
-    r.remote_host = json_string(value, "RemoteHost");
-    r.remote_username = json_string(value, "RemoteUsername");
-    r.remote_repo = json_string(value, "RemoteRepo");
-    r.remote_ref = json_string(value, "RemoteRef");
-    r.remote_sha = json_string(value, "RemoteSha");
-    r.remote_subdir = json_string(value, "RemoteSubdir");
-    r.remote_url = json_string(value, "RemoteUrl");
-    if (r.package.empty()) r.package = key;
-    m.packages[key] = r;
+    if (!value.is_object())
+      throw BundleError("renv.lock: package \"" + key + "\" is not an object");
+    // String fields only (renv's Requirements, Hash and others are dropped
+    // by the manifest parser, which reads the fields it knows).
+    json record{{"Package", key}};
+    for (const auto& [field, v] : value.items())
+      if (v.is_string() && !v.get<std::string>().empty()) record[field] = v;
+    records[key] = record;
   }
-  if (m.packages.empty()) throw BundleError("renv.lock: Packages is empty");
+  if (records.empty()) throw BundleError("renv.lock: Packages is empty");
+  m["packages"] = records;
   try {
-    validate_manifest(m);
+    return parse_manifest(m.dump());
   } catch (const BundleError& e) {
     // "invalid manifest: package ..." reads as "renv.lock: package ...".
     std::string reason = e.what();
@@ -111,7 +109,6 @@ Manifest manifest_from_renv_lock(std::string_view text) {
     if (reason.starts_with(prefix)) reason.erase(0, prefix.size());
     throw BundleError("renv.lock: " + reason);
   }
-  return m;
 }
 
 Manifest manifest_from_description(std::string_view text) {

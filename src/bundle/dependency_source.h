@@ -20,7 +20,7 @@ std::string_view dependency_source_name(DependencySource source);
 
 struct ResolvedDependencies {
   DependencySource source = DependencySource::scripts;
-  Manifest manifest;  // always set: the app's own, or one derived from the source
+  Manifest manifest;                  // always set: the app's own, or one derived from the source
   std::vector<std::string> warnings;  // "Using manifest.json; ignoring renv.lock", ...
 };
 

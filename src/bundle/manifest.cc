@@ -130,8 +130,8 @@ Manifest parse_manifest(std::string_view text) {
     if (!it->is_array()) invalid("repositories must be an array");
     for (const auto& r : *it) {
       if (!r.is_object()) invalid("each repository must be an object");
-      m.repositories.push_back({string_field(r, "Name", "repository "),
-                                string_field(r, "URL", "repository ")});
+      m.repositories.push_back(
+          {string_field(r, "Name", "repository "), string_field(r, "URL", "repository ")});
     }
   }
   if (auto it = j.find("packages"); it != j.end() && !it->is_null()) {
@@ -223,14 +223,7 @@ Repository parse_repository(std::string_view text, std::size_t position) {
 
 std::vector<Repository> parse_repository_list(std::string_view text) {
   std::vector<Repository> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = text.find(',', start);
-    std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
-    start = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
-    if (item.find_first_not_of(" \t\n") == std::string_view::npos) continue;
-    out.push_back(parse_repository(item, out.size() + 1));
-  }
+  for (const auto& item : split_list(text)) out.push_back(parse_repository(item, out.size() + 1));
   return out;
 }
 

@@ -23,9 +23,9 @@ struct Repository {
 
 // One pinned package, renv lockfile fields (empty = absent).
 struct PackageRecord {
-  std::string package;  // Package
-  std::string version;  // Version
-  std::string source;   // Source: Repository | Bioconductor | GitHub | GitLab | Bitbucket | git
+  std::string package;     // Package
+  std::string version;     // Version
+  std::string source;      // Source: Repository | Bioconductor | GitHub | GitLab | Bitbucket | git
   std::string repository;  // Repository: a repository name ("CRAN") or URL
   std::string remote_type, remote_host, remote_username, remote_repo, remote_ref, remote_sha,
       remote_subdir, remote_url;

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::record;
 using testing::TempDir;
 using testing::write_text;
 
@@ -24,29 +25,12 @@ std::string error_of(const std::string& json) {
   return "";
 }
 
-// A repository-style record (the rest empty).
-bundle::PackageRecord record(const std::string& package, const std::string& version,
-                             const std::string& source, const std::string& repository = "") {
-  bundle::PackageRecord r;
-  r.package = package;
-  r.version = version;
-  r.source = source;
-  r.repository = repository;
-  return r;
-}
-
 TEST(Manifest, PinnedRoundTrip) {
   Manifest m;
   m.r_version = "4.2.2";
   m.repositories = {{"CRAN", "https://cran.example.org"}};
   m.packages["tinyA"] = record("tinyA", "2.1", "Repository", "CRAN");
-  PackageRecord gh;
-  gh.package = "gitpkg";
-  gh.source = "GitHub";
-  gh.remote_username = "user";
-  gh.remote_repo = "gitpkg";
-  gh.remote_sha = std::string(40, 'a');
-  m.packages["gitpkg"] = gh;
+  m.packages["gitpkg"] = testing::github_record("gitpkg", "user", std::string(40, 'a'));
   m.files["app.R"] = "abc";
   const Manifest back = parse_manifest(manifest_to_json(m));
   EXPECT_EQ(back, m);
@@ -64,33 +48,29 @@ TEST(Manifest, UnpinnedRoundTrip) {
 }
 
 TEST(Manifest, ValidationNamesTheProblem) {
-  EXPECT_EQ(error_of(R"({"version": 2, "metadata": {"entrypoint": "app.R"}})"),
-            "invalid manifest: unsupported manifest version 2 (server supports 1)");
-  EXPECT_EQ(error_of(R"({"version": 1})"), "invalid manifest: metadata.entrypoint is required");
-  EXPECT_THAT(error_of("{not json"), HasSubstr("invalid manifest: not valid JSON"));
-  EXPECT_EQ(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                        "packages": {"a1": {"Package": "a1", "Source": "Repository", "Version": "1.0"}},
-                        "description": {"Imports": "x1"}})"),
-            "invalid manifest: packages and description are mutually exclusive");
-  EXPECT_EQ(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                        "packages": {"a1": {"Package": "a1", "Source": "Repository"}}})"),
-            "invalid manifest: package \"a1\": Version is required for Source Repository");
-  EXPECT_EQ(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                        "packages": {"a1": {"Package": "a1", "Source": "GitHub"}}})"),
-            "invalid manifest: package \"a1\": RemoteUsername, RemoteRepo and RemoteSha are "
-            "required for Source GitHub");
-  EXPECT_EQ(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                        "packages": {"a1": {"Package": "a1", "Source": "git"}}})"),
-            "invalid manifest: package \"a1\": RemoteUrl is required for Source git");
-  EXPECT_EQ(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                        "packages": {"a1": {"Package": "a1", "Source": "svn"}}})"),
-            "invalid manifest: package \"a1\": unsupported Source \"svn\"");
-  EXPECT_THAT(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                          "description": {"Suggests": "x1"}})"),
-              HasSubstr("description field \"Suggests\""));
-  EXPECT_THAT(error_of(R"({"version": 1, "metadata": {"entrypoint": "app.R"},
-                          "repositories": [{"Name": "X", "URL": "ftp://x"}]})"),
-              HasSubstr("URL must start with"));
+  const std::string head = R"({"version": 1, "metadata": {"entrypoint": "app.R"}, )";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"version": 2, "metadata": {"entrypoint": "app.R"}})",
+       "unsupported manifest version 2 (server supports 1)"},
+      {R"({"version": 1})", "metadata.entrypoint is required"},
+      {"{not json", "not valid JSON"},
+      {head + R"("packages": {"a1": {"Package": "a1", "Source": "Repository", "Version": "1.0"}},
+                 "description": {"Imports": "x1"}})",
+       "packages and description are mutually exclusive"},
+      {head + R"("packages": {"a1": {"Package": "a1", "Source": "Repository"}}})",
+       "package \"a1\": Version is required for Source Repository"},
+      {head + R"("packages": {"a1": {"Package": "a1", "Source": "GitHub"}}})",
+       "package \"a1\": RemoteUsername, RemoteRepo and RemoteSha are required for Source GitHub"},
+      {head + R"("packages": {"a1": {"Package": "a1", "Source": "git"}}})",
+       "package \"a1\": RemoteUrl is required for Source git"},
+      {head + R"("packages": {"a1": {"Package": "a1", "Source": "svn"}}})",
+       "package \"a1\": unsupported Source \"svn\""},
+      {head + R"("description": {"Suggests": "x1"}})", "description field \"Suggests\""},
+      {head + R"("repositories": [{"Name": "X", "URL": "ftp://x"}]})",
+       "repository \"X\": URL must start with"},
+  };
+  for (const auto& [json, message] : cases)
+    EXPECT_THAT(error_of(json), ::testing::StartsWith("invalid manifest: " + message)) << json;
 }
 
 TEST(Repositories, NamedBareAndLists) {
@@ -122,9 +102,13 @@ TEST(RenvLock, PinnedManifestWithRepositories) {
   EXPECT_EQ(m.packages.at("pinme").version, "0.1");
   EXPECT_EQ(m.packages.at("gitpkg").remote_sha, "abc");
   EXPECT_THROW(manifest_from_renv_lock("{}"), BundleError);
-  EXPECT_THAT([] { manifest_from_renv_lock(R"({"Packages": {"x1": {"Package": "x1", "Source": "Repository"}}})"); },
-              ::testing::ThrowsMessage<BundleError>(
-                  HasSubstr("renv.lock: package \"x1\": Version is required")));
+  EXPECT_THAT(
+      [] {
+        manifest_from_renv_lock(
+            R"({"Packages": {"x1": {"Package": "x1", "Source": "Repository"}}})");
+      },
+      ::testing::ThrowsMessage<BundleError>(
+          HasSubstr("renv.lock: package \"x1\": Version is required")));
 }
 
 TEST(Description, KeepsDependencyFieldsOnly) {

@@ -118,9 +118,8 @@ class Packer {
     st.st_size = static_cast<off_t>(content.size());
     st.st_mtim.tv_sec = ::time(nullptr);
     write_header(name, st);
-    if (!content.empty() &&
-        archive_write_data(writer_, content.data(), content.size()) !=
-            static_cast<la_ssize_t>(content.size()))
+    if (!content.empty() && archive_write_data(writer_, content.data(), content.size()) !=
+                                static_cast<la_ssize_t>(content.size()))
       fail("cannot write entry \"" + name + "\": " + archive_error_text(writer_));
     ++stats_.files;
     stats_.bytes += content.size();
@@ -164,8 +163,7 @@ class Packer {
 
 }  // namespace
 
-PackStats pack_directory(const fs::path& dir, const fs::path& archive_out,
-                         const PackWarning& warn,
+PackStats pack_directory(const fs::path& dir, const fs::path& archive_out, const PackWarning& warn,
                          const std::map<std::string, std::string>& generated) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail(dir.string() + " is not a directory");

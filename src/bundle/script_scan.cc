@@ -41,7 +41,8 @@ std::vector<Token> tokenize(std::string_view s) {
       while (i < s.size() && s[i] != '\n') ++i;
     } else if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
-    } else if ((c == 'r' || c == 'R') && i + 2 < s.size() && (s[i + 1] == '"' || s[i + 1] == '\'') &&
+    } else if ((c == 'r' || c == 'R') && i + 2 < s.size() &&
+               (s[i + 1] == '"' || s[i + 1] == '\'') &&
                std::string_view("([{-").find(s[i + 2]) != std::string_view::npos) {
       // Raw string r"(...)", r"[...]", r"{...}", with optional dashes.
       const char quote = s[i + 1];
@@ -67,7 +68,8 @@ std::vector<Token> tokenize(std::string_view s) {
       // A backquoted name is an identifier.
       tokens.push_back({c == '`' ? TokenKind::identifier : TokenKind::string, text});
     } else if (std::isdigit(static_cast<unsigned char>(c)) ||
-               (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+               (c == '.' && i + 1 < s.size() &&
+                std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       while (i < s.size() && (ident_char(s[i]))) ++i;
     } else if (ident_start(c)) {
       std::size_t j = i;
@@ -152,8 +154,8 @@ void add_package(std::set<std::string>& out, const std::string& name) {
 
 bool is_base_package(std::string_view name) {
   static constexpr std::array<std::string_view, 14> kBase = {
-      "base",   "compiler", "datasets", "grDevices", "graphics", "grid",  "methods",
-      "parallel", "splines", "stats",   "stats4",    "tcltk",    "tools", "utils"};
+      "base",     "compiler", "datasets", "grDevices", "graphics", "grid",  "methods",
+      "parallel", "splines",  "stats",    "stats4",    "tcltk",    "tools", "utils"};
   return std::find(kBase.begin(), kBase.end(), name) != kBase.end();
 }
 

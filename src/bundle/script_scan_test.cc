@@ -22,7 +22,8 @@ x <- ggplot2::ggplot(data)
 y <- data.table:::internal()
 loadNamespace("R6")
 )");
-  EXPECT_THAT(found, ElementsAre("DT", "R6", "data.table", "dplyr", "ggplot2", "jsonlite", "shiny"));
+  EXPECT_THAT(found,
+              ElementsAre("DT", "R6", "data.table", "dplyr", "ggplot2", "jsonlite", "shiny"));
 }
 
 TEST(ScanRSource, IgnoresCommentsStringsAndVariables) {

@@ -279,13 +279,14 @@ void check_repositories(const char* key, const std::vector<std::string>& entries
         eq != std::string::npos && entry.substr(0, eq).find("://") == std::string::npos
             ? entry.substr(eq + 1)
             : entry;
-    const bool name_ok = eq == std::string::npos || eq > 0 ||
-                         entry.substr(0, eq).find("://") != std::string::npos;
+    const bool name_ok =
+        eq == std::string::npos || eq > 0 || entry.substr(0, eq).find("://") != std::string::npos;
     if (!name_ok || !(url.starts_with("http://") || url.starts_with("https://") ||
                       url.starts_with("file://"))) {
-      fail(fmt::format("{}: \"{}\" must be Name=URL or a URL starting with http://, https:// "
-                       "or file://",
-                       key, entry));
+      fail(
+          fmt::format("{}: \"{}\" must be Name=URL or a URL starting with http://, https:// "
+                      "or file://",
+                      key, entry));
     }
   }
 }

@@ -57,7 +57,7 @@ void write_text(const fs::path& file, const std::string& text) {
 }
 
 std::vector<bundle::Repository> repository_list(const char* key,
-                                               const std::vector<std::string>& entries) {
+                                                const std::vector<std::string>& entries) {
   std::vector<bundle::Repository> out;
   for (const auto& entry : entries) {
     try {
@@ -156,8 +156,8 @@ void Deployer::build(const tasks::Task& task, const std::string& app_id,
     const auto result = restore::restore_dependencies(request, backend_, *package_store_, log);
     library = result.library;
 
-    bundle::write_bundle_runtime(f.unpacked,
-                                 runtime_of(result, own_r ? r.r_path : fs::path(), *package_store_));
+    bundle::write_bundle_runtime(
+        f.unpacked, runtime_of(result, own_r ? r.r_path : fs::path(), *package_store_));
     write_text(f.manifest, bundle::manifest_to_json(deps.manifest));
 
     log.append("Build succeeded. Activating bundle...");
@@ -246,8 +246,8 @@ void Deployer::purge_app(const store::App& app) {
 Deployer::Sweep Deployer::sweep() {
   Sweep sweep;
   if (options_.soft_delete_retention > milliseconds(0)) {
-    const auto cutoff = store::format_rfc3339(std::chrono::system_clock::now() -
-                                              options_.soft_delete_retention);
+    const auto cutoff =
+        store::format_rfc3339(std::chrono::system_clock::now() - options_.soft_delete_retention);
     for (const auto& app : store_.list_deleted_apps(cutoff)) {
       purge_app(app);
       ++sweep.apps_purged;

@@ -38,8 +38,8 @@
 namespace blockyard::deploy {
 
 struct DeployerOptions {
-  std::filesystem::path bundle_root;  // storage.bundle_server_path
-  int bundle_retention = 50;          // storage.bundle_retention
+  std::filesystem::path bundle_root;                   // storage.bundle_server_path
+  int bundle_retention = 50;                           // storage.bundle_retention
   std::chrono::milliseconds soft_delete_retention{0};  // storage.soft_delete_retention
   std::chrono::milliseconds store_retention{0};        // storage.store_retention
   restore::RepositorySettings repositories;            // [packages]
@@ -82,9 +82,8 @@ class Deployer {
 
   // Queues the build of an uploaded, unpacked, pending bundle. Throws when
   // the executor refuses the job (the caller marks the bundle failed).
-  void start_build(const tasks::Task& task, const std::string& app_id,
-                   const std::string& bundle_id, std::size_t files,
-                   bundle::ResolvedDependencies dependencies);
+  void start_build(const tasks::Task& task, const std::string& app_id, const std::string& bundle_id,
+                   std::size_t files, bundle::ResolvedDependencies dependencies);
 
   // Makes an earlier ready bundle active again and stops the app's workers
   // so every session restarts on it. Throws ApiError (404 bundle not found,

@@ -28,8 +28,8 @@ constexpr fs::perms kDirPerms = fs::perms::owner_all | fs::perms::group_read |
 void make_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("package store: cannot create " + dir.string() + ": " +
-                                   ec.message());
+  if (ec)
+    throw std::runtime_error("package store: cannot create " + dir.string() + ": " + ec.message());
   fs::permissions(dir, kDirPerms, fs::perm_options::replace, ec);
 }
 
@@ -68,7 +68,8 @@ void remove_quietly(const fs::path& path) {
 // Removes `dir` and its parents up to (not including) `stop` while empty.
 void prune_empty_parents(fs::path dir, const fs::path& stop) {
   std::error_code ec;
-  while (dir != stop && dir.string().size() > stop.string().size() && fs::is_empty(dir, ec) && !ec) {
+  while (dir != stop && dir.string().size() > stop.string().size() && fs::is_empty(dir, ec) &&
+         !ec) {
     fs::remove(dir, ec);
     dir = dir.parent_path();
   }
@@ -103,8 +104,8 @@ PackageStore::PackageStore(fs::path root) : root_(std::move(root)) {
 }
 
 fs::path PackageStore::entry_path(const StoreEntry& entry) const {
-  for (const auto* part : {&entry.platform, &entry.package, &entry.version, &entry.source_id,
-                           &entry.config_id})
+  for (const auto* part :
+       {&entry.platform, &entry.package, &entry.version, &entry.source_id, &entry.config_id})
     if (!valid_component(*part))
       throw std::runtime_error("package store: invalid entry component \"" + *part + "\"");
   return root_ / entry.relative_path();

@@ -119,8 +119,7 @@ TEST_F(PackageStoreTest, LibraryLinksIntoTheStoreWithoutCopying) {
   store_->assemble_library("bundle-1", {a, b});
   const fs::path lib = store_->library_path("bundle-1");
   EXPECT_TRUE(fs::is_symlink(lib / "tinyA"));
-  EXPECT_EQ(fs::read_symlink(lib / "tinyA"),
-            fs::path("../..") / a.relative_path() / "tinyA");
+  EXPECT_EQ(fs::read_symlink(lib / "tinyA"), fs::path("../..") / a.relative_path() / "tinyA");
   EXPECT_EQ(fs::canonical(lib / "tinyB" / "DESCRIPTION"),
             fs::canonical(store_->entry_path(b) / "tinyB" / "DESCRIPTION"));
   // Replacing a library is atomic and leaves no temporaries.
@@ -144,7 +143,8 @@ TEST_F(PackageStoreTest, EvictionKeepsLinkedAndRecentEntries) {
   }
   store_->assemble_library("live-bundle", {used});
   const auto long_ago = fs::file_time_type::clock::now() - std::chrono::hours(48);
-  for (const auto& e : {used, old_unused}) fs::last_write_time(store_->entry_path(e) / "entry.json", long_ago);
+  for (const auto& e : {used, old_unused})
+    fs::last_write_time(store_->entry_path(e) / "entry.json", long_ago);
   EXPECT_EQ(store_->evict_unused(std::chrono::system_clock::duration::zero()), 0);
   EXPECT_EQ(store_->evict_unused(std::chrono::hours(24)), 1);
   EXPECT_TRUE(store_->contains(used));

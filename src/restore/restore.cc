@@ -62,7 +62,8 @@ class ScratchDir {
 // dependencies), removed when the install ends.
 class TemporaryLibrary {
  public:
-  TemporaryLibrary(const PackageStore& store, std::string name, const std::vector<StoreEntry>& entries)
+  TemporaryLibrary(const PackageStore& store, std::string name,
+                   const std::vector<StoreEntry>& entries)
       : store_(store), name_(std::move(name)) {
     store_.assemble_library(name_, entries);
   }
@@ -208,8 +209,9 @@ class Restorer {
       for (const auto& e : errors) out += (out.empty() ? "" : "; ") + e;
       return out;
     }
-    std::string head = errors.empty() ? step + " failed (exit status " + std::to_string(exit_code) + ")"
-                                      : errors.back();
+    std::string head = errors.empty()
+                           ? step + " failed (exit status " + std::to_string(exit_code) + ")"
+                           : errors.back();
     // The last lines before our own error line: the compiler's or R's complaint.
     std::vector<std::string> tail;
     for (const auto& line : lines)
@@ -257,9 +259,9 @@ class Restorer {
   }
 
   // Store entries of every non-host package `p` depends on, transitively.
-  static void collect_store_dependencies(const PlannedPackage& p,
-                                         const std::map<std::string, const PlannedPackage*>& by_name,
-                                         std::vector<StoreEntry>& out) {
+  static void collect_store_dependencies(
+      const PlannedPackage& p, const std::map<std::string, const PlannedPackage*>& by_name,
+      std::vector<StoreEntry>& out) {
     for (const auto& name : p.dependencies) {
       auto it = by_name.find(name);
       if (it == by_name.end() || it->second->from_host()) continue;

@@ -46,7 +46,8 @@ Remote parse_remote(std::string spec) {
     spec = spec.substr(colons + 2);
   }
   // "@ref" ends the spec (git URLs may contain '@' before the host).
-  if (auto at = spec.rfind('@'); at != std::string::npos && spec.find('/', at) == std::string::npos &&
+  if (auto at = spec.rfind('@'); at != std::string::npos &&
+                                 spec.find('/', at) == std::string::npos &&
                                  spec.find(':', at) == std::string::npos) {
     r.ref = spec.substr(at + 1);
     spec = spec.substr(0, at);
@@ -60,11 +61,13 @@ Remote parse_remote(std::string spec) {
     const auto second = spec.find('/', first + 1);
     const std::string repo = spec.substr(0, second);
     if (second != std::string::npos) r.subdir = spec.substr(second + 1);
-    const std::string host =
-        type == "github" ? "github.com" : type == "gitlab" ? "gitlab.com" : "bitbucket.org";
+    const std::string host = type == "github"   ? "github.com"
+                             : type == "gitlab" ? "gitlab.com"
+                                                : "bitbucket.org";
     r.url = "https://" + host + "/" + repo + ".git";
   } else {
-    throw BundleError("Remotes: remote type \"" + type + "\" is not supported (use github::, "
+    throw BundleError("Remotes: remote type \"" + type +
+                      "\" is not supported (use github::, "
                       "gitlab::, bitbucket:: or git::)");
   }
   if (r.package.empty()) {
@@ -108,8 +111,10 @@ std::vector<ResolvedRepository> effective_repositories(const bundle::Manifest& m
     std::string release = manifest.bioconductor_version;
     if (release.empty()) release = bioconductor_release_for(r_version);
     if (release.empty())
-      throw BundleError("the app needs Bioconductor packages, but no Bioconductor release is "
-                        "known for R " + r_version + "; set bioconductor_version in manifest.json");
+      throw BundleError(
+          "the app needs Bioconductor packages, but no Bioconductor release is "
+          "known for R " +
+          r_version + "; set bioconductor_version in manifest.json");
     const std::string base = strip_slashes(settings.bioconductor_url) + "/packages/" + release;
     for (const auto& [name, path] :
          std::vector<std::pair<std::string, std::string>>{{"BioCsoft", "/bioc"},
@@ -158,17 +163,7 @@ std::string requirements_dcf(const bundle::Manifest& m) {
   }
   std::map<std::string, Remote> remotes;
   if (auto it = m.description.find("Remotes"); it != m.description.end()) {
-    std::string all = it->second;
-    for (char& c : all)
-      if (c == '\n') c = ' ';
-    std::size_t start = 0;
-    while (start <= all.size()) {
-      const auto comma = all.find(',', start);
-      std::string item = all.substr(start, comma == std::string::npos ? comma : comma - start);
-      start = comma == std::string::npos ? all.size() + 1 : comma + 1;
-      const auto b = item.find_first_not_of(" \t");
-      if (b == std::string::npos) continue;
-      item = item.substr(b, item.find_last_not_of(" \t") - b + 1);
+    for (const auto& item : bundle::split_list(it->second)) {
       Remote remote = parse_remote(item);
       remotes[remote.package] = remote;
     }

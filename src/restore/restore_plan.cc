@@ -20,20 +20,6 @@ std::string get(const bundle::DcfRecord& r, const char* key) {
   return it == r.end() ? "" : it->second;
 }
 
-std::vector<std::string> names(const std::string& list) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const auto comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
-    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-    const auto b = item.find_first_not_of(" \t\n");
-    if (b == std::string::npos) continue;
-    out.push_back(item.substr(b, item.find_last_not_of(" \t\n") - b + 1));
-  }
-  return out;
-}
-
 PlannedPackage read_package(const bundle::DcfRecord& r, const std::set<std::string>& source_ids) {
   PlannedPackage p;
   p.package = get(r, "Package");
@@ -52,8 +38,8 @@ PlannedPackage read_package(const bundle::DcfRecord& r, const std::set<std::stri
   p.git_url = get(r, "GitUrl");
   p.git_sha = get(r, "GitSha");
   p.git_subdir = get(r, "GitSubdir");
-  p.dependencies = names(get(r, "Dependencies"));
-  p.linking_to = names(get(r, "LinkingTo"));
+  p.dependencies = bundle::split_list(get(r, "Dependencies"));
+  p.linking_to = bundle::split_list(get(r, "LinkingTo"));
   p.needs_compilation = get(r, "NeedsCompilation") == "yes";
   p.entry.package = p.package;
   p.entry.version = p.version;
@@ -120,9 +106,9 @@ RestorePlan parse_restore_plan(const std::string& platform_dcf, const std::strin
         auto it = by_name.find(l);
         if (it == by_name.end()) continue;
         const PlannedPackage& lp = it->second;
-        linked.push_back(lp.package + " " + lp.version + " " +
-                         (lp.from_host() ? std::string("host")
-                                         : lp.entry.source_id + "-" + lp.entry.config_id));
+        linked.push_back(
+            lp.package + " " + lp.version + " " +
+            (lp.from_host() ? std::string("host") : lp.entry.source_id + "-" + lp.entry.config_id));
       }
       p.entry.config_id = config_id(linked);
     }

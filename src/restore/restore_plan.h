@@ -15,7 +15,7 @@ namespace blockyard::restore {
 struct PlannedPackage {
   std::string package;
   std::string version;
-  std::string origin;  // "host" (the server's R library), "repository" or "git"
+  std::string origin;      // "host" (the server's R library), "repository" or "git"
   bool requested = false;  // named by the app (not only a dependency)
   std::string lib_path;    // host: the library holding it
   std::string repository;  // repository: its name
@@ -33,8 +33,8 @@ struct PlannedPackage {
 };
 
 struct RestorePlan {
-  std::string platform;   // "4.2-x86_64-pc-linux-gnu"
-  std::string r_version;  // "4.2.2"
+  std::string platform;                  // "4.2-x86_64-pc-linux-gnu"
+  std::string r_version;                 // "4.2.2"
   std::vector<PlannedPackage> packages;  // dependencies first
 };
 

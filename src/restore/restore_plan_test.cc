@@ -10,6 +10,7 @@
 
 #include "bundle/bundle_error.h"
 #include "bundle/dcf.h"
+#include "bundle/test_support.h"
 #include "restore/r_installations.h"
 #include "restore/restore_inputs.h"
 
@@ -17,6 +18,7 @@ namespace blockyard::restore {
 namespace {
 
 namespace fs = std::filesystem;
+using bundle::testing::record;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -29,26 +31,17 @@ std::vector<std::string> names(const RestorePlan& plan) {
   return out;
 }
 
-// A repository-style record (the rest empty).
-bundle::PackageRecord record(const std::string& package, const std::string& version,
-                             const std::string& source, const std::string& repository = "") {
-  bundle::PackageRecord r;
-  r.package = package;
-  r.version = version;
-  r.source = source;
-  r.repository = repository;
-  return r;
-}
-
 TEST(RestorePlan, OrdersDependenciesFirstAndComputesEntries) {
   const std::string id = repository_source_id(kRepo);
   const std::string plan_dcf =
       "Package: tinyA\nVersion: 2.1\nOrigin: repository\nRequested: yes\nRepository: local\n"
-      "RepositoryURL: " + kRepo + "\nSourceId: " + id + "\nDownload: " + kRepo +
+      "RepositoryURL: " +
+      kRepo + "\nSourceId: " + id + "\nDownload: " + kRepo +
       "/src/contrib/tinyA_2.1.tar.gz\nDependencies: tinyB, shiny\n\n"
-      "Package: shiny\nVersion: 1.7.4\nOrigin: host\nRequested: yes\nLibPath: /usr/lib/R/site-library\n\n"
-      "Package: tinyB\nVersion: 1.0\nOrigin: repository\nRepositoryURL: " + kRepo +
-      "\nSourceId: " + id + "\nDownload: " + kRepo + "/src/contrib/tinyB_1.0.tar.gz\n";
+      "Package: shiny\nVersion: 1.7.4\nOrigin: host\nRequested: yes\nLibPath: "
+      "/usr/lib/R/site-library\n\n"
+      "Package: tinyB\nVersion: 1.0\nOrigin: repository\nRepositoryURL: " +
+      kRepo + "\nSourceId: " + id + "\nDownload: " + kRepo + "/src/contrib/tinyB_1.0.tar.gz\n";
   const RestorePlan plan = parse_restore_plan(kPlatform, plan_dcf, {id});
   EXPECT_EQ(plan.platform, "4.2-x86_64-pc-linux-gnu");
   EXPECT_EQ(plan.r_version, "4.2.2");
@@ -69,8 +62,8 @@ TEST(RestorePlan, LinkingToChangesTheConfigId) {
         "Package: compiled\nVersion: 1.0\nOrigin: repository\nRepositoryURL: " + kRepo +
             "\nSourceId: " + id + "\nDownload: " + kRepo +
             "/src/contrib/compiled_1.0.tar.gz\nDependencies: headers\nLinkingTo: headers\n"
-            "NeedsCompilation: yes\n\nPackage: headers\nVersion: " + linked_version +
-            "\nOrigin: repository\nRepositoryURL: " + kRepo + "\nSourceId: " + id +
+            "NeedsCompilation: yes\n\nPackage: headers\nVersion: " +
+            linked_version + "\nOrigin: repository\nRepositoryURL: " + kRepo + "\nSourceId: " + id +
             "\nDownload: " + kRepo + "/src/contrib/headers_" + linked_version + ".tar.gz\n",
         {id});
   };
@@ -141,13 +134,7 @@ TEST(RestoreInputs, BioconductorRepositoriesWhenAsked) {
 TEST(RestoreInputs, RequirementsFromPinnedAndUnpinnedManifests) {
   bundle::Manifest pinned;
   pinned.packages["pinme"] = record("pinme", "0.1", "Repository", "CRAN");
-  bundle::PackageRecord gh;
-  gh.package = "ghpkg";
-  gh.source = "GitHub";
-  gh.remote_username = "me";
-  gh.remote_repo = "ghpkg";
-  gh.remote_sha = std::string(40, 'b');
-  pinned.packages["ghpkg"] = gh;
+  pinned.packages["ghpkg"] = bundle::testing::github_record("ghpkg", "me", std::string(40, 'b'));
   auto records = bundle::parse_dcf(requirements_dcf(pinned));
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].at("Package"), "ghpkg");

@@ -223,14 +223,13 @@ int run_server(const Config& config) {
   asio::thread_pool build_pool(static_cast<std::size_t>(config.packages.max_concurrent_builds));
   deploy::Deployer deployer(
       deploy::deployer_options(config), *store, *backend, tasks,
-      deploy::DeployerHooks{
-          [&workers](const std::string& app) { workers.drain_app_workers(app); },
-          [&workers](const std::string& app) { workers.stop_app_workers(app); },
-          [&workers](const std::string& app, const std::string& bundle) {
-            for (const auto& w : workers.workers_for_app(app))
-              if (w.bundle_id == bundle && w.status != "ended") return true;
-            return false;
-          }},
+      deploy::DeployerHooks{[&workers](const std::string& app) { workers.drain_app_workers(app); },
+                            [&workers](const std::string& app) { workers.stop_app_workers(app); },
+                            [&workers](const std::string& app, const std::string& bundle) {
+                              for (const auto& w : workers.workers_for_app(app))
+                                if (w.bundle_id == bundle && w.status != "ended") return true;
+                              return false;
+                            }},
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); });
   deployer.start_housekeeping();
 

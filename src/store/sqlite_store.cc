@@ -588,9 +588,10 @@ class SqliteStore final : public Store {
     Statement count(db_, "SELECT COUNT(*)" + std::string(kFrom));
     count.bind(1, q.search).bind(2, pattern).bind(3, q.status).bind(4, q.visible_to);
     if (count.step()) result.total = count.int32(0);
-    Statement query(db_, sql("SELECT a.id, a.name, b.id, b.deployed_by, u.name, b.deployed_at, "
-                             "b.status",
-                             kFrom, " ORDER BY b.deployed_at DESC, b.rowid DESC LIMIT ?5 OFFSET ?6"));
+    Statement query(db_,
+                    sql("SELECT a.id, a.name, b.id, b.deployed_by, u.name, b.deployed_at, "
+                        "b.status",
+                        kFrom, " ORDER BY b.deployed_at DESC, b.rowid DESC LIMIT ?5 OFFSET ?6"));
     query.bind(1, q.search)
         .bind(2, pattern)
         .bind(3, q.status)

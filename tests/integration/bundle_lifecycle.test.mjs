@@ -59,6 +59,17 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
   const appDir = (id) => path.join(server.dataDir, 'bundles', id);
   const storeDir = () => path.join(server.dataDir, 'bundles', '.pkg-store');
 
+  const lifecycleConfig = () => ({
+    storage: { bundle_retention: 2, soft_delete_retention: '1h', store_retention: '2s' },
+    packages: { repositories: [`local=${repo.url}`] },
+  });
+
+  // A new server on the same data directory (the old one stopped or dead).
+  async function restart(config = lifecycleConfig()) {
+    if (server.exitInfo === null) await server.stop();
+    server = await startServer({ dataDir: server.dataDir, config });
+  }
+
   before(async () => {
     repo = await buildRepository([
       { name: 'lifepkg', version: '1.0' },
@@ -66,12 +77,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
       { name: 'slowpkg', version: '1.0', configure: '#!/bin/sh\necho "configuring slowly"\nsleep 120\n' },
     ]);
     await repo.start();
-    server = await startServer({
-      config: {
-        storage: { bundle_retention: 2, soft_delete_retention: '1h', store_retention: '2s' },
-        packages: { repositories: [`local=${repo.url}`] },
-      },
-    });
+    server = await startServer({ config: lifecycleConfig() });
   });
 
   after(async () => {
@@ -141,15 +147,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     assert.equal(failed.status, 'failed');
     assert.equal(await label('life'), 'fifth');
 
-    const dataDir = server.dataDir;
-    await server.stop();
-    server = await startServer({
-      dataDir,
-      config: {
-        storage: { bundle_retention: 2, soft_delete_retention: '1h', store_retention: '2s' },
-        packages: { repositories: [`local=${repo.url}`] },
-      },
-    });
+    await restart();
     const args = ['logs', 'life', '--bundle', failed.bundle_id];
     const r = await byAs(server, args);
     assert.equal(r.code, 0, describeRun(args, r));
@@ -173,14 +171,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     process.kill(server.pid, 'SIGKILL');
     await waitFor(() => server.exitInfo, { what: 'the server to die' });
 
-    const dataDir = server.dataDir;
-    server = await startServer({
-      dataDir,
-      config: {
-        storage: { bundle_retention: 2, soft_delete_retention: '1h', store_retention: '2s' },
-        packages: { repositories: [`local=${repo.url}`] },
-      },
-    });
+    await restart();
     const detail = (await server.api('GET', `/api/v1/apps/life/bundles/${started.bundle_id}`)).json;
     assert.equal(detail.status, 'failed');
     assert.equal(detail.error, 'interrupted by server restart');
@@ -204,14 +195,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     const t0 = Date.now();
     await server.stop();
     assert.ok(Date.now() - t0 < 60_000, 'SIGTERM does not wait for the build');
-    const dataDir = server.dataDir;
-    server = await startServer({
-      dataDir,
-      config: {
-        storage: { bundle_retention: 2, soft_delete_retention: '1h', store_retention: '2s' },
-        packages: { repositories: [`local=${repo.url}`] },
-      },
-    });
+    await restart();
     const detail = (await server.api('GET', `/api/v1/apps/life/bundles/${started.bundle_id}`)).json;
     assert.equal(detail.status, 'failed');
     assert.equal(detail.error, 'the server shut down during the build');
@@ -249,14 +233,9 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
   });
 
   test('the sweeper purges apps deleted longer than soft_delete_retention and evicts unused packages', async () => {
-    const dataDir = server.dataDir;
-    await server.stop();
-    server = await startServer({
-      dataDir,
-      config: {
-        storage: { soft_delete_retention: '2s', store_retention: '2s' },
-        packages: { repositories: [`local=${repo.url}`] },
-      },
+    await restart({
+      storage: { soft_delete_retention: '2s', store_retention: '2s' },
+      packages: { repositories: [`local=${repo.url}`] },
     });
     const kept = await deploy('keeper', 'keeper', { description: 'Imports: lifepkg\n' });
     const doomed = await deploy('doomed', 'doomed', { description: 'Imports: lifepkg\n' });

@@ -200,6 +200,12 @@ describe('dependency restore from local repositories', { timeout: 1_500_000 }, (
     assert.match(await page('pinned-old'), /pinme 0\.1/);
     assert.deepEqual(repo.downloads('pinme'), ['/src/contrib/Archive/pinme/pinme_0.1.tar.gz']);
     assert.equal((await bundles('pinned-old'))[0].pinned, true);
+
+    // Pinned and already in the store: not even the index is fetched.
+    repo.clear();
+    await deploy(dir, 'pinned-old-again');
+    assert.deepEqual(repo.requests, []);
+    assert.match(await page('pinned-old-again'), /pinme 0\.1/);
   });
 
   test('two bundles needing different versions of one package run side by side', async () => {
@@ -246,7 +252,7 @@ describe('dependency restore from local repositories', { timeout: 1_500_000 }, (
     const bare = await writeApp({ 'app.R': appSource(['tinyA_version()'], { libraryCalls: ['tinyA'] }) });
     const b = await deploy(bare, 'bare-scripts');
     assert.match(b.stdout, /build mode: auto-detected from scripts/);
-    assert.match(b.stdout, /Packages\s+shiny, tinyA/, 'by deploy lists the scanned packages');
+    assert.match(b.stdout, /Packages:\s+shiny, tinyA/, 'by deploy lists the scanned packages');
     assert.match(await page('bare-scripts'), /tinyA 2\.1/);
   });
 
@@ -352,29 +358,21 @@ describe('dependency restore from local repositories', { timeout: 1_500_000 }, (
   });
 
   test("the manifest's R version is used when installed (rig layout), else a warning", async () => {
-    const wanted = await writeApp({
-      'manifest.json': JSON.stringify({
-        version: 1,
-        r_version: '4.2.99',
-        metadata: { appmode: 'shiny', entrypoint: 'app.R' },
-        description: { Imports: 'tinyB' },
-      }),
-      'app.R': appSource(['paste("R wrapper:", Sys.getenv("BY_TEST_R"))', 'tinyB::tinyB_version()']),
-    });
-    const r = await deploy(wanted, 'alt-r');
+    const app = (version) =>
+      writeApp({
+        'manifest.json': JSON.stringify({
+          version: 1,
+          r_version: version,
+          metadata: { appmode: 'shiny', entrypoint: 'app.R' },
+          description: { Imports: 'tinyB' },
+        }),
+        'app.R': appSource(['paste("R wrapper:", Sys.getenv("BY_TEST_R"))', 'tinyB::tinyB_version()']),
+      });
+    const r = await deploy(await app('4.2.99'), 'alt-r');
     assert.match(r.stdout, new RegExp(`R 4\\.2\\.99 \\(${altR}/4\\.2\\.99/bin/R\\)`));
     assert.match(await page('alt-r'), /R wrapper: alt-4\.2\.99/);
 
-    const missing = await writeApp({
-      'manifest.json': JSON.stringify({
-        version: 1,
-        r_version: '3.1.0',
-        metadata: { appmode: 'shiny', entrypoint: 'app.R' },
-        description: { Imports: 'tinyB' },
-      }),
-      'app.R': appSource(['paste("R wrapper:", Sys.getenv("BY_TEST_R"))']),
-    });
-    const m = await deploy(missing, 'missing-r');
+    const m = await deploy(await app('3.1.0'), 'missing-r');
     assert.match(m.stdout, /WARNING: the app asks for R 3\.1\.0, which is not installed/);
     assert.doesNotMatch(await page('missing-r'), /alt-4\.2\.99/);
   });

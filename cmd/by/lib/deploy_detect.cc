@@ -85,11 +85,12 @@ std::string repository_label(const bundle::ResolvedDependencies& deps) {
 }
 
 std::string detected_block(const DeployPlan& plan) {
-  return "Detected:\n" + format_key_values({{"Name", plan.name},
-                                            {"Mode", mode_label(plan)},
-                                            {"Deps", deps_label(plan.deps)},
-                                            {"Packages", packages_label(plan.deps)},
-                                            {"Repository", repository_label(plan.deps)}}) +
+  return "Detected:\n" +
+         format_key_values({{"Name", plan.name},
+                            {"Mode", mode_label(plan)},
+                            {"Deps", deps_label(plan.deps)},
+                            {"Packages", packages_label(plan.deps)},
+                            {"Repository", repository_label(plan.deps)}}) +
          "\n";
 }
 

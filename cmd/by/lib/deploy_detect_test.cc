@@ -80,7 +80,8 @@ TEST_F(DeployDetectTest, DependencySourcePriority) {
 TEST_F(DeployDetectTest, RepositoriesTravelInAGeneratedManifest) {
   std::ofstream(app_ / "app.R") << "library(shiny)\n";
   std::ofstream(app_ / "DESCRIPTION") << "Imports: tinyA\n";
-  const DeployPlan plan = detect_app(app_, std::nullopt, repositories_option("local=http://127.0.0.1:9"));
+  const DeployPlan plan =
+      detect_app(app_, std::nullopt, repositories_option("local=http://127.0.0.1:9"));
   EXPECT_EQ(repository_label(plan.deps), "local (http://127.0.0.1:9)");
   const auto files = generated_files(plan);
   ASSERT_EQ(files.count("manifest.json"), 1u);

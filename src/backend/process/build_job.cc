@@ -169,7 +169,8 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
 
   BuildResult result;
   // Waits in slices so a cancellation is noticed within one.
-  const auto deadline = spec.timeout.count() > 0 ? Clock::now() + spec.timeout : Clock::time_point::max();
+  const auto deadline =
+      spec.timeout.count() > 0 ? Clock::now() + spec.timeout : Clock::time_point::max();
   bool finished = false;
   while (!finished) {
     if (spec.cancel && spec.cancel->load()) {
@@ -182,19 +183,21 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
       break;
     }
     const auto slice = std::min<Clock::duration>(deadline - now, milliseconds(200));
-    finished = process->wait_finished(std::chrono::duration_cast<milliseconds>(slice) + milliseconds(1));
+    finished =
+        process->wait_finished(std::chrono::duration_cast<milliseconds>(slice) + milliseconds(1));
   }
   if (!finished) {
     kill_job(*process, sandbox_pid, cgroup.get());
     if (!process->wait_finished(milliseconds(10000)))
       spdlog::error("process backend: build still running after SIGKILL build_id={}",
                     spec.build_id);
-    log->append(result.cancelled
-                    ? std::string("build: cancelled; the job was killed")
-                    : "build: timed out after " +
-                          std::to_string(
-                              std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count()) +
-                          " s; the job was killed");
+    log->append(
+        result.cancelled
+            ? std::string("build: cancelled; the job was killed")
+            : "build: timed out after " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count()) +
+                  " s; the job was killed");
   }
   result.exit_code = process->exit_code().value_or(-1);
   // Whatever the job left behind (a daemon in its group) goes with it.

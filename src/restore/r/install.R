@@ -24,10 +24,17 @@ die <- function(...) {
 if (grepl("^(https?|file)://", source)) {
   cat("Downloading ", source, "\n", sep = "")
   tarball <- file.path(tempdir(), basename(source))
-  ok <- tryCatch({
-    suppressWarnings(utils::download.file(source, tarball, mode = "wb", quiet = TRUE))
+  fetch <- function(url) tryCatch({
+    suppressWarnings(utils::download.file(url, tarball, mode = "wb", quiet = TRUE))
     file.exists(tarball) && file.size(tarball) > 0
   }, error = function(e) FALSE)
+  ok <- fetch(source)
+  # A version planned from the store may have been archived since.
+  archived <- sub("/src/contrib/([^/]+)_([^/_]+)\\.tar\\.gz$", "/src/contrib/Archive/\\1/\\1_\\2.tar.gz", source)
+  if (!ok && archived != source) {
+    cat("Not at ", source, "; trying ", archived, "\n", sep = "")
+    ok <- fetch(archived)
+  }
   if (!ok) die(sprintf("package %s %s: download of %s failed", pkg, version, source))
   source <- tarball
 } else if (dir.exists(source)) {

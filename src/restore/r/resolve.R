@@ -162,6 +162,19 @@ tarball_description <- function(tarball, pkg) {
 # A repository package: current version from the index, or an archived one.
 repository_candidate <- function(pkg, version, constraints, preferred = "", kind = "") {
   seen <- character()
+  # A pinned version already in the store needs no index and no download.
+  if (nzchar(version)) {
+    for (i in repo_order(preferred, kind)) {
+      desc <- store_description(pkg, version, repo_ids[[i]])
+      if (is.null(desc)) next
+      return(list(Package = pkg, Version = version, Origin = "repository",
+                  Repository = repo_names[[i]], RepositoryURL = repo_urls[[i]],
+                  SourceId = repo_ids[[i]],
+                  Download = sprintf("%s/src/contrib/%s_%s.tar.gz", repo_urls[[i]], pkg, version),
+                  Depends = desc$Depends, Imports = desc$Imports, LinkingTo = desc$LinkingTo,
+                  NeedsCompilation = desc$NeedsCompilation))
+    }
+  }
   for (i in repo_order(preferred, kind)) {
     ap <- repo_index(i)
     if (!is.null(ap) && pkg %in% ap[, "Package"]) {
