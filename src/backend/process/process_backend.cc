@@ -302,6 +302,7 @@ class ProcessBackend final : public Backend {
     context.instance = instance_;
     context.seccomp_profile = options_.seccomp_profile;
     context.hidden_paths = options_.hidden_paths;
+    context.proc = options_.worker_proc;
     WorkerSpec limits_spec;
     limits_spec.memory_limit = spec.memory_limit;
     limits_spec.cpu_limit = spec.cpu_limit;
@@ -381,6 +382,7 @@ class ProcessBackend final : public Backend {
     sandbox.bundle_host_path = binds[0].source;
     sandbox.bundle_mount = binds[0].target;
     sandbox.hidden_paths = options_.hidden_paths;
+    sandbox.proc = options_.worker_proc;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
     sandbox.info_fd = 3;
