@@ -71,9 +71,14 @@ ctx=$(mktemp -d /var/tmp/blockyard-image.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 stage_context "$ctx"
 mkdir -p "$CACHE_DIR/apt"
+previous=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 log "building $IMAGE"
 "${PODMAN[@]}" build "${ULIMITS[@]}" --pull=never --layers=false \
   --build-arg "DEBIAN_BASE=$BASE_IMAGE" \
   --volume "$CACHE_DIR/apt:/var/cache/apt/archives" \
   -f "$ctx/Containerfile" -t "$IMAGE" "$ctx"
+# The image this tag named before, unless something else still uses it.
+if [ -n "$previous" ] && [ "$previous" != "$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+  "${PODMAN[@]}" rmi "$previous" >/dev/null 2>&1 || true
+fi
 log "built $IMAGE"

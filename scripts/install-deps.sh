@@ -43,3 +43,4 @@ for file in /etc/subuid /etc/subgid; do
     echo 'containers:2147483647:2147483648' | $SUDO tee -a "$file" >/dev/null
   fi
 done
+

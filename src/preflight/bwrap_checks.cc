@@ -53,13 +53,16 @@ CheckResult check_user_namespaces(const CheckContext& context) {
   if (!bwrap) return result(name, kInfo, "not checked: bwrap is missing (see bwrap_available)");
   auto identity = context.worker_identity();
   auto run = run_command(
-      {.argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(), {}, {"/bin/true"}), .identity = identity}, 10s);
+      {.argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(), {}, {"/bin/true"}),
+       .identity = identity},
+      10s);
   std::string who = identity ? " as worker uid " + std::to_string(identity->uid) : "";
   if (run.succeeded()) {
     return result(name, kOk, "bwrap can create user namespaces" + who);
   }
   ProbeOutcome outcome{.spawn_error = run.error, .timed_out = run.timed_out, .output = run.output};
-  Diagnosis diagnosis = diagnose_sandbox_failure(outcome, HostFacts::read_from_proc(), identity, who);
+  Diagnosis diagnosis =
+      diagnose_sandbox_failure(outcome, HostFacts::read_from_proc(), identity, who);
   return result(name, kError, diagnosis.message);
 }
 
@@ -88,16 +91,19 @@ CheckResult check_bwrap_host_uid_mapping(const CheckContext& context) {
   if (::pipe2(fds, O_CLOEXEC) != 0) return result(name, kError, "pipe failed");
   UniqueFd info_read(fds[0]), info_write(fds[1]);
   constexpr int kInfoFd = 3;
-  SpawnSpec spec{.argv = probe_sandbox_argv(
-                     *bwrap, identity, context.worker_proc(), {"--info-fd", std::to_string(kInfoFd)}, {"/bin/sleep", "3"}),
-                 .identity = identity,
-                 .fds = {{info_write.get(), kInfoFd}},
-                 .capture_output = true};
+  SpawnSpec spec{
+      .argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(),
+                                 {"--info-fd", std::to_string(kInfoFd)}, {"/bin/sleep", "3"}),
+      .identity = identity,
+      .fds = {{info_write.get(), kInfoFd}},
+      .capture_output = true};
   std::optional<ChildProcess> child;
   try {
     child.emplace(ChildProcess::spawn(spec));
   } catch (const std::exception& e) {
-    return result(name, kError, std::string("failed to spawn bwrap probe: ") + e.what());
+    return result(
+        name, kError,
+        std::string("failed to spawn bwrap probe: ") + e.what() + " (see user_namespaces)");
   }
   info_write.reset();
   // bwrap writes {"child-pid": N} once the sandbox exists; EOF without it

@@ -110,9 +110,8 @@ TEST(UserNamespaces, FailingSandboxIsDiagnosedFromBwrapsWords) {
 
 TEST(UserNamespaces, ProbeUsesTheConfiguredProcfs) {
   TempDir dir;  // records its arguments, then succeeds
-  write_file(dir.path() / "bwrap", "#!/bin/sh\necho \"$@\" > " + (dir.path() / "args").string() +
-                                       "\nexit 0\n",
-             0755);
+  write_file(dir.path() / "bwrap",
+             "#!/bin/sh\necho \"$@\" > " + (dir.path() / "args").string() + "\nexit 0\n", 0755);
   for (std::string procfs : {"fresh", "none"}) {
     auto r = check_user_namespaces(context_for(config_with([&](ProcessConfig& p) {
       p.bwrap_path = dir.path() / "bwrap";

@@ -100,15 +100,15 @@ Diagnosis userns_refused(const std::string& head, const HostFacts& host) {
 
 Diagnosis identity_not_mapped(const std::string& head, const HostFacts& host,
                               const Identity& identity) {
-  std::string missing;
+  std::vector<std::string> missing;
   if (!id_is_mapped(host.uid_map, identity.uid))
-    missing += "uid " + std::to_string(identity.uid);
+    missing.push_back("uid " + std::to_string(identity.uid));
   if (!id_is_mapped(host.gid_map, identity.gid))
-    missing += (missing.empty() ? "gid " : " and gid ") + std::to_string(identity.gid);
+    missing.push_back("gid " + std::to_string(identity.gid));
   return {SandboxFailure::kIdentityNotMapped,
-          head + " The workers' " + missing +
-              " do not exist in this container's user namespace (uid_map: " +
-              first_line(host.uid_map) +
+          head + " The workers' " + joined(missing, 2) + (missing.size() > 1 ? " are" : " is") +
+              " not mapped in this container's user namespace (uid_map: " +
+              first_line(host.uid_map) + ", gid_map: " + first_line(host.gid_map) +
               "): give the container at least 65536 IDs (podman `--userns=auto:size=65536`; "
               "Docker's userns-remap and Kubernetes `hostUsers: false` map 65536), or move "
               "[process] worker_uid_range_start/end and worker_gid inside the mapped range."};
@@ -118,17 +118,28 @@ Diagnosis identity_not_mapped(const std::string& head, const HostFacts& host,
 
 std::string_view failure_name(SandboxFailure cause) {
   switch (cause) {
-    case SandboxFailure::kSpawnFailed: return "spawn_failed";
-    case SandboxFailure::kTimedOut: return "timed_out";
-    case SandboxFailure::kIdentityNotMapped: return "identity_not_mapped";
-    case SandboxFailure::kUserNamespacesDisabled: return "user_namespaces_disabled";
-    case SandboxFailure::kAppArmorRestricted: return "apparmor_restricted";
-    case SandboxFailure::kSeccompRefusesUserNamespaces: return "seccomp_refuses_user_namespaces";
-    case SandboxFailure::kUserNamespaceRefused: return "user_namespace_refused";
-    case SandboxFailure::kProcMasked: return "proc_masked";
-    case SandboxFailure::kProcRefused: return "proc_refused";
-    case SandboxFailure::kMountRefused: return "mount_refused";
-    case SandboxFailure::kOther: return "other";
+    case SandboxFailure::kSpawnFailed:
+      return "spawn_failed";
+    case SandboxFailure::kTimedOut:
+      return "timed_out";
+    case SandboxFailure::kIdentityNotMapped:
+      return "identity_not_mapped";
+    case SandboxFailure::kUserNamespacesDisabled:
+      return "user_namespaces_disabled";
+    case SandboxFailure::kAppArmorRestricted:
+      return "apparmor_restricted";
+    case SandboxFailure::kSeccompRefusesUserNamespaces:
+      return "seccomp_refuses_user_namespaces";
+    case SandboxFailure::kUserNamespaceRefused:
+      return "user_namespace_refused";
+    case SandboxFailure::kProcMasked:
+      return "proc_masked";
+    case SandboxFailure::kProcRefused:
+      return "proc_refused";
+    case SandboxFailure::kMountRefused:
+      return "mount_refused";
+    case SandboxFailure::kOther:
+      return "other";
   }
   return "other";
 }
@@ -136,7 +147,8 @@ std::string_view failure_name(SandboxFailure cause) {
 HostFacts HostFacts::read_from_proc() {
   HostFacts facts;
   facts.mountinfo = read_file("/proc/self/mountinfo");
-  facts.unprivileged_userns_clone = first_line(read_file("/proc/sys/kernel/unprivileged_userns_clone"));
+  facts.unprivileged_userns_clone =
+      first_line(read_file("/proc/sys/kernel/unprivileged_userns_clone"));
   facts.max_user_namespaces = first_line(read_file("/proc/sys/user/max_user_namespaces"));
   facts.apparmor_restrict_userns =
       first_line(read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"));
@@ -183,8 +195,8 @@ Diagnosis diagnose_sandbox_failure(const ProbeOutcome& outcome, const HostFacts&
   }
   if (!outcome.spawn_error.empty())
     return {SandboxFailure::kSpawnFailed,
-            head_start + outcome.spawn_error +
-                ". bwrap could not be started" + (identity ? " as the worker identity" : "") +
+            head_start + outcome.spawn_error + ". bwrap could not be started" +
+                (identity ? " as the worker identity" : "") +
                 ": check [process] bwrap_path and that the file is executable."};
   if (outcome.timed_out)
     return {SandboxFailure::kTimedOut,
@@ -196,8 +208,7 @@ Diagnosis diagnose_sandbox_failure(const ProbeOutcome& outcome, const HostFacts&
     auto masks = proc_overmounts(host.mountinfo);
     if (!masks.empty())
       return {SandboxFailure::kProcMasked,
-              head + " The container runtime has mounted over parts of /proc (" +
-                  joined(masks, 6) +
+              head + " The container runtime has mounted over parts of /proc (" + joined(masks, 6) +
                   "), and the kernel refuses a fresh /proc in the worker's namespaces while the "
                   "existing one is partly hidden. The seccomp profile is not the cause." +
                   kUnmaskFix};
@@ -209,8 +220,8 @@ Diagnosis diagnose_sandbox_failure(const ProbeOutcome& outcome, const HostFacts&
                 "docs/containerized-mode.md."};
   }
   if (contains(said, "No permissions to create new namespace") ||
-      contains(said, "Creating new namespace failed") ||
-      contains(said, "setting up uid map") || contains(said, "unshare failed"))
+      contains(said, "Creating new namespace failed") || contains(said, "setting up uid map") ||
+      contains(said, "unshare failed"))
     return userns_refused(head, host);
   if (contains(said, "pivot_root") || contains(said, "Failed to make / slave") ||
       contains(said, "Can't mount tmpfs") || contains(said, "Failed to mount") ||
@@ -224,8 +235,9 @@ Diagnosis diagnose_sandbox_failure(const ProbeOutcome& outcome, const HostFacts&
                 "after `by admin install-apparmor`)." +
                 kOuterProfileFix};
   return {SandboxFailure::kOther,
-          head + " This failure is not one blockyard recognises; bwrap's words above say what "
-                 "failed."};
+          head +
+              " This failure is not one blockyard recognises; bwrap's words above say what "
+              "failed."};
 }
 
 }  // namespace blockyard::preflight

@@ -16,16 +16,16 @@
 namespace blockyard::preflight {
 
 enum class SandboxFailure {
-  kSpawnFailed,           // bwrap could not be started (or the identity switch failed)
-  kTimedOut,              // no answer within the probe's deadline
-  kIdentityNotMapped,     // the worker UID/GID does not exist in this user namespace
-  kUserNamespacesDisabled,  // kernel sysctls forbid unprivileged user namespaces
-  kAppArmorRestricted,    // AppArmor restricts unprivileged user namespaces
+  kSpawnFailed,                   // bwrap could not be started (or the identity switch failed)
+  kTimedOut,                      // no answer within the probe's deadline
+  kIdentityNotMapped,             // the worker UID/GID does not exist in this user namespace
+  kUserNamespacesDisabled,        // kernel sysctls forbid unprivileged user namespaces
+  kAppArmorRestricted,            // AppArmor restricts unprivileged user namespaces
   kSeccompRefusesUserNamespaces,  // a seccomp filter answers EPERM to CLONE_NEWUSER
-  kUserNamespaceRefused,  // refused, and nothing visible says why
-  kProcMasked,            // fresh procfs refused: the runtime has mounted over parts of /proc
-  kProcRefused,           // fresh procfs refused, /proc is not visibly masked
-  kMountRefused,          // namespaces created, a mount or pivot_root refused
+  kUserNamespaceRefused,          // refused, and nothing visible says why
+  kProcMasked,    // fresh procfs refused: the runtime has mounted over parts of /proc
+  kProcRefused,   // fresh procfs refused, /proc is not visibly masked
+  kMountRefused,  // namespaces created, a mount or pivot_root refused
   kOther,
 };
 
@@ -47,9 +47,9 @@ struct HostFacts {
 
 // How the probe ended: `spawn_error` when it never ran, else bwrap's output.
 struct ProbeOutcome {
-  std::string spawn_error;
+  std::string spawn_error{};
   bool timed_out = false;
-  std::string output;
+  std::string output{};
 };
 
 struct Diagnosis {
@@ -70,7 +70,6 @@ bool id_is_mapped(std::string_view id_map, unsigned long id);
 
 // `who` is appended to the first sentence ("as worker uid 60000", or "").
 Diagnosis diagnose_sandbox_failure(const ProbeOutcome& outcome, const HostFacts& host,
-                                   const std::optional<Identity>& identity,
-                                   const std::string& who);
+                                   const std::optional<Identity>& identity, const std::string& who);
 
 }  // namespace blockyard::preflight

@@ -41,7 +41,8 @@ constexpr const char* kHost =
     "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
     "40 23 0:35 / /proc/sys/fs/binfmt_misc rw,relatime shared:20 - binfmt_misc binfmt_misc rw\n";
 
-constexpr const char* kProcRefused = "bwrap: Can't mount proc on /newroot/proc: Operation not permitted";
+constexpr const char* kProcRefused =
+    "bwrap: Can't mount proc on /newroot/proc: Operation not permitted";
 constexpr const char* kNoUserns =
     "bwrap: No permissions to create new namespace, likely because the kernel does not allow "
     "non-privileged user namespaces. See <https://deb.li/bubblewrap> or "
@@ -129,7 +130,8 @@ TEST(Diagnose, SeccompRefusalNamesTheOuterProfileForEachRuntime) {
   auto d = diagnose(kNoUserns, facts(kPodmanMasked, "2"));
   EXPECT_EQ(d.cause, SandboxFailure::kSeccompRefusesUserNamespaces) << d.message;
   EXPECT_THAT(d.message, HasSubstr("Seccomp: 2"));
-  expect_runtime_fixes(d.message, "Docker and podman `--security-opt seccomp=/etc/blockyard/seccomp.json`",
+  expect_runtime_fixes(d.message,
+                       "Docker and podman `--security-opt seccomp=/etc/blockyard/seccomp.json`",
                        "by admin install-seccomp", "localhostProfile: blockyard-outer.json");
   EXPECT_THAT(d.message, Not(HasSubstr("unmask")));
 }
@@ -176,11 +178,12 @@ TEST(Diagnose, WorkerIdentityOutsideTheContainersIdMap) {
   HostFacts host = facts(kPodmanUnmasked, "2");
   host.uid_map = "         0 2147483647      65534\n";
   host.gid_map = "         0 2147483647      65534\n";
-  auto d = diagnose_sandbox_failure(ProbeOutcome{.spawn_error = "exec /usr/bin/bwrap: Invalid argument"},
-                                    host, Identity{60000, 65534}, " as worker uid 60000");
+  auto d =
+      diagnose_sandbox_failure(ProbeOutcome{.spawn_error = "exec /usr/bin/bwrap: Invalid argument"},
+                               host, Identity{60000, 65534}, " as worker uid 60000");
   EXPECT_EQ(d.cause, SandboxFailure::kIdentityNotMapped) << d.message;
   EXPECT_THAT(d.message, HasSubstr("gid 65534"));
-  EXPECT_THAT(d.message, Not(HasSubstr("uid 60000 and")));
+  EXPECT_THAT(d.message, HasSubstr("The workers' gid 65534 is not mapped"));
   EXPECT_THAT(d.message, HasSubstr("--userns=auto:size=65536"));
 }
 
@@ -190,7 +193,8 @@ TEST(Diagnose, SpawnFailureTimeoutAndUnknownOutput) {
   EXPECT_EQ(spawn.cause, SandboxFailure::kSpawnFailed) << spawn.message;
   EXPECT_THAT(spawn.message, HasSubstr("bwrap_path"));
 
-  auto slow = diagnose_sandbox_failure(ProbeOutcome{.timed_out = true}, facts(kHost), std::nullopt, "");
+  auto slow =
+      diagnose_sandbox_failure(ProbeOutcome{.timed_out = true}, facts(kHost), std::nullopt, "");
   EXPECT_EQ(slow.cause, SandboxFailure::kTimedOut) << slow.message;
 
   auto odd = diagnose("bwrap: something new went wrong", facts(kPodmanMasked, "2"));

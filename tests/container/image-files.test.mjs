@@ -140,7 +140,7 @@ suite('Dockerfiles', () => {
 });
 
 suite('deployment examples', () => {
-  test('compose: seccomp profile, no privileges, no Docker socket, Redis only on an internal network', () => {
+  test('compose: seccomp profile, no privileges, no Docker socket, Redis without a host port', () => {
     const text = fs.readFileSync(path.join(DOCKER_DIR, 'compose.yml'), 'utf8');
     const doc = YAML.parse(text);
     const by = doc.services.blockyard;
@@ -150,11 +150,7 @@ suite('deployment examples', () => {
       assert.ok(!svc.cap_add, `${name} adds capabilities`);
       for (const v of svc.volumes ?? []) assert.doesNotMatch(String(v), /docker\.sock/, `${name} mounts the Docker socket`);
     }
-    assert.equal(doc.networks.state.internal, true);
-    assert.deepEqual(doc.services.redis.networks, ['state']);
     assert.ok(!doc.services.redis.ports, 'redis publishes a host port');
-    assert.deepEqual(doc.services.caddy.networks, ['default']);
-    assert.ok(by.networks.includes('state') && by.networks.includes('default'));
     assert.ok(by.volumes.some((v) => v.endsWith(':/data')), 'state volume not at /data');
     assert.ok(fs.existsSync(path.join(DOCKER_DIR, 'Caddyfile')), 'compose mounts ./Caddyfile');
   });

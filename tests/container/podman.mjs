@@ -207,6 +207,7 @@ async function containerServer({ name, port, volume }) {
     },
     // Stops (if running) and removes the container; keeps the volume.
     async remove() {
+      clearInterval(server.logPoller);
       await podman(['rm', '-f', '-t', '0', name]);
     },
     async cleanup() {
@@ -220,6 +221,9 @@ async function containerServer({ name, port, volume }) {
       await server.remove();
     },
   };
+  // Keep a recent copy of the log for the synchronous logTail().
+  server.logPoller = setInterval(() => server.refreshLogs().catch(() => {}), 3_000);
+  server.logPoller.unref();
   return server;
 }
 

@@ -119,7 +119,7 @@ describe('docker/compose.yml under podman-compose', { timeout: 900_000 }, () => 
     const bare = await fsp.mkdtemp(path.join(os.tmpdir(), 'blockyard-compose-bare-'));
     try {
       await fsp.copyFile(path.join(DOCKER_DIR, 'compose.yml'), path.join(bare, 'compose.yml'));
-      const r = await run(['podman-compose', '-f', 'compose.yml', 'config'], { cwd: bare, env });
+      const r = await run(['podman-compose', '--dry-run', '-f', 'compose.yml', 'up', '-d'], { cwd: bare, env });
       assert.notEqual(r.code, 0, describeResult(r));
       assert.match(`${r.stdout}${r.stderr}`, /set REDIS_PASSWORD in \.env/);
     } finally {

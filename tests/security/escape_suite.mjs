@@ -200,7 +200,7 @@ describe(title, { timeout: 900_000 }, () => {
     // A pid that names the server somewhere (on the host); in a container its
     // own number there is 1, which inside a sandbox is the sandbox's init.
     probeQuery.server_pid = String(server.pid);
-    assert.ok(fs.existsSync(probeQuery.database), `no database at ${probeQuery.database}`);
+    assert.ok(fs.existsSync(path.join(server.dataDir, 'blockyard.db')), `no database in ${server.dataDir}`);
   });
 
   test('sec-a writes a marker into its /tmp, then sec-b runs every attempt', async () => {

@@ -40,7 +40,7 @@ struct BuildContext {
   std::filesystem::path seccomp_profile;   // empty: no inner filter
   std::vector<std::filesystem::path> hidden_paths;
   ProcMount proc = ProcMount::kFresh;  // [process] worker_procfs
-  ResourceLimits limits;  // resolved from the spec and the defaults
+  ResourceLimits limits;               // resolved from the spec and the defaults
   std::vector<ProcessOptions::Rlimit> rlimits;
 };
 

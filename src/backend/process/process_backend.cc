@@ -435,6 +435,11 @@ class ProcessBackend final : public Backend {
     std::vector<ProcessOptions::Rlimit> out{{RLIMIT_CORE, 0}};
     if (options_.rlimit_nofile > 0) out.push_back({RLIMIT_NOFILE, options_.rlimit_nofile});
     if (options_.rlimit_as > 0) out.push_back({RLIMIT_AS, options_.rlimit_as});
+    // No memory cgroup (a container without a delegated subtree): the memory
+    // limit still bounds the worker's heap and private mappings. Not
+    // RLIMIT_AS: R maps far more address space than it uses.
+    if (limits.memory_bytes > 0 && !(cgroups_ && cgroups_->support().memory))
+      out.push_back({RLIMIT_DATA, static_cast<unsigned long long>(limits.memory_bytes)});
     // RLIMIT_NPROC counts every process of a UID: meaningful only when the
     // worker has a host UID of its own.
     if (own_uids_ && limits.pids > 0)
