@@ -1,8 +1,9 @@
 // Start-up refused in a real container, each time with the message for the
-// real cause (src/preflight/sandbox_diagnosis.cc), and what unmasking /proc
-// costs without a user namespace.
+// real cause (src/preflight/sandbox_diagnosis.cc); the outer profile the image
+// ships; and what unmasking /proc costs without a user namespace.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { DOCKER_DEFAULT_PROFILE, describe as describeRun } from './lib.mjs';
@@ -49,6 +50,26 @@ describe('container start-up refusals', { timeout: 600_000 }, () => {
     assert.match(log, /not mapped in this container's user namespace/);
     assert.match(log, /gid 65534/);
     assert.match(log, /--userns=auto:size=65536/);
+  });
+});
+
+describe('the outer profile shipped in the image', { timeout: 300_000 }, () => {
+  after(() => removeLabelled(SUITE));
+
+  test('--entrypoint cat IMAGE /etc/blockyard/seccomp.json is profiles/seccomp-outer.json', async () => {
+    const r = await runOnce({ suite: SUITE, entrypoint: 'cat', args: ['/etc/blockyard/seccomp.json'] });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, fs.readFileSync(OUTER_PROFILE_PATH, 'utf8'));
+  });
+
+  test("the image's by admin install-seccomp writes the same bytes", async () => {
+    const r = await runOnce({
+      suite: SUITE,
+      entrypoint: 'sh',
+      args: ['-c', 'by admin install-seccomp --target /tmp/outer.json >/dev/null && cat /tmp/outer.json'],
+    });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, fs.readFileSync(OUTER_PROFILE_PATH, 'utf8'));
   });
 });
 
