@@ -153,7 +153,7 @@ void Deployer::build(const tasks::Task& task, const std::string& app_id,
     request.rscript = own_r ? r.r_path.parent_path() / "Rscript" : fs::path("Rscript");
     request.timeout = options_.build_timeout;
     request.cancel = cancelled_;
-    const auto result = restore::restore_dependencies(request, backend_, *package_store_, log);
+    const auto result = restore::restore_dependencies(request, backend_, *package_store_, task.log);
     library = result.library;
 
     bundle::write_bundle_runtime(

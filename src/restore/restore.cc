@@ -80,11 +80,11 @@ class TemporaryLibrary {
 class Restorer {
  public:
   Restorer(const RestoreRequest& request, backend::Backend& backend, const PackageStore& store,
-           LineLog& log)
+           std::shared_ptr<LineLog> log)
       : request_(request),
         backend_(backend),
         store_(store),
-        log_(log),
+        log_(std::move(log)),
         deadline_(Clock::now() + request.timeout) {}
 
   RestoreResult run() {
@@ -103,7 +103,7 @@ class Restorer {
     write_file(input.path() / "resolve.R", resolve_script());
 
     const auto requested = bundle::requested_packages(request_.manifest);
-    log_.append("Resolving " + std::to_string(requested.size()) + " requested package(s)" +
+    log_->append("Resolving " + std::to_string(requested.size()) + " requested package(s)" +
                 (repos.empty() ? "" : " against " + repository_list(repos)));
     run_job("resolve", input.path(), resolved.path(),
             {request_.rscript.string(), "/in/resolve.R", "/in", "/out", kStoreMount}, "");
@@ -136,7 +136,7 @@ class Restorer {
         ++result.reused;  // a concurrent build installed it while we waited
     }
     const auto entries = plan_entries(result.plan);
-    log_.append("Packages: " + std::to_string(result.from_host) + " from the server's R library, " +
+    log_->append("Packages: " + std::to_string(result.from_host) + " from the server's R library, " +
                 std::to_string(result.reused) + " reused from the package store, " +
                 std::to_string(result.installed) + " installed");
     if (!entries.empty()) {
@@ -184,9 +184,9 @@ class Restorer {
     if (!r_libs.empty()) spec.env["R_LIBS"] = r_libs;
     spec.timeout = remaining();
     spec.cancel = request_.cancel;
-    spec.log = std::shared_ptr<LineLog>(&log_, [](LineLog*) {});  // not owned
+    spec.log = log_;
     spec.memory_limit = request_.memory_limit;
-    const std::size_t before = log_.read_from(0).next;
+    const std::size_t before = log_->read_from(0).next;
     const backend::BuildResult result = backend_.build(spec);
     if (result.success()) return;
     check_cancelled();
@@ -200,7 +200,7 @@ class Restorer {
 
   // The reason a job gave ("ERROR: ..." lines), or its last lines.
   std::string job_failure(const std::string& step, std::size_t from, int exit_code) const {
-    const auto lines = log_.read_from(from).lines;
+    const auto lines = log_->read_from(from).lines;
     std::vector<std::string> errors;
     for (const auto& line : lines)
       if (line.starts_with("ERROR: ")) errors.push_back(line.substr(7));
@@ -230,7 +230,7 @@ class Restorer {
     auto lock = store_.lock(p.entry);
     if (store_.contains(p.entry)) {
       store_.touch(p.entry);
-      log_.append(p.package + " " + p.version + ": installed by a concurrent build, reused");
+      log_->append(p.package + " " + p.version + ": installed by a concurrent build, reused");
       return false;
     }
     std::vector<StoreEntry> deps;
@@ -245,7 +245,7 @@ class Restorer {
     }
     const fs::path staging = store_.new_staging_dir();
     try {
-      log_.append("Installing " + p.package + " " + p.version + " (" + describe_source(p) + ")");
+      log_->append("Installing " + p.package + " " + p.version + " (" + describe_source(p) + ")");
       run_job("install-" + p.package, resolved, staging,
               {request_.rscript.string(), "/in/install.R", p.package, p.version, source, "/out"},
               lib ? std::string(kStoreMount) + "/.libs/" + lib->name() : "");
@@ -299,15 +299,15 @@ class Restorer {
   const RestoreRequest& request_;
   backend::Backend& backend_;
   const PackageStore& store_;
-  LineLog& log_;
+  const std::shared_ptr<LineLog> log_;
   const Clock::time_point deadline_;
 };
 
 }  // namespace
 
 RestoreResult restore_dependencies(const RestoreRequest& request, backend::Backend& backend,
-                                   const PackageStore& store, LineLog& log) {
-  return Restorer(request, backend, store, log).run();
+                                   const PackageStore& store, std::shared_ptr<LineLog> log) {
+  return Restorer(request, backend, store, std::move(log)).run();
 }
 
 }  // namespace blockyard::restore

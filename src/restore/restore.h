@@ -78,7 +78,7 @@ struct RestoreResult {
 // half-installed is left in the store), std::runtime_error on internal
 // failures.
 RestoreResult restore_dependencies(const RestoreRequest& request, backend::Backend& backend,
-                                   const PackageStore& store, LineLog& log);
+                                   const PackageStore& store, std::shared_ptr<LineLog> log);
 
 // The R scripts run in the sandboxes (src/restore/r/*.R, embedded).
 std::string_view resolve_script();
