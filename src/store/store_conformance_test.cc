@@ -503,7 +503,7 @@ TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
   store().update_app(open);
 
   AppListQuery query;
-  query.visible_to = "alice";
+  query.visible_to = Viewer{"alice", {}};
   auto result = store().list_apps(query);
   EXPECT_EQ(result.total, 3);
   EXPECT_THAT(names_of(result.apps),
