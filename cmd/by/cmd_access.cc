@@ -64,11 +64,14 @@ void run_grant(const GrantOptions& opts, bool json) {
   }
   const std::string kind = opts.group ? "group" : "user";
   ApiClient client = connect_from_config();
-  expect_success(client.send("POST", app_path(opts.app, "/access"),
-                             Json{{"principal", opts.principal}, {"kind", kind}, {"role", opts.role}}));
+  expect_success(
+      client.send("POST", app_path(opts.app, "/access"),
+                  Json{{"principal", opts.principal}, {"kind", kind}, {"role", opts.role}}));
   if (json) {
-    return print_json(
-        {{"status", "granted"}, {"principal", opts.principal}, {"kind", kind}, {"role", opts.role}});
+    return print_json({{"status", "granted"},
+                       {"principal", opts.principal},
+                       {"kind", kind},
+                       {"role", opts.role}});
   }
   print_out("Granted " + std::string(opts.group ? "group " : "") + opts.principal + " access to " +
             opts.app + " as " + opts.role + ".\n");
@@ -77,9 +80,10 @@ void run_grant(const GrantOptions& opts, bool json) {
 void run_revoke(const GrantOptions& opts, bool json) {
   const std::string kind = opts.group ? "group" : "user";
   ApiClient client = connect_from_config();
-  expect_success(client.send("DELETE",
-                             app_path(opts.app, "/access/" + kind + "/" + url_escape(opts.principal))));
-  if (json) return print_json({{"status", "revoked"}, {"principal", opts.principal}, {"kind", kind}});
+  expect_success(client.send(
+      "DELETE", app_path(opts.app, "/access/" + kind + "/" + url_escape(opts.principal))));
+  if (json)
+    return print_json({{"status", "revoked"}, {"principal", opts.principal}, {"kind", kind}});
   print_out("Revoked access for " + std::string(opts.group ? "group " : "") + opts.principal +
             " on " + opts.app + ".\n");
 }
@@ -91,22 +95,22 @@ void add_access_commands(CLI::App& root, CommandContext& ctx) {
   access->require_subcommand(1);
   {
     auto opts = std::make_shared<AppOnly>();
-    CLI::App* cmd = add_queued(*access, ctx, "show", "Show the access type and grants", opts,
-                               run_show);
+    CLI::App* cmd =
+        add_queued(*access, ctx, "show", "Show the access type and grants", opts, run_show);
     cmd->add_option("app", opts->app, "App name or ID")->required();
   }
   {
     auto opts = std::make_shared<SetTypeOptions>();
-    CLI::App* cmd = add_queued(*access, ctx, "set-type",
-                               "Set who may use the app: acl, logged_in or public", opts,
-                               run_set_type);
+    CLI::App* cmd =
+        add_queued(*access, ctx, "set-type", "Set who may use the app: acl, logged_in or public",
+                   opts, run_set_type);
     cmd->add_option("app", opts->app, "App name or ID")->required();
     cmd->add_option("type", opts->type, "acl | logged_in | public")->required();
   }
   {
     auto opts = std::make_shared<GrantOptions>();
-    CLI::App* cmd = add_queued(*access, ctx, "grant", "Grant a user (or --group) access", opts,
-                               run_grant);
+    CLI::App* cmd =
+        add_queued(*access, ctx, "grant", "Grant a user (or --group) access", opts, run_grant);
     cmd->add_option("app", opts->app, "App name or ID")->required();
     cmd->add_option("principal", opts->principal, "User (their sub), or group name with --group")
         ->required();

@@ -27,10 +27,10 @@
 
 #include "command_support.h"
 #include "commands.h"
+#include "core/unique_fd.h"
 #include "lib/cli_error.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "core/unique_fd.h"
 #include "terminal.h"
 
 extern char** environ;

@@ -129,9 +129,10 @@ void login_with_browser(const std::string& server, bool open_browser, bool json)
                         "file, by default data/admin-token): "),
           json);
     }
-    throw CliError("this server has no browser sign-in ([oidc] is not configured); use --token "
-                   "with a personal access token (a server without [oidc] writes the local "
-                   "admin's token to its admin token file, by default data/admin-token)");
+    throw CliError(
+        "this server has no browser sign-in ([oidc] is not configured); use --token "
+        "with a personal access token (a server without [oidc] writes the local "
+        "admin's token to its admin token file, by default data/admin-token)");
   }
   if (probe.status != 400) {
     throw CliError("unexpected answer from " + server + "/login/cli: HTTP " +

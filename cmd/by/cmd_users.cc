@@ -59,8 +59,8 @@ void add_users_commands(CLI::App& root, CommandContext& ctx) {
   users->require_subcommand(1);
   add_queued(*users, ctx, "list", "List users", std::make_shared<ListOptions>(), run_list);
   auto opts = std::make_shared<UpdateOptions>();
-  CLI::App* cmd = add_queued(*users, ctx, "update", "Change a user's role or deactivate them",
-                             opts, run_update);
+  CLI::App* cmd = add_queued(*users, ctx, "update", "Change a user's role or deactivate them", opts,
+                             run_update);
   cmd->add_option("sub", opts->sub, "The user's sub")->required();
   cmd->add_option("--role", opts->role, "admin | publisher | viewer");
   cmd->add_option("--active", opts->active, "true to reactivate, false to deactivate");

@@ -34,16 +34,16 @@ class AccessApiTest : public ApiTest {
   // fixed order, each on a fresh app state where it matters.
   std::vector<int> matrix_row(const std::string& token) {
     std::vector<int> row;
-    row.push_back(call("GET", "/api/v1/apps/sales", token).status);                   // view
-    row.push_back(call("GET", "/api/v1/apps/sales/bundles", token).status);           // deploy side
-    row.push_back(call("GET", "/api/v1/apps/sales/runtime", token).status);           // runtime
-    row.push_back(call("POST", "/api/v1/apps/sales/disable", token).status);          // stop
-    row.push_back(call("POST", "/api/v1/apps/sales/enable", token).status);           // start
-    row.push_back(call("PATCH", "/api/v1/apps/sales", token,
-                       json{{"title", "Sales"}}.dump()).status);                      // config
-    row.push_back(call("PATCH", "/api/v1/apps/sales", token,
-                       json{{"access_type", "acl"}}.dump()).status);                  // access type
-    row.push_back(call("GET", "/api/v1/apps/sales/access", token).status);            // list ACL
+    row.push_back(call("GET", "/api/v1/apps/sales", token).status);           // view
+    row.push_back(call("GET", "/api/v1/apps/sales/bundles", token).status);   // deploy side
+    row.push_back(call("GET", "/api/v1/apps/sales/runtime", token).status);   // runtime
+    row.push_back(call("POST", "/api/v1/apps/sales/disable", token).status);  // stop
+    row.push_back(call("POST", "/api/v1/apps/sales/enable", token).status);   // start
+    row.push_back(call("PATCH", "/api/v1/apps/sales", token, json{{"title", "Sales"}}.dump())
+                      .status);  // config
+    row.push_back(call("PATCH", "/api/v1/apps/sales", token, json{{"access_type", "acl"}}.dump())
+                      .status);                                             // access type
+    row.push_back(call("GET", "/api/v1/apps/sales/access", token).status);  // list ACL
     return row;
   }
 
@@ -72,8 +72,8 @@ TEST_F(AccessApiTest, DeleteNeedsOwnerOrAdmin) {
 }
 
 TEST_F(AccessApiTest, RenameAndGrantsNeedOwner) {
-  auto rename = call("PATCH", "/api/v1/apps/sales", grantee_collab_,
-                     json{{"name", "sales-2"}}.dump());
+  auto rename =
+      call("PATCH", "/api/v1/apps/sales", grantee_collab_, json{{"name", "sales-2"}}.dump());
   EXPECT_EQ(rename.status, 404) << "an insufficient relation is masked as not found";
   EXPECT_EQ(body_of(rename)["message"], "app not found");
   EXPECT_EQ(call("POST", "/api/v1/apps/sales/access", grantee_collab_,
@@ -102,15 +102,16 @@ TEST_F(AccessApiTest, GrantListRevokeCycleByNameAndById) {
   EXPECT_EQ(call("POST", "/api/v1/apps/sales/disable", grantee_viewer_).status, 200);
 
   // Revoking through the app's name works (the original's quirk did not).
-  EXPECT_EQ(call("DELETE", "/api/v1/apps/sales/access/user/grantee-viewer", publisher_token_).status,
-            204);
+  EXPECT_EQ(
+      call("DELETE", "/api/v1/apps/sales/access/user/grantee-viewer", publisher_token_).status,
+      204);
   EXPECT_EQ(call("GET", "/api/v1/apps/sales", grantee_viewer_).status, 404);
   auto again = call("DELETE", "/api/v1/apps/sales/access/user/grantee-viewer", publisher_token_);
   EXPECT_EQ(again.status, 404);
   EXPECT_EQ(body_of(again)["message"], "grant not found");
-  EXPECT_EQ(call("DELETE", "/api/v1/apps/" + id_ + "/access/user/grantee-collab", admin_token_)
-                .status,
-            204);
+  EXPECT_EQ(
+      call("DELETE", "/api/v1/apps/" + id_ + "/access/user/grantee-collab", admin_token_).status,
+      204);
 }
 
 TEST_F(AccessApiTest, GrantBodyIsValidated) {
@@ -146,7 +147,8 @@ TEST_F(AccessApiTest, GroupGrantsFollowTheSessionsGroups) {
   EXPECT_EQ(grants[2]["kind"], "group");
   EXPECT_FALSE(grants[2].contains("name"));
   EXPECT_EQ(
-      call("DELETE", "/api/v1/apps/sales/access/group/%2Feng%2Fdata", publisher_token_).status, 204);
+      call("DELETE", "/api/v1/apps/sales/access/group/%2Feng%2Fdata", publisher_token_).status,
+      204);
   EXPECT_EQ(call("DELETE", "/api/v1/apps/sales/access/group/analysts", publisher_token_).status,
             204);
   EXPECT_EQ(call("GET", "/api/v1/apps/sales", "", "", {{"Cookie", member}}).status, 404);
@@ -156,7 +158,8 @@ TEST_F(AccessApiTest, ListsShowOnlyWhatTheCallerMaySee) {
   create_app("granted-by-group");
   create_app("public-one");
   create_app("hidden");
-  call("PATCH", "/api/v1/apps/public-one", publisher_token_, json{{"access_type", "public"}}.dump());
+  call("PATCH", "/api/v1/apps/public-one", publisher_token_,
+       json{{"access_type", "public"}}.dump());
   call("POST", "/api/v1/apps/granted-by-group/access", publisher_token_,
        json{{"principal", "analysts"}, {"kind", "group"}, {"role", "viewer"}}.dump());
   auto names = [&](const std::string& token, const std::string& cookie = "") {

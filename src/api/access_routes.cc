@@ -51,8 +51,11 @@ http::Response list(ApiContext& ctx, http::Request& req, const Caller& caller) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::owner);
   json out = json::array();
   for (const auto& g : ctx.store.list_access(app.id)) {
-    json item = {{"principal", g.principal}, {"kind", g.kind},           {"role", g.role},
-                 {"granted_by", g.granted_by}, {"granted_at", g.granted_at}};
+    json item = {{"principal", g.principal},
+                 {"kind", g.kind},
+                 {"role", g.role},
+                 {"granted_by", g.granted_by},
+                 {"granted_at", g.granted_at}};
     if (g.kind == "user") {
       auto user = ctx.store.get_user(g.principal);
       item["name"] = user && !user->name.empty() ? user->name : g.principal;

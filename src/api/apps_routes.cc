@@ -64,7 +64,8 @@ http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& call
   query.search = req.query_param("search").value_or("");
   query.page = std::max(1, int_query(req, "page", 1));
   query.per_page = std::clamp(int_query(req, "per_page", 25), 1, 100);
-  if (!authz::can_view_all_apps(caller)) query.visible_to = store::Viewer{caller.sub, caller.groups};
+  if (!authz::can_view_all_apps(caller))
+    query.visible_to = store::Viewer{caller.sub, caller.groups};
 
   json items = json::array();
   int total = 0;
@@ -73,8 +74,8 @@ http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& call
     store::AppListResult result = ctx.store.list_apps(query);
     total = result.total;
     for (const auto& app : result.apps) {
-      items.push_back(app_list_item_json(app, live_status(ctx, app.id),
-                                         relation_for(ctx.store, caller, app)));
+      items.push_back(
+          app_list_item_json(app, live_status(ctx, app.id), relation_for(ctx.store, caller, app)));
     }
   }
   return json_response(
@@ -143,8 +144,7 @@ http::Response set_enabled(ApiContext& ctx, http::Request& req, const Caller& ca
   if (!enabled) ctx.workers.stop_app_workers(app.id);
   auto updated = ctx.store.get_app(app.id);
   if (!updated) throw ApiError::not_found("app not found");
-  audit(ctx, req, caller, enabled ? "app.enable" : "app.disable", app.id,
-        json{{"name", app.name}});
+  audit(ctx, req, caller, enabled ? "app.enable" : "app.disable", app.id, json{{"name", app.name}});
   return json_response(200, full_app(ctx, *updated));
 }
 

@@ -2,8 +2,8 @@
 // /api/v1/cli-login/token (the last step of `by login` through the browser,
 // auth/cli_login.h). Both authenticate by what they are sent, not by a
 // session or token.
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "api/route_helpers.h"
 #include "api/routes.h"

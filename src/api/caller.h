@@ -1,10 +1,10 @@
 // Who is calling the API: authentication of /api/v1 requests and the system
 // role checks that do not depend on an app.
 //
-// With [oidc], a browser's blockyard_session cookie authenticates first (and
-// a state-changing request it authenticates must come from this server's
-// own origin, auth/csrf.h); then, as without [oidc], a personal access token
-// ("Authorization: Bearer by_...").
+// A personal access token ("Authorization: Bearer by_...") when the request
+// carries one; otherwise, with [oidc], a browser's blockyard_session cookie,
+// and then a state-changing request must come from this server's own origin
+// (auth/csrf.h).
 #pragma once
 
 #include <string_view>

@@ -12,12 +12,12 @@
 
 namespace blockyard::api {
 
-void register_app_routes(http::Router& router, ApiContext& context);      // apps_routes.cc
-void register_bundle_routes(http::Router& router, ApiContext& context);   // bundle_routes.cc
-void register_task_routes(http::Router& router, ApiContext& context);     // task_routes.cc
-void register_runtime_routes(http::Router& router, ApiContext& context);  // runtime_routes.cc
-void register_user_routes(http::Router& router, ApiContext& context);     // user_routes.cc
-void register_access_routes(http::Router& router, ApiContext& context);   // access_routes.cc
+void register_app_routes(http::Router& router, ApiContext& context);        // apps_routes.cc
+void register_bundle_routes(http::Router& router, ApiContext& context);     // bundle_routes.cc
+void register_task_routes(http::Router& router, ApiContext& context);       // task_routes.cc
+void register_runtime_routes(http::Router& router, ApiContext& context);    // runtime_routes.cc
+void register_user_routes(http::Router& router, ApiContext& context);       // user_routes.cc
+void register_access_routes(http::Router& router, ApiContext& context);     // access_routes.cc
 void register_bootstrap_routes(http::Router& router, ApiContext& context);  // bootstrap_routes.cc
 // /login, /callback, /logout, /signed-out, /login/cli (outside /api/v1).
 void register_signin_routes(http::Router& router, ApiContext& context);  // signin_routes.cc

@@ -29,13 +29,13 @@ TEST_F(ApiTest, SessionCookieAuthenticatesTheApi) {
 TEST_F(ApiTest, CookieAuthenticatedWritesMustComeFromOurOrigin) {
   std::string cookie = sign_in_as("publisher-sub");
   // A form posted from another site (or a sibling origin of the same site).
-  auto cross = call("POST", "/api/v1/apps", "", json{{"name", "csrf"}}.dump(),
-                    {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-site"},
-                     {"Origin", "http://by.test:9999"}});
+  auto cross = call(
+      "POST", "/api/v1/apps", "", json{{"name", "csrf"}}.dump(),
+      {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-site"}, {"Origin", "http://by.test:9999"}});
   EXPECT_EQ(cross.status, 403);
   EXPECT_EQ(body_of(cross)["message"], "cross-site request refused");
-  auto no_evidence = call("POST", "/api/v1/apps", "", json{{"name", "csrf"}}.dump(),
-                          {{"Cookie", cookie}});
+  auto no_evidence =
+      call("POST", "/api/v1/apps", "", json{{"name", "csrf"}}.dump(), {{"Cookie", cookie}});
   EXPECT_EQ(no_evidence.status, 403);
   auto foreign_origin = call("POST", "/api/v1/apps", "", json{{"name", "csrf"}}.dump(),
                              {{"Cookie", cookie}, {"Origin", "https://evil.example"}});
@@ -65,8 +65,8 @@ TEST_F(ApiTest, CookieAuthenticatedWritesMustComeFromOurOrigin) {
 
 TEST_F(ApiTest, WithSignInTokensAreCreatedFromABrowserSessionOnly) {
   std::string cookie = sign_in_as("viewer-sub");
-  auto from_pat = call("POST", "/api/v1/users/me/tokens", viewer_token_,
-                       json{{"name", "bred"}}.dump());
+  auto from_pat =
+      call("POST", "/api/v1/users/me/tokens", viewer_token_, json{{"name", "bred"}}.dump());
   EXPECT_EQ(from_pat.status, 403);
   EXPECT_EQ(body_of(from_pat)["message"], "tokens can only be created via browser session");
 
@@ -83,14 +83,14 @@ TEST_F(ApiTest, WithSignInTokensAreCreatedFromABrowserSessionOnly) {
 }
 
 TEST_F(ApiTest, WithoutSignInTheLocalTokenStillCreatesTokens) {
-  EXPECT_EQ(call("POST", "/api/v1/users/me/tokens", admin_token_, json{{"name", "ci"}}.dump())
-                .status,
-            201);
+  EXPECT_EQ(
+      call("POST", "/api/v1/users/me/tokens", admin_token_, json{{"name", "ci"}}.dump()).status,
+      201);
 }
 
 TEST_F(ApiTest, TokenRevocationsAreAudited) {
-  json token = body_of(
-      call("POST", "/api/v1/users/me/tokens", viewer_token_, json{{"name", "one"}}.dump()));
+  json token =
+      body_of(call("POST", "/api/v1/users/me/tokens", viewer_token_, json{{"name", "one"}}.dump()));
   call("DELETE", "/api/v1/users/me/tokens/" + token["id"].get<std::string>(), viewer_token_);
   call("POST", "/api/v1/users/me/tokens", viewer_token_, json{{"name", "two"}}.dump());
   call("DELETE", "/api/v1/users/me/tokens", viewer_token_);
@@ -123,9 +123,9 @@ TEST_F(ApiTest, DeactivationEndsSessionsAndTokensAndIsAudited) {
   call("PATCH", "/api/v1/users/viewer-sub", admin_token_, json{{"active", true}}.dump());
   EXPECT_EQ(call("GET", "/api/v1/users/me", viewer_token_).status, 200);
   EXPECT_EQ(call("GET", "/api/v1/users/me", "", "", {{"Cookie", cookie}}).status, 401);
-  EXPECT_EQ(call("PATCH", "/api/v1/users/ghost", admin_token_, json{{"active", false}}.dump())
-                .status,
-            404);
+  EXPECT_EQ(
+      call("PATCH", "/api/v1/users/ghost", admin_token_, json{{"active", false}}.dump()).status,
+      404);
 }
 
 class BootstrapTest : public ApiTest {

@@ -22,14 +22,14 @@ std::string page(const std::string& title, const std::string& body_html) {
 }
 
 std::string hidden(const char* name, const std::string& value) {
-  return std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" +
-         html_escape(value) + "\">";
+  return std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + html_escape(value) +
+         "\">";
 }
 
 }  // namespace
 
 std::string render_message_page(const std::string& title, const std::string& message,
-                                 const std::string& link_text, const std::string& link_href) {
+                                const std::string& link_text, const std::string& link_href) {
   std::string body = "<h1>" + html_escape(title) + "</h1><p>" + html_escape(message) + "</p>";
   if (!link_text.empty()) {
     body += "<p><a href=\"" + html_escape(link_href) + "\">" + html_escape(link_text) + "</a></p>";

@@ -8,8 +8,8 @@
 namespace blockyard::api {
 
 std::string render_message_page(const std::string& title, const std::string& message,
-                                 const std::string& link_text = "",
-                                 const std::string& link_href = "");
+                                const std::string& link_text = "",
+                                const std::string& link_href = "");
 
 struct CliLoginForm {
   std::string user_name;

@@ -15,6 +15,7 @@
 #include "auth/oidc_client.h"
 #include "auth/return_url.h"
 #include "core/error.h"
+#include "core/url.h"
 
 namespace blockyard::api {
 
@@ -72,20 +73,9 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
   return fields;
 }
 
+// A path or URL as one query value ("/" kept for readability).
 std::string query_escape(const std::string& value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(value, "/");
 }
 
 http::Response with_cookies(http::Response r, const std::vector<std::string>& cookies) {
@@ -95,9 +85,9 @@ http::Response with_cookies(http::Response r, const std::vector<std::string>& co
 
 http::Response answer(const auth::SignInAnswer& a) {
   if (a.message.empty()) return redirect(a.status, a.location, a.set_cookies);
-  return with_cookies(html(a.status, render_message_page("Sign-in failed", a.message,
-                                                         "Sign in again", "/login")),
-                      a.set_cookies);
+  return with_cookies(
+      html(a.status, render_message_page("Sign-in failed", a.message, "Sign in again", "/login")),
+      a.set_cookies);
 }
 
 // The parameters `by login` put in the /login/cli URL (or the form).
@@ -141,17 +131,16 @@ std::optional<auth::Caller> signed_in(ApiContext& ctx, const http::Request& req)
 http::Response cli_login_page(ApiContext& ctx, http::Request& req) {
   if (ctx.sign_in == nullptr || ctx.cli_login == nullptr) return not_found();
   CliParams p{req.query_param("port").value_or(""), req.query_param("state").value_or(""),
-              req.query_param("code_challenge").value_or(""),
-              req.query_param("name").value_or("")};
+              req.query_param("code_challenge").value_or(""), req.query_param("name").value_or("")};
   if (p.token_name.empty()) p.token_name = "by CLI";
   if (auto error = cli_params_error(p)) {
     return html(400, render_message_page("Cannot sign in by", *error));
   }
   auto caller = signed_in(ctx, req);
   if (!caller) return redirect(302, "/login?return_url=" + query_escape(req.target));
-  return html(200, render_cli_login_page({caller->name, p.token_name, p.port, p.state,
-                                          p.code_challenge,
-                                          ctx.cli_login->form_token(caller->session_id)}));
+  return html(200,
+              render_cli_login_page({caller->name, p.token_name, p.port, p.state, p.code_challenge,
+                                     ctx.cli_login->form_token(caller->session_id)}));
 }
 
 http::Response cli_login_confirm(ApiContext& ctx, http::Request& req) {
@@ -164,8 +153,9 @@ http::Response cli_login_confirm(ApiContext& ctx, http::Request& req) {
   }
   auto caller = signed_in(ctx, req);
   if (!caller) {
-    return html(401, render_message_page("Not signed in", "Your sign-in has ended. Run by login "
-                                                          "again."));
+    return html(401, render_message_page("Not signed in",
+                                         "Your sign-in has ended. Run by login "
+                                         "again."));
   }
   if (!auth::is_same_origin_request(req.method, req.headers.get("Sec-Fetch-Site"),
                                     req.headers.get("Origin"),
@@ -189,16 +179,16 @@ void register_signin_routes(http::Router& router, ApiContext& ctx) {
   });
   router.add("GET", "/callback", [&ctx](http::Request& req) {
     if (ctx.sign_in == nullptr) return not_found();
-    auth::CallbackParams params{req.query_param("state").value_or(""),
-                                req.query_param("code").value_or(""),
-                                req.query_param("error").value_or(""),
-                                req.query_param("error_description").value_or("")};
+    auth::CallbackParams params{
+        req.query_param("state").value_or(""), req.query_param("code").value_or(""),
+        req.query_param("error").value_or(""), req.query_param("error_description").value_or("")};
     return answer(ctx.sign_in->finish(params, cookie(req, auth::kStateCookie), source_ip(req)));
   });
   auto logout = [&ctx](http::Request& req) {
     if (ctx.sign_in == nullptr) {
       bool secure = ctx.config.server.external_url.starts_with("https://");
-      return redirect(302, "/signed-out", {auth::clear_cookie_header(auth::kSessionCookie, secure)});
+      return redirect(302, "/signed-out",
+                      {auth::clear_cookie_header(auth::kSessionCookie, secure)});
     }
     return answer(ctx.sign_in->sign_out(cookie(req, auth::kSessionCookie), source_ip(req)));
   };

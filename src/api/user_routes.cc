@@ -20,7 +20,8 @@ namespace {
 http::Response me(ApiContext& ctx, http::Request&, const Caller& caller) {
   json out;
   if (auto user = ctx.store.get_user(caller.sub)) {
-    out = json{{"sub", user->sub}, {"email", user->email}, {"name", user->name}, {"role", user->role}};
+    out = json{
+        {"sub", user->sub}, {"email", user->email}, {"name", user->name}, {"role", user->role}};
   } else {
     out = json{{"sub", caller.sub}, {"name", caller.name}, {"role", caller.role}};
   }

@@ -24,10 +24,7 @@ std::int64_t unix_seconds(BrowserSessions::Clock::time_point t) {
 
 BrowserSessions::BrowserSessions(BrowserSessionOptions options, store::Store& store,
                                  OidcClient* oidc, RunAsync run_async)
-    : options_(std::move(options)),
-      store_(store),
-      oidc_(oidc),
-      run_async_(std::move(run_async)) {}
+    : options_(std::move(options)), store_(store), oidc_(oidc), run_async_(std::move(run_async)) {}
 
 void BrowserSessions::set_listener(AccessListener* listener) {
   std::lock_guard lock(mu_);
@@ -154,9 +151,8 @@ SessionCheck BrowserSessions::check(std::string_view cookie_value, Clock::time_p
   caller.session_id = id;
   {
     std::lock_guard lock(mu_);
-    cache_[id] = Cached{caller,       expires_at,
-                        token_expires_at, refreshable,
-                        change_count, std::chrono::steady_clock::now()};
+    cache_[id] = Cached{caller,      expires_at,   token_expires_at,
+                        refreshable, change_count, std::chrono::steady_clock::now()};
   }
   return SessionCheck{caller, false};
 }

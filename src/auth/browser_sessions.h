@@ -42,7 +42,7 @@
 namespace blockyard::auth {
 
 struct BrowserSessionOptions {
-  std::string cookie_key;  // derive_key(session_secret, kCookieKeyLabel)
+  std::string cookie_key;                   // derive_key(session_secret, kCookieKeyLabel)
   std::chrono::seconds max_age{24 * 3600};  // oidc.cookie_max_age
   bool secure_cookies = false;              // external_url is https
   std::chrono::seconds cache_ttl{5};

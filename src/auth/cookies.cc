@@ -63,9 +63,9 @@ std::optional<StateCookie> decode_state_cookie(std::string_view key, std::string
 
 std::string set_cookie_header(std::string_view name, std::string_view value,
                               std::chrono::seconds max_age, bool secure) {
-  std::string header = std::string(name) + "=" + std::string(value) +
-                       "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +
-                       std::to_string(max_age.count());
+  std::string header =
+      std::string(name) + "=" + std::string(value) +
+      "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age.count());
   if (secure) header += "; Secure";
   return header;
 }
@@ -84,7 +84,8 @@ std::optional<std::string> find_cookie(std::string_view header, std::string_view
     auto eq = pair.find('=');
     if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
       std::string_view value = pair.substr(eq + 1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       return std::string(value);
     }
     if (semi == std::string_view::npos) break;

@@ -24,7 +24,7 @@ inline constexpr std::chrono::seconds kStateCookieMaxAge{300};
 
 struct SessionCookie {
   std::string sub;
-  std::string sid;  // random, hex; the store keeps only its SHA-256
+  std::string sid;             // random, hex; the store keeps only its SHA-256
   std::int64_t issued_at = 0;  // unix seconds
 };
 

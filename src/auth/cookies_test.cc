@@ -27,14 +27,13 @@ TEST(SignedToken, RoundTripsAndIsDeterministic) {
 TEST(SignedToken, RejectsTamperingWrongKeysAndGarbage) {
   std::string token = sign_json(kKey, json{{"sub", "alice"}});
   auto dot = token.find('.');
-  std::string forged_payload =
-      base64url_encode(json{{"sub", "admin"}}.dump()) + token.substr(dot);
+  std::string forged_payload = base64url_encode(json{{"sub", "admin"}}.dump()) + token.substr(dot);
   EXPECT_FALSE(verify_json(kKey, forged_payload)) << "tampered payload";
   std::string forged_mac = token;
   forged_mac.back() = forged_mac.back() == 'A' ? 'B' : 'A';
   EXPECT_FALSE(verify_json(kKey, forged_mac)) << "tampered signature";
-  EXPECT_FALSE(verify_json(derive_key("another-secret-of-at-least-32-characters", kCookieKeyLabel),
-                           token))
+  EXPECT_FALSE(
+      verify_json(derive_key("another-secret-of-at-least-32-characters", kCookieKeyLabel), token))
       << "wrong key";
   EXPECT_FALSE(verify_json(kKey, "no-dot-here"));
   EXPECT_FALSE(verify_json(kKey, "."));
@@ -76,8 +75,7 @@ TEST(Cookies, StateCookieRejectsMissingTamperedAndMalformed) {
   std::string good = encode_state_cookie(kKey, s);
   EXPECT_FALSE(decode_state_cookie(kKey, good.substr(0, good.find('.')))) << "no dot";
   EXPECT_FALSE(decode_state_cookie(kKey, good + "x")) << "tampered signature";
-  EXPECT_FALSE(decode_state_cookie(kKey, "%%%." + good.substr(good.find('.') + 1)))
-      << "bad base64";
+  EXPECT_FALSE(decode_state_cookie(kKey, "%%%." + good.substr(good.find('.') + 1))) << "bad base64";
 }
 
 TEST(Cookies, HeadersCarryTheRightAttributes) {
@@ -101,9 +99,9 @@ TEST(Cookies, FindCookieInAHeader) {
 TEST(ReturnUrl, KeepsLocalPathsOnly) {
   EXPECT_EQ(sanitize_return_url("/app/sales/?tab=2"), "/app/sales/?tab=2");
   EXPECT_EQ(sanitize_return_url("/"), "/");
-  for (const char* evil : {"https://evil.com/", "//evil.com", "//evil.com/app/", "/\\evil.com",
-                           "\\\\evil.com", "evil.com", "javascript:alert(1)", "", "/app\r\nX: y",
-                           "/\t/evil.com", "http:/evil.com"}) {
+  for (const char* evil :
+       {"https://evil.com/", "//evil.com", "//evil.com/app/", "/\\evil.com", "\\\\evil.com",
+        "evil.com", "javascript:alert(1)", "", "/app\r\nX: y", "/\t/evil.com", "http:/evil.com"}) {
     EXPECT_EQ(sanitize_return_url(evil), "/") << evil;
   }
 }

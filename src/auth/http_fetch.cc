@@ -5,6 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include "core/url.h"
+
 namespace blockyard::auth {
 namespace {
 
@@ -89,19 +91,7 @@ std::shared_ptr<HttpFetcher> make_curl_fetcher(std::chrono::milliseconds timeout
 }
 
 std::string form_encode(const std::string& value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(value);
 }
 
 }  // namespace blockyard::auth

@@ -35,7 +35,8 @@ std::string member(const nlohmann::json& jwk, const char* name, bool required = 
     if (required) throw std::invalid_argument(std::string("JWK has no \"") + name + "\"");
     return {};
   }
-  if (!it->is_string()) throw std::invalid_argument(std::string("JWK \"") + name + "\" is not a string");
+  if (!it->is_string())
+    throw std::invalid_argument(std::string("JWK \"") + name + "\" is not a string");
   return it->get<std::string>();
 }
 

@@ -23,8 +23,8 @@ class PublicKey {
 
   evp_pkey_st* get() const { return key_.get(); }
   const std::string& kid() const { return kid_; }
-  const std::string& kty() const { return kty_; }  // RSA | EC | OKP
-  const std::string& alg() const { return alg_; }  // as published; may be empty
+  const std::string& kty() const { return kty_; }    // RSA | EC | OKP
+  const std::string& alg() const { return alg_; }    // as published; may be empty
   const std::string& curve() const { return crv_; }  // EC/OKP only
 
  private:

@@ -116,9 +116,8 @@ bool verify_signature(const Jws& jws, const PublicKey& key) {
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx ||
-      EVP_DigestVerifyInit(ctx.get(), &pctx, spec->md ? spec->md() : nullptr, nullptr, key.get()) !=
-          1) {
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, spec->md ? spec->md() : nullptr, nullptr,
+                                   key.get()) != 1) {
     return false;
   }
   if (spec->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||

@@ -24,10 +24,10 @@ class JwtError : public std::runtime_error {
 };
 
 struct Jws {
-  nlohmann::json header;  // object with a string "alg"
-  nlohmann::json claims;  // object
+  nlohmann::json header;      // object with a string "alg"
+  nlohmann::json claims;      // object
   std::string signing_input;  // "<header b64>.<payload b64>"
-  std::string signature;  // raw bytes
+  std::string signature;      // raw bytes
 };
 
 // Splits and decodes; throws JwtError when the token is not three base64url

@@ -114,8 +114,7 @@ TEST(Jwk, RejectsWeakOrInvalidKeysAndSkipsEncryptionKeys) {
   y.back() ^= 1;
   off_curve["y"] = base64url_encode(y);
   EXPECT_THROW(PublicKey::from_jwk(off_curve), std::invalid_argument);
-  EXPECT_THROW(PublicKey::from_jwk(json{{"kty", "oct"}, {"k", "c2VjcmV0"}}),
-               std::invalid_argument);
+  EXPECT_THROW(PublicKey::from_jwk(json{{"kty", "oct"}, {"k", "c2VjcmV0"}}), std::invalid_argument);
 
   json enc = TestKey::rsa().jwk("enc");
   enc["use"] = "enc";

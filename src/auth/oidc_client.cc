@@ -193,15 +193,14 @@ std::string OidcClient::authorization_url(const std::string& state, const std::s
                                           const std::string& code_challenge) const {
   std::string scope;
   for (const auto& s : settings_.scopes) scope += (scope.empty() ? "" : " ") + s;
-  return append_query(metadata_.authorization_endpoint,
-                      {{"response_type", "code"},
-                       {"client_id", settings_.client_id},
-                       {"redirect_uri", settings_.redirect_uri},
-                       {"scope", scope},
-                       {"state", state},
-                       {"nonce", nonce},
-                       {"code_challenge", code_challenge},
-                       {"code_challenge_method", "S256"}});
+  return append_query(metadata_.authorization_endpoint, {{"response_type", "code"},
+                                                         {"client_id", settings_.client_id},
+                                                         {"redirect_uri", settings_.redirect_uri},
+                                                         {"scope", scope},
+                                                         {"state", state},
+                                                         {"nonce", nonce},
+                                                         {"code_challenge", code_challenge},
+                                                         {"code_challenge_method", "S256"}});
 }
 
 TokenSet OidcClient::token_request(const std::string& form, const char* what) {
@@ -212,9 +211,9 @@ TokenSet OidcClient::token_request(const std::string& form, const char* what) {
                   {"Accept", "application/json"}};
   call.body = form;
   if (metadata_.token_auth_basic) {
-    call.headers.emplace_back(
-        "Authorization", "Basic " + base64_encode(form_encode(settings_.client_id) + ":" +
-                                                  form_encode(settings_.client_secret)));
+    call.headers.emplace_back("Authorization",
+                              "Basic " + base64_encode(form_encode(settings_.client_id) + ":" +
+                                                       form_encode(settings_.client_secret)));
   } else {
     call.body += "&client_id=" + form_encode(settings_.client_id) +
                  "&client_secret=" + form_encode(settings_.client_secret);

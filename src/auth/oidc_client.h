@@ -91,7 +91,7 @@ class OidcClient {
   // The authorization request URL for the browser (response_type=code,
   // S256 code challenge).
   std::string authorization_url(const std::string& state, const std::string& nonce,
-                                 const std::string& code_challenge) const;
+                                const std::string& code_challenge) const;
 
   // Token requests. Throw OidcError (unreachable provider, error answer,
   // missing access token; exchange_code also a missing id_token).

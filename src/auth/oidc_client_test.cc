@@ -12,8 +12,8 @@ namespace blockyard::auth {
 namespace {
 
 using nlohmann::json;
-using ::testing::HasSubstr;
 using testing::FakeProvider;
+using ::testing::HasSubstr;
 
 OidcSettings settings_for(const FakeProvider& idp) {
   OidcSettings s;
@@ -37,7 +37,8 @@ std::string query_value(const std::string& url, const std::string& name) {
   auto pos = url.find(name + "=");
   if (pos == std::string::npos) return {};
   auto end = url.find('&', pos);
-  return url.substr(pos + name.size() + 1, end == std::string::npos ? end : end - pos - name.size() - 1);
+  return url.substr(pos + name.size() + 1,
+                    end == std::string::npos ? end : end - pos - name.size() - 1);
 }
 
 TEST(OidcClient, DiscoversEndpointsAndKeys) {
@@ -173,8 +174,8 @@ TEST(OidcClient, RefetchesKeysAfterRotationButNotOnEveryFailure) {
   eager.discover();
   f.idp->rotate_key("key-3");
   const int before = f.idp->jwks_requests;
-  EXPECT_NO_THROW(eager.verify_id_token(f.idp->make_id_token(f.idp->standard_claims()),
-                                        std::nullopt));
+  EXPECT_NO_THROW(
+      eager.verify_id_token(f.idp->make_id_token(f.idp->standard_claims()), std::nullopt));
   EXPECT_EQ(f.idp->jwks_requests, before + 1);
 }
 
@@ -202,7 +203,8 @@ TEST(OidcClient, EndSessionUrlOnlyOnTheIssuersOrigin) {
   ASSERT_TRUE(url);
   EXPECT_THAT(*url, ::testing::StartsWith("https://idp.example/session/end?client_id=blockyard"));
   EXPECT_THAT(*url, HasSubstr("id_token_hint=the-id-token"));
-  EXPECT_THAT(*url, HasSubstr("post_logout_redirect_uri=https%3A%2F%2Fby.example.com%2Fsigned-out"));
+  EXPECT_THAT(*url,
+              HasSubstr("post_logout_redirect_uri=https%3A%2F%2Fby.example.com%2Fsigned-out"));
 
   auto idp = std::make_shared<FakeProvider>();
   idp->with_end_session = false;

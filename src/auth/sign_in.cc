@@ -33,7 +33,11 @@ std::string string_claim(const json& claims, const char* name) {
 
 SignIn::SignIn(SignInOptions options, OidcClient& oidc, BrowserSessions& sessions,
                store::Store& store, telemetry::AuditLog& audit)
-    : options_(std::move(options)), oidc_(oidc), sessions_(sessions), store_(store), audit_(audit) {}
+    : options_(std::move(options)),
+      oidc_(oidc),
+      sessions_(sessions),
+      store_(store),
+      audit_(audit) {}
 
 std::string SignIn::signed_out_url() const {
   std::string base = options_.external_url;
@@ -50,9 +54,9 @@ SignInAnswer SignIn::begin(std::string_view return_url) {
   SignInAnswer answer;
   answer.location = oidc_.authorization_url(state.csrf_token, state.nonce,
                                             code_challenge_s256(state.code_verifier));
-  answer.set_cookies.push_back(set_cookie_header(
-      kStateCookie, encode_state_cookie(options_.cookie_key, state), kStateCookieMaxAge,
-      options_.secure_cookies));
+  answer.set_cookies.push_back(set_cookie_header(kStateCookie,
+                                                 encode_state_cookie(options_.cookie_key, state),
+                                                 kStateCookieMaxAge, options_.secure_cookies));
   return answer;
 }
 
@@ -118,8 +122,9 @@ SignInAnswer SignIn::finish(const CallbackParams& params,
   }
   const std::string sub = string_claim(claims, "sub");
   if (string_claim(claims, "nonce") != state->nonce) {
-    return refuse(400, "Sign-in failed: the identity provider's answer does not match this "
-                       "sign-in. Please sign in again.",
+    return refuse(400,
+                  "Sign-in failed: the identity provider's answer does not match this "
+                  "sign-in. Please sign in again.",
                   sub, "nonce mismatch", source_ip);
   }
 
@@ -141,9 +146,9 @@ SignInAnswer SignIn::finish(const CallbackParams& params,
   std::string name = string_claim(profile, "name");
   if (name.empty()) name = string_claim(profile, "preferred_username");
   const std::string email = string_claim(profile, "email");
-  const std::string role =
-      !options_.initial_admin.empty() && sub == options_.initial_admin ? "admin"
-                                                                        : options_.default_role;
+  const std::string role = !options_.initial_admin.empty() && sub == options_.initial_admin
+                               ? "admin"
+                               : options_.default_role;
   const std::string now = store::now_rfc3339();
   store::User user = store_.record_login(sub, email, name, role, now);
   if (!user.active) {

@@ -20,9 +20,9 @@ namespace blockyard::auth {
 namespace {
 
 using nlohmann::json;
+using testing::FakeProvider;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using testing::FakeProvider;
 
 class RecordingListener : public AccessListener {
  public:
@@ -75,10 +75,9 @@ class SignInTest : public ::testing::Test {
     so.cookie_key = key_;
     so.max_age = o.max_age;
     so.secure_cookies = true;
-    sessions_ = std::make_unique<BrowserSessions>(so, *store_, oidc_.get(),
-                                                  [this](std::function<void()> job) {
-                                                    background_.push_back(std::move(job));
-                                                  });
+    sessions_ = std::make_unique<BrowserSessions>(
+        so, *store_, oidc_.get(),
+        [this](std::function<void()> job) { background_.push_back(std::move(job)); });
     sessions_->set_listener(&listener_);
     SignInOptions io;
     io.cookie_key = key_;
@@ -95,8 +94,8 @@ class SignInTest : public ::testing::Test {
     SignInAnswer start = sign_in_->begin(return_url);
     auto state_cookie = set_cookie_value(start.set_cookies, "blockyard_oidc_state");
     idp_->nonce = query_value(start.location, "nonce");
-    return sign_in_->finish({query_value(start.location, "state"), "code-1", "", ""},
-                            state_cookie, "198.51.100.4");
+    return sign_in_->finish({query_value(start.location, "state"), "code-1", "", ""}, state_cookie,
+                            "198.51.100.4");
   }
 
   std::string session_cookie(const SignInAnswer& answer) {
@@ -138,8 +137,7 @@ TEST_F(SignInTest, LoginSetsStateCookieAndRedirectsToTheProvider) {
   EXPECT_EQ(query_value(a.location, "nonce").size(), 32u);
   EXPECT_EQ(query_value(a.location, "code_challenge_method"), "S256");
   ASSERT_EQ(a.set_cookies.size(), 1u);
-  EXPECT_THAT(a.set_cookies[0],
-              HasSubstr("; Path=/; HttpOnly; SameSite=Lax; Max-Age=300; Secure"));
+  EXPECT_THAT(a.set_cookies[0], HasSubstr("; Path=/; HttpOnly; SameSite=Lax; Max-Age=300; Secure"));
   auto state = decode_state_cookie(key_, *set_cookie_value(a.set_cookies, "blockyard_oidc_state"));
   ASSERT_TRUE(state);
   EXPECT_EQ(state->return_url, "/app/x/");
@@ -166,7 +164,8 @@ TEST_F(SignInTest, FullFlowStartsASessionAndReturnsToTheApp) {
   // The PKCE verifier went to the token endpoint.
   bool sent_verifier = false;
   for (const auto& call : idp_->calls) {
-    if (call.url.ends_with("/token")) sent_verifier = call.body.find("code_verifier=") != std::string::npos;
+    if (call.url.ends_with("/token"))
+      sent_verifier = call.body.find("code_verifier=") != std::string::npos;
   }
   EXPECT_TRUE(sent_verifier);
 
@@ -193,9 +192,9 @@ TEST_F(SignInTest, StateProblemsAre400) {
       << "no state cookie";
   std::string tampered = *cookie;
   tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
-  EXPECT_EQ(sign_in_->finish({query_value(start.location, "state"), "c", "", ""}, tampered, "")
-                .status,
-            400);
+  EXPECT_EQ(
+      sign_in_->finish({query_value(start.location, "state"), "c", "", ""}, tampered, "").status,
+      400);
   EXPECT_EQ(idp_->token_requests, 0) << "nothing reaches the provider without a valid state";
 }
 
@@ -260,8 +259,8 @@ TEST_F(SignInTest, DeactivatedUsersAreRefused) {
 TEST_F(SignInTest, ProfileAndGroupsComeFromUserinfoToo) {
   make(Options{"viewer", "", "groups", std::chrono::seconds(3600)});
   idp_->id_claims = {{"sub", "u1"}};
-  idp_->userinfo_claims = {{"name", "Una"}, {"email", "una@example.org"},
-                           {"groups", {"analysts", "finance", 7}}};
+  idp_->userinfo_claims = {
+      {"name", "Una"}, {"email", "una@example.org"}, {"groups", {"analysts", "finance", 7}}};
   auto check = sessions_->check(session_cookie(sign_in()));
   ASSERT_TRUE(check.caller);
   EXPECT_EQ(check.caller->name, "Una");
@@ -347,10 +346,10 @@ TEST_F(SignInTest, TokenNearExpiryIsRefreshedInTheBackground) {
   idp_->expires_in = 3600;
   run_background();
   EXPECT_EQ(idp_->refresh_requests, 1);
-  EXPECT_GT(store::parse_rfc3339(store_->get_session(*sessions_->session_id_of(cookie))
-                                     ->token_expires_at)
-                .value(),
-            BrowserSessions::Clock::now() + std::chrono::minutes(50));
+  EXPECT_GT(
+      store::parse_rfc3339(store_->get_session(*sessions_->session_id_of(cookie))->token_expires_at)
+          .value(),
+      BrowserSessions::Clock::now() + std::chrono::minutes(50));
 }
 
 TEST_F(SignInTest, RefusedRefreshEndsTheSessionButAnOutageDoesNot) {

@@ -25,9 +25,7 @@ class TestKey {
   static TestKey rsa(int bits = 2048) {
     return TestKey(EVP_RSA_gen(static_cast<unsigned>(bits)), "RSA");
   }
-  static TestKey ec(const char* group = "P-256") {
-    return TestKey(EVP_EC_gen(group), "EC");
-  }
+  static TestKey ec(const char* group = "P-256") { return TestKey(EVP_EC_gen(group), "EC"); }
   static TestKey ed25519() {
     EVP_PKEY* key = nullptr;
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);

@@ -104,7 +104,8 @@ class FakeProvider : public HttpFetcher {
       nlohmann::json answer = {{"access_token", "access-" + std::to_string(token_requests)},
                                {"token_type", "Bearer"},
                                {"expires_in", expires_in}};
-      if (issue_refresh_token) answer["refresh_token"] = "refresh-" + std::to_string(token_requests);
+      if (issue_refresh_token)
+        answer["refresh_token"] = "refresh-" + std::to_string(token_requests);
       if (!refresh) answer["id_token"] = make_id_token(standard_claims());
       return {200, answer.dump()};
     }

@@ -33,14 +33,13 @@ Relation evaluate_access(const auth::Caller* caller, const store::App& app,
   if (caller->sub == app.owner) return Relation::owner;
   Relation granted = Relation::none;
   for (const auto& grant : grants) {
-    bool mine = grant.kind == "user"
-                    ? grant.principal == caller->sub
-                    : grant.kind == "group" &&
-                          std::find(caller->groups.begin(), caller->groups.end(),
-                                    grant.principal) != caller->groups.end();
+    bool mine = grant.kind == "user" ? grant.principal == caller->sub
+                                     : grant.kind == "group" &&
+                                           std::find(caller->groups.begin(), caller->groups.end(),
+                                                     grant.principal) != caller->groups.end();
     if (!mine) continue;
-    granted = std::max(granted, grant.role == "collaborator" ? Relation::collaborator
-                                                             : Relation::viewer);
+    granted =
+        std::max(granted, grant.role == "collaborator" ? Relation::collaborator : Relation::viewer);
   }
   if (granted != Relation::none) return granted;
   if (app.access_type == "logged_in" || app.access_type == "public") return Relation::viewer;

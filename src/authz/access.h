@@ -31,9 +31,9 @@ Relation evaluate_access(const auth::Caller* caller, const store::App& app,
                          const std::vector<store::AccessGrant>& grants);
 
 // The permission matrix (§2.3).
-bool can_view(Relation r);           // details, and use through the proxy
+bool can_view(Relation r);  // details, and use through the proxy
 bool can_use_proxy(Relation r);
-bool can_deploy(Relation r);         // bundles, logs, runtime, rollback, enable/disable, config
+bool can_deploy(Relation r);  // bundles, logs, runtime, rollback, enable/disable, config
 bool can_delete(Relation r);
 bool can_manage_access(Relation r);  // grants, access_type, rename
 

@@ -148,13 +148,15 @@ void check_oidc(const Config& config) {
   // The session secret signs the sign-in cookies; it cannot come from
   // [vault] in this version, so it is required whatever else is set.
   if (config.server.session_secret.empty()) {
-    fail("server.session_secret is required when [oidc] is set (e.g. the output of "
-         "`openssl rand -hex 32`)");
+    fail(
+        "server.session_secret is required when [oidc] is set (e.g. the output of "
+        "`openssl rand -hex 32`)");
   }
   if (config.server.session_secret.size() < kMinSessionSecret) {
-    fail(fmt::format("server.session_secret must be at least {} characters: it signs the "
-                     "sign-in cookies (e.g. the output of `openssl rand -hex 32`)",
-                     kMinSessionSecret));
+    fail(
+        fmt::format("server.session_secret must be at least {} characters: it signs the "
+                    "sign-in cookies (e.g. the output of `openssl rand -hex 32`)",
+                    kMinSessionSecret));
   }
   for (const auto& scope : oidc.extra_scopes) {
     if (scope.empty() || scope.find_first_of(" \t\"") != std::string::npos) {

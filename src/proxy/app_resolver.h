@@ -25,8 +25,8 @@
 namespace blockyard::proxy {
 
 struct AppRoute {
-  std::optional<store::App> app;         // empty: no such app (404)
-  std::optional<store::AppAlias> alias;  // set when `segment` was a former name
+  std::optional<store::App> app;           // empty: no such app (404)
+  std::optional<store::AppAlias> alias;    // set when `segment` was a former name
   std::vector<store::AccessGrant> grants;  // the app's access grants
 };
 

@@ -12,6 +12,7 @@
 #include "auth/cookies.h"
 #include "authz/access.h"
 #include "core/crypto.h"
+#include "core/url.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
@@ -85,22 +86,6 @@ std::string header_safe(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
-  }
-  return out;
-}
-
-std::string query_escape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
   }
   return out;
 }
@@ -359,7 +344,7 @@ bool Exchange::authorize(const std::vector<store::AccessGrant>& grants) {
   if (!caller_) {
     // Sign in, then come back here.
     respond(302, "text/plain; charset=utf-8", "",
-            {{"Location", "/login?return_url=" + query_escape(sv(req.target()))}});
+            {{"Location", "/login?return_url=" + percent_encode(sv(req.target()), "/")}});
   } else {
     respond(404, "text/plain; charset=utf-8", "not found\n");
   }

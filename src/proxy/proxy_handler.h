@@ -38,8 +38,8 @@ class ProxyHandler : public http::DataPlaneHandler {
     store::Store& store;
     WorkerManager& workers;
     UpstreamPool& upstreams;
-    ResumeRegistry& resumes;  // resumable Shiny WebSockets by token
-    AppResolver& apps;        // the store's apps, cached for the hot path
+    ResumeRegistry& resumes;          // resumable Shiny WebSockets by token
+    AppResolver& apps;                // the store's apps, cached for the hot path
     auth::BrowserSessions* sessions;  // sign-in; null without [oidc]
   };
 

@@ -93,8 +93,7 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   // The live worker bound to this session of this app, if the session was
   // opened by `user_sub` ("" = anonymous); a routing cookie of another user
   // finds nothing.
-  std::optional<WorkerView> session_worker(const std::string& session_id,
-                                           const std::string& app_id,
+  std::optional<WorkerView> session_worker(const std::string& session_id, const std::string& app_id,
                                            const std::string& user_sub = "");
 
   // Calls `done(ready)` once the worker is ready (true) or has failed (false).
@@ -132,7 +131,8 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   void check_starting(std::vector<std::function<void()>>& notifications);
   void sweep_idle_and_exited();
   void stop_worker(const std::string& worker_id, const char* reason);
-  void stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned, const char* reason);
+  void stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
+                          const char* reason);
   void finish_record(Record& record, WorkerState final_state);
   void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
   void start_queued();

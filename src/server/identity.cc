@@ -16,11 +16,9 @@ std::string trimmed_url(std::string url) {
   return url;
 }
 
-void make_sign_in(const Config& config, store::Store& store, Identity& id,
-                  std::function<void(std::function<void()>)> run_async) {
+void discover_provider(const Config& config, Identity& id) {
   const OidcConfig& oc = *config.oidc;
   const std::string external = trimmed_url(config.server.external_url);
-  const bool secure = external.starts_with("https://");
   auth::OidcSettings settings;
   settings.issuer_url = oc.issuer_url;
   settings.discovery_url = oc.issuer_discovery_url;
@@ -38,7 +36,13 @@ void make_sign_in(const Config& config, store::Store& store, Identity& id,
   }
   spdlog::info("oidc: signing in through {} (client {}, redirect {})", id.oidc->metadata().issuer,
                oc.client_id, settings.redirect_uri);
+}
 
+void make_sign_in(const Config& config, store::Store& store, Identity& id,
+                  std::function<void(std::function<void()>)> run_async) {
+  const OidcConfig& oc = *config.oidc;
+  const std::string external = trimmed_url(config.server.external_url);
+  const bool secure = external.starts_with("https://");
   const std::string cookie_key =
       auth::derive_key(config.server.session_secret, auth::kCookieKeyLabel);
   auth::BrowserSessionOptions session_options;
@@ -57,16 +61,15 @@ void make_sign_in(const Config& config, store::Store& store, Identity& id,
   sign_in_options.initial_admin = oc.initial_admin;
   sign_in_options.groups_claim = oc.groups_claim;
   sign_in_options.external_url = external;
-  id.sign_in = std::make_unique<auth::SignIn>(sign_in_options, *id.oidc, *id.sessions, store,
-                                              *id.audit);
+  id.sign_in =
+      std::make_unique<auth::SignIn>(sign_in_options, *id.oidc, *id.sessions, store, *id.audit);
   id.cli_login = std::make_unique<auth::CliLogin>(
       auth::derive_key(config.server.session_secret, "blockyard-cli-login"));
 }
 
 }  // namespace
 
-Identity make_identity(const Config& config, store::Store& store,
-                       std::function<void(std::function<void()>)> run_async) {
+Identity open_identity(const Config& config) {
   Identity id;
   if (config.audit) {
     try {
@@ -78,6 +81,12 @@ Identity make_identity(const Config& config, store::Store& store,
   } else {
     id.audit = std::make_unique<telemetry::AuditLog>();
   }
+  if (config.oidc) discover_provider(config, id);
+  return id;
+}
+
+void finish_identity(Identity& id, const Config& config, store::Store& store,
+                     std::function<void(std::function<void()>)> run_async) {
   if (config.oidc) make_sign_in(config, store, id, std::move(run_async));
   if (!config.server.bootstrap_token.empty()) {
     std::string hash = sha256_hex(config.server.bootstrap_token);
@@ -85,7 +94,6 @@ Identity make_identity(const Config& config, store::Store& store,
     id.bootstrap = std::make_unique<api::Bootstrap>(hash, config.oidc->initial_admin, redeemed);
     spdlog::info("bootstrap token {}", redeemed ? "already redeemed" : "armed");
   }
-  return id;
 }
 
 }  // namespace blockyard::server

@@ -28,9 +28,14 @@ struct Identity {
   std::unique_ptr<api::Bootstrap> bootstrap;
 };
 
-// Throws std::runtime_error naming the provider (or the audit path) when it
-// cannot be set up. `run_async` runs background token refreshes.
-Identity make_identity(const Config& config, store::Store& store,
-                       std::function<void(std::function<void()>)> run_async);
+// Step 1, before anything is written: opens the audit log and discovers the
+// identity provider. Throws std::runtime_error naming the provider (or the
+// audit path) when either is unusable.
+Identity open_identity(const Config& config);
+
+// Step 2, once the store is open: browser sessions, sign-in, `by login`
+// and the bootstrap token. `run_async` runs background token refreshes.
+void finish_identity(Identity& identity, const Config& config, store::Store& store,
+                     std::function<void(std::function<void()>)> run_async);
 
 }  // namespace blockyard::server

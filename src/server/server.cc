@@ -184,15 +184,16 @@ std::vector<proxy::PrewarmTarget> prewarm_targets(const Config& config, store::S
 }  // namespace
 
 int run_server(const Config& config) {
+  // The audit log and the identity provider first: an unwritable audit path
+  // or an unreachable provider stops start-up before anything is written.
+  Identity identity = open_identity(config);
   auto store = store::open_sqlite_store(config.database.path);
   if (int n = store->fail_interrupted_bundles(); n > 0) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
   }
   prepare_local_admin(config, *store);
-  // Sign-in and audit before anything starts: an unreachable identity
-  // provider or an unwritable audit log stops start-up here.
   asio::thread_pool auth_pool(1);  // background refreshes of sign-in tokens
-  Identity identity = make_identity(config, *store, [&auth_pool](std::function<void()> job) {
+  finish_identity(identity, config, *store, [&auth_pool](std::function<void()> job) {
     asio::post(auth_pool, std::move(job));
   });
   // One set of backend options decides, for the data directories, the

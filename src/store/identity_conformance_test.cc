@@ -10,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "core/error.h"
+#include "core/test_api_error.h"
 #include "store/store_conformance.h"
 
 namespace blockyard::store::testing {
@@ -19,15 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-template <typename Body>
-int api_status_of(Body&& body) {
-  try {
-    body();
-  } catch (const ApiError& e) {
-    return e.status();
-  }
-  return 0;
-}
+using blockyard::testing::api_status_of;
 
 std::vector<std::string> names_of(const std::vector<App>& apps) {
   std::vector<std::string> names;
@@ -62,16 +55,16 @@ UserSession session_for(const std::string& sub, const std::string& id,
   return s;
 }
 
-AccessGrant grant(const std::string& app_id, const std::string& principal,
-                  const std::string& kind, const std::string& role) {
+AccessGrant grant(const std::string& app_id, const std::string& principal, const std::string& kind,
+                  const std::string& role) {
   return AccessGrant{app_id, principal, kind, role, "owner-sub", "2026-01-01T00:00:00Z"};
 }
 
 // ---- Sign-in and user updates ----
 
 TEST_P(StoreConformanceTest, RecordLoginInsertsWithTheGivenRole) {
-  User user = store().record_login("alice", "a@example.org", "Alice", "publisher",
-                                   "2026-03-01T00:00:00Z");
+  User user =
+      store().record_login("alice", "a@example.org", "Alice", "publisher", "2026-03-01T00:00:00Z");
   EXPECT_EQ(user.sub, "alice");
   EXPECT_EQ(user.email, "a@example.org");
   EXPECT_EQ(user.name, "Alice");

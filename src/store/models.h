@@ -48,8 +48,8 @@ struct UserSession {
   std::string sub;
   std::vector<std::string> groups;  // IdP groups at sign-in ([oidc] groups_claim)
   std::string access_token;
-  std::string refresh_token;  // "" when the IdP issued none
-  std::string id_token;       // for RP-initiated logout (id_token_hint)
+  std::string refresh_token;     // "" when the IdP issued none
+  std::string id_token;          // for RP-initiated logout (id_token_hint)
   std::string token_expires_at;  // when the access token expires
   std::string created_at;
   std::string expires_at;  // the sign-in ends here whatever the IdP says (cookie_max_age)

@@ -34,8 +34,7 @@ constexpr std::string_view kPatColumns =
 
 constexpr std::string_view kUserColumns = "sub, email, name, role, active, last_login";
 
-constexpr std::string_view kGrantColumns =
-    "app_id, principal, kind, role, granted_by, granted_at";
+constexpr std::string_view kGrantColumns = "app_id, principal, kind, role, granted_by, granted_at";
 
 constexpr std::string_view kSessionColumns =
     "id, sub, groups_json, access_token, refresh_token, id_token, token_expires_at, created_at, "
@@ -107,8 +106,7 @@ User read_user(const Statement& row) {
 }
 
 AccessGrant read_grant(const Statement& row) {
-  return AccessGrant{row.text(0), row.text(1), row.text(2),
-                     row.text(3), row.text(4), row.text(5)};
+  return AccessGrant{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5)};
 }
 
 std::string groups_to_json(const std::vector<std::string>& groups) {
@@ -229,13 +227,14 @@ class SqliteStore final : public Store {
   User record_login(const std::string& sub, const std::string& email, const std::string& name,
                     const std::string& role_if_new, const std::string& now) override {
     std::lock_guard lock(mu_);
-    Statement upsert(db_, sql("INSERT INTO users (sub, email, name, role, active, last_login) "
-                              "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(sub) DO UPDATE SET "
-                              "email = CASE WHEN excluded.email = '' THEN email "
-                              "ELSE excluded.email END, "
-                              "name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, "
-                              "last_login = excluded.last_login RETURNING ",
-                              kUserColumns, ""));
+    Statement upsert(db_,
+                     sql("INSERT INTO users (sub, email, name, role, active, last_login) "
+                         "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(sub) DO UPDATE SET "
+                         "email = CASE WHEN excluded.email = '' THEN email "
+                         "ELSE excluded.email END, "
+                         "name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, "
+                         "last_login = excluded.last_login RETURNING ",
+                         kUserColumns, ""));
     upsert.bind(1, sub).bind(2, email).bind(3, name).bind(4, role_if_new).bind(5, now);
     if (!upsert.step()) throw std::runtime_error("sqlite: record_login returned no row");
     User user = read_user(upsert);
@@ -357,8 +356,7 @@ class SqliteStore final : public Store {
   bool revoke_access(const std::string& app_id, const std::string& kind,
                      const std::string& principal) override {
     std::lock_guard lock(mu_);
-    Statement remove(db_,
-                     "DELETE FROM app_access WHERE app_id = ? AND kind = ? AND principal = ?");
+    Statement remove(db_, "DELETE FROM app_access WHERE app_id = ? AND kind = ? AND principal = ?");
     remove.bind(1, app_id).bind(2, kind).bind(3, principal).run();
     return db_.changes() > 0;
   }

@@ -61,8 +61,8 @@ class Store {
   virtual std::vector<User> list_users() = 0;
   // A sign-in: inserts the user with `role_if_new` and active, or updates
   // only email, name (each unless the new value is empty) and last_login of
-  // an existing row (role and active are never touched here). One statement, so concurrent first sign-ins of the
-  // same sub cannot both insert. Returns the row as stored.
+  // an existing row (role and active are never touched here). One statement, so concurrent first
+  // sign-ins of the same sub cannot both insert. Returns the row as stored.
   virtual User record_login(const std::string& sub, const std::string& email,
                             const std::string& name, const std::string& role_if_new,
                             const std::string& now) = 0;

@@ -32,11 +32,11 @@
 namespace blockyard::telemetry {
 
 struct AuditEvent {
-  std::string action;          // e.g. "user.login", "app.create"
-  std::string actor;           // a user's sub, or "anonymous"
-  std::string target;          // app id, token id, user sub...; omitted when empty
-  nlohmann::json detail;       // an object; omitted when null or empty
-  std::string source_ip;       // the client address; omitted when empty
+  std::string action;               // e.g. "user.login", "app.create"
+  std::string actor;                // a user's sub, or "anonymous"
+  std::string target;               // app id, token id, user sub...; omitted when empty
+  nlohmann::json detail;            // an object; omitted when null or empty
+  std::string source_ip;            // the client address; omitted when empty
   std::string outcome = "success";  // success | failure | denied
 };
 

@@ -139,8 +139,11 @@ describe('sign-in in the browser', { timeout: 900_000 }, () => {
       timeout: 15_000,
     });
     console.log(`the deactivated user's app session ended ${Date.now() - started} ms after deactivation`);
-    await carol.page.reload({ waitUntil: 'domcontentloaded' });
-    assert.ok(carol.page.url().startsWith(`${env.idp.issuer}/`), `after reload: ${carol.page.url()}`);
+    // Reloading goes back through sign-in, which now refuses carol.
+    await carol.page.reload({ waitUntil: 'load' });
+    await carol.page.waitForFunction(() => /deactivated/.test(document.body?.textContent ?? ''), null, {
+      timeout: 30_000,
+    });
     await env.server.api('PATCH', '/api/v1/users/carol', { body: { active: true } });
   });
 
@@ -164,7 +167,10 @@ describe('sign-in in the browser', { timeout: 900_000 }, () => {
       assert.equal(response.status(), 403, await response.text());
       assert.match(await response.text(), /cross-site request refused/);
 
-      await page.goto(`${env.url}/signed-out`);
+      // A page of this origin (the app's; blockyard's own pages allow no
+      // scripts to connect anywhere).
+      await page.goto(`${env.url}/app/echo/`);
+      await appHeaders(page);
       const created = await page.evaluate(async () => {
         const r = await fetch('/api/v1/users/me/tokens', {
           method: 'POST',

@@ -58,7 +58,7 @@ describe('access control on /app/', { timeout: 900_000 }, () => {
   test('an anonymous visitor of an acl app is sent to sign in and comes back to the same URL', async () => {
     const r = await request(`${env.url}/app/echo/headers?x=1`);
     assert.equal(r.status, 302, r.body);
-    assert.equal(r.headers.location, '/login?return_url=%2Fapp%2Fecho%2Fheaders%3Fx%3D1');
+    assert.equal(r.headers.location, '/login?return_url=/app/echo/headers%3Fx%3D1');
     assert.equal(parseSetCookies(r.cookies).blockyard_route, undefined, 'no worker for an anonymous visitor');
     // Following it signs in and lands on the app URL.
     const s = await signIn(env, 'admin', { startPath: r.headers.location });

@@ -124,10 +124,17 @@ describe('sign-in through oidc-provider', { timeout: 600_000 }, () => {
     assert.equal(cleared?.attrs['max-age'], '0');
     assert.equal((await me(env, laptop.cookie)).status, 401, 'the signed-out cookie is dead');
     assert.equal((await me(env, phone.cookie)).status, 200, 'the other browser stays signed in');
-    // The provider accepts the logout request (its confirmation page).
-    const idpPage = await request(out.headers.location);
+    // The provider accepts the logout request (valid id_token_hint and
+    // registered post_logout_redirect_uri) and sends the browser back.
+    const idpJar = new CookieJar();
+    const idpPage = await jarRequest(idpJar, out.headers.location);
     assert.equal(idpPage.status, 200, idpPage.body);
-    assert.match(idpPage.body, /logoutForm/);
+    const action = /<form method="post" action="([^"]+)"/.exec(idpPage.body)?.[1];
+    assert.ok(action, idpPage.body);
+    const fields = Object.fromEntries([...idpPage.body.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const back = await jarRequest(idpJar, action, { method: 'POST', form: fields });
+    assert.equal(back.status, 303, back.body);
+    assert.equal(back.headers.location, `${env.url}/signed-out`);
     const page = await request(`${env.url}/signed-out`);
     assert.equal(page.status, 200);
     assert.match(page.body, /signed out/i);

@@ -43,9 +43,10 @@ BrowserLoginRequest new_browser_login() {
 
 std::string browser_login_url(const std::string& server, int port,
                               const BrowserLoginRequest& request, const std::string& token_name) {
-  return server + "/login/cli?port=" + std::to_string(port) + "&state=" + url_escape(request.state) +
-         "&code_challenge=" + url_escape(request.code_challenge) + "&name=" +
-         url_escape(token_name);
+  return server + "/login/cli?port=" + std::to_string(port) +
+         "&state=" + url_escape(request.state) +
+         "&code_challenge=" + url_escape(request.code_challenge) +
+         "&name=" + url_escape(token_name);
 }
 
 std::optional<std::map<std::string, std::string>> parse_callback_request(std::string_view head) {

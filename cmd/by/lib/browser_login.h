@@ -11,8 +11,8 @@
 namespace blockyard::cli {
 
 struct BrowserLoginRequest {
-  std::string state;          // random, checked on the way back
-  std::string code_verifier;  // stays in `by`
+  std::string state;           // random, checked on the way back
+  std::string code_verifier;   // stays in `by`
   std::string code_challenge;  // S256 of the verifier, sent to the server
 };
 
