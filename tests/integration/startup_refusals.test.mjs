@@ -69,4 +69,3 @@ describe('start-up refusals', () => {
     assert.match(output, /audit\.path: audit log \/nonexistent-dir\/audit\.jsonl: cannot open/, output);
   });
 });
-});
