@@ -67,6 +67,9 @@ struct ProcessConfig {
   int worker_uid_range_end = 60999;
   int worker_gid = 65534;
   bool skip_metadata_check = false;
+  // What workers get at /proc: "fresh" (their own procfs) or "none" (an empty
+  // directory; for containers whose /proc the runtime masks).
+  std::string worker_procfs = "fresh";
 };
 
 struct DataMountConfig {

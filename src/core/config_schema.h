@@ -89,6 +89,7 @@ inline const std::vector<Field<ProcessConfig>>& schema(const ProcessConfig*) {
       {"worker_uid_range_end", &S::worker_uid_range_end},
       {"worker_gid", &S::worker_gid},
       {"skip_metadata_check", &S::skip_metadata_check},
+      {"worker_procfs", &S::worker_procfs},
   };
   return fields;
 }

@@ -129,6 +129,9 @@ void check_backend(const Config& config) {
   check_at_least("process.worker_gid", process.worker_gid, 1);
   if (process.bwrap_path.empty()) fail("process.bwrap_path must not be empty");
   if (process.r_path.empty()) fail("process.r_path must not be empty");
+  if (process.worker_procfs != "fresh" && process.worker_procfs != "none")
+    fail("process.worker_procfs must be \"fresh\" or \"none\" (got \"" + process.worker_procfs +
+         "\")");
 }
 
 constexpr std::size_t kMinSessionSecret = 32;

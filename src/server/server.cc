@@ -134,6 +134,7 @@ backend::process::ProcessBackendOptions process_backend_options(const Config& co
   options.worker_uid_range_end = pc.worker_uid_range_end;
   options.worker_gid = pc.worker_gid;
   options.seccomp_profile = pc.seccomp_profile;
+  options.worker_proc = backend::process::proc_mount_for(pc.worker_procfs);
   options.default_memory_limit = config.server.default_memory_limit;
   options.default_cpu_limit = config.server.default_cpu_limit;
   options.hidden_paths = server_data_dirs(config);

@@ -144,6 +144,7 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   sandbox.bundle_mount = binds[0].target;
   sandbox.extra_binds.assign(binds.begin() + 1, binds.end());
   sandbox.hidden_paths = context.hidden_paths;
+  sandbox.proc = context.proc;
   sandbox.env = build_environment(spec.env);
   sandbox.command = command;
   sandbox.info_fd = 3;

@@ -21,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "backend/process/cgroups.h"
+#include "backend/process/sandbox_mounts.h"
 #include "backend/process/uid_allocator.h"
 #include "backend/process/worker_process.h"
 
@@ -38,7 +39,8 @@ struct BuildContext {
   std::string instance;                    // sandbox marker instance (orphan clean-up)
   std::filesystem::path seccomp_profile;   // empty: no inner filter
   std::vector<std::filesystem::path> hidden_paths;
-  ResourceLimits limits;  // resolved from the spec and the defaults
+  ProcMount proc = ProcMount::kFresh;  // [process] worker_procfs
+  ResourceLimits limits;               // resolved from the spec and the defaults
   std::vector<ProcessOptions::Rlimit> rlimits;
 };
 

@@ -302,6 +302,7 @@ class ProcessBackend final : public Backend {
     context.instance = instance_;
     context.seccomp_profile = options_.seccomp_profile;
     context.hidden_paths = options_.hidden_paths;
+    context.proc = options_.worker_proc;
     WorkerSpec limits_spec;
     limits_spec.memory_limit = spec.memory_limit;
     limits_spec.cpu_limit = spec.cpu_limit;
@@ -381,6 +382,7 @@ class ProcessBackend final : public Backend {
     sandbox.bundle_host_path = binds[0].source;
     sandbox.bundle_mount = binds[0].target;
     sandbox.hidden_paths = options_.hidden_paths;
+    sandbox.proc = options_.worker_proc;
     sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
     sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
     sandbox.info_fd = 3;
@@ -433,6 +435,11 @@ class ProcessBackend final : public Backend {
     std::vector<ProcessOptions::Rlimit> out{{RLIMIT_CORE, 0}};
     if (options_.rlimit_nofile > 0) out.push_back({RLIMIT_NOFILE, options_.rlimit_nofile});
     if (options_.rlimit_as > 0) out.push_back({RLIMIT_AS, options_.rlimit_as});
+    // No memory cgroup (a container without a delegated subtree): the memory
+    // limit still bounds the worker's heap and private mappings. Not
+    // RLIMIT_AS: R maps far more address space than it uses.
+    if (limits.memory_bytes > 0 && !(cgroups_ && cgroups_->support().memory))
+      out.push_back({RLIMIT_DATA, static_cast<unsigned long long>(limits.memory_bytes)});
     // RLIMIT_NPROC counts every process of a UID: meaningful only when the
     // worker has a host UID of its own.
     if (own_uids_ && limits.pids > 0)
