@@ -290,14 +290,6 @@ void run_rollback(const UpdateOptions& opts, bool json) {
   post_admin_action(client, "rollback", std::nullopt, json);
 }
 
-template <typename Options, typename Run>
-CLI::App* add_queued(CLI::App& parent, CommandContext& ctx, const std::string& name,
-                     const std::string& help, std::shared_ptr<Options> opts, Run run) {
-  CLI::App* cmd = parent.add_subcommand(name, help);
-  cmd->callback([opts, run, &ctx] { ctx.action = [opts, run, &ctx] { run(*opts, ctx.json); }; });
-  return cmd;
-}
-
 }  // namespace
 
 void add_admin_commands(CLI::App& root, CommandContext& ctx) {

@@ -22,6 +22,8 @@ namespace {
 http::Response upload_bundle(ApiContext& ctx, http::Request& req, const Caller& caller) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
   DeployStarted started = start_bundle_deploy(ctx, app, caller.sub, req.body_file, req.body);
+  audit(ctx, req, caller, "bundle.upload", app.id,
+        json{{"name", app.name}, {"bundle_id", started.bundle_id}});
   return json_response(202, json{{"bundle_id", started.bundle_id}, {"task_id", started.task_id}});
 }
 
@@ -76,6 +78,8 @@ http::Response rollback(ApiContext& ctx, http::Request& req, const Caller& calle
     throw ApiError::bad_request("bundle_id is required");
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
   store::App updated = ctx.deployer.rollback(app, it->get<std::string>(), caller.sub);
+  audit(ctx, req, caller, "bundle.rollback", app.id,
+        json{{"name", app.name}, {"bundle_id", updated.active_bundle.value_or("")}});
   return json_response(200, app_json(updated, app_status(ctx.workers.workers_for_app(app.id))));
 }
 

@@ -7,6 +7,7 @@
 #include "api/json_views.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "authz/roles.h"
 
 namespace blockyard::api {
 
@@ -20,7 +21,8 @@ http::Response list_deployments(ApiContext& ctx, http::Request& req, const Calle
   query.status = req.query_param("status").value_or("");
   query.page = std::max(1, int_query(req, "page", 1));
   query.per_page = std::clamp(int_query(req, "per_page", 25), 1, 100);
-  if (caller.role != "admin") query.visible_to = caller.sub;
+  if (!authz::can_view_all_apps(caller))
+    query.visible_to = store::Viewer{caller.sub, caller.groups};
   const store::DeploymentListResult result = ctx.store.list_deployments(query);
   json rows = json::array();
   for (const auto& d : result.deployments) rows.push_back(deployment_json(d));
