@@ -14,6 +14,7 @@ using ::testing::UnorderedElementsAre;
 class AccessApiTest : public ApiTest {
  protected:
   AccessApiTest() {
+    config_.oidc.emplace().groups_claim = "groups";
     app_ = create_app("sales");
     id_ = app_["id"];
     stranger_ = add_user("stranger-sub", "publisher");
@@ -154,6 +155,17 @@ TEST_F(AccessApiTest, GrantBodyIsValidated) {
   EXPECT_EQ(message({{"principal", "publisher-sub"}, {"kind", "user"}, {"role", "viewer"}}),
             "cannot grant access to yourself");
   EXPECT_EQ(call("POST", "/api/v1/apps/sales/access", publisher_token_, "not json").status, 400);
+
+  // Without a groups claim no one's groups are known: a group grant would
+  // silently admit no one.
+  config_.oidc->groups_claim.clear();
+  const std::string no_groups =
+      "group grants need [oidc] groups_claim: without it no user's groups are known";
+  EXPECT_EQ(message({{"principal", "analysts"}, {"kind", "group"}, {"role", "viewer"}}), no_groups);
+  config_.oidc.reset();
+  EXPECT_EQ(message({{"principal", "analysts"}, {"kind", "group"}, {"role", "viewer"}}), no_groups);
+  EXPECT_EQ(body_of(call("GET", "/api/v1/apps/sales/access", publisher_token_)).size(), 2u)
+      << "only the fixture's two user grants";
 }
 
 TEST_F(AccessApiTest, GroupGrantsFollowTheSessionsGroups) {
