@@ -268,5 +268,23 @@ TEST_F(AccessApiTest, AppChangesAndDeploysAreAudited) {
   for (std::size_t i = n - 4; i < n; ++i) EXPECT_EQ(lines[i]["outcome"], "success");
 }
 
+TEST_F(AccessApiTest, RefusedDeploysAreAuditedAsFailures) {
+  auto r = call("POST", "/api/v1/apps/sales/bundles", grantee_collab_,
+                read_file(make_archive("no-app", {{"README.md", "no app"}})));
+  ASSERT_EQ(r.status, 400) << r.body;
+  json line = audit_lines().back();
+  EXPECT_EQ(line["action"], "bundle.upload");
+  EXPECT_EQ(line["actor"], "grantee-collab");
+  EXPECT_EQ(line["target"], id_);
+  EXPECT_EQ(line["outcome"], "failure");
+  EXPECT_EQ(line["detail"]["name"], "sales");
+  EXPECT_EQ(line["detail"]["reason"], body_of(r)["message"]);
+  // One who may not deploy learns nothing, and writes nothing: the app's
+  // existence stays masked in the log's absence of a line too.
+  const auto count = audit_lines().size();
+  EXPECT_EQ(call("POST", "/api/v1/apps/sales/bundles", grantee_viewer_, "x").status, 404);
+  EXPECT_EQ(audit_lines().size(), count);
+}
+
 }  // namespace
 }  // namespace blockyard::api::testing
