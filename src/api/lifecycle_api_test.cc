@@ -37,6 +37,7 @@ class LifecycleApiTest : public ApiTest {
         deploy::DeployerHooks{{}, {}, {}}, [](std::function<void()> job) { job(); });
     context_ =
         std::make_unique<ApiContext>(ApiContext{config_, *store_, tasks_, workers_, *deployer_});
+    context_->audit = audit_.get();
     router_ = http::Router();
     register_api_routes(router_, *context_);
   }
@@ -186,6 +187,68 @@ TEST_F(LifecycleApiTest, DeploymentsListNewestFirstAndScopedToTheCaller) {
   EXPECT_EQ(body_of(call("GET", "/api/v1/deployments?status=failed", admin_token_))["total"], 0);
   EXPECT_EQ(body_of(call("GET", "/api/v1/deployments", viewer_token_))["total"], 0);
   EXPECT_EQ(body_of(call("GET", "/api/v1/deployments", publisher_token_))["total"], 2);
+}
+
+// The lifecycle routes answer to the same relations as the other app routes
+// (a viewer or a stranger learns nothing, a collaborator may roll back and
+// read build logs, only the owner or an admin restores, only an admin
+// purges), and each change is audited.
+TEST_F(LifecycleApiTest, LifecycleRoutesFollowTheAppAccessAndAreAudited) {
+  config_.storage.soft_delete_retention = std::chrono::hours(1);
+  json app = create_app("guarded");
+  const std::string id = app["id"];
+  const std::string collab = add_user("collab-sub", "viewer");
+  const std::string granted_viewer = add_user("granted-viewer-sub", "viewer");
+  const std::string stranger = add_user("stranger-sub", "publisher");
+  for (const auto& [who, role] :
+       {std::pair{"collab-sub", "collaborator"}, std::pair{"granted-viewer-sub", "viewer"}}) {
+    ASSERT_EQ(call("POST", "/api/v1/apps/guarded/access", publisher_token_,
+                   json{{"principal", who}, {"kind", "user"}, {"role", role}}.dump())
+                  .status,
+              204);
+  }
+  const std::string first = deploy_label("guarded", "first");
+  const std::string second = deploy_label("guarded", "second");
+  const std::string rollback_body = json{{"bundle_id", first}}.dump();
+  const std::string detail = "/api/v1/apps/guarded/bundles/" + first;
+
+  for (const std::string& token : {granted_viewer, stranger}) {
+    EXPECT_EQ(call("GET", detail, token).status, 404);
+    EXPECT_EQ(call("GET", detail + "/logs", token).status, 404);
+    EXPECT_EQ(call("POST", "/api/v1/apps/guarded/rollback", token, rollback_body).status, 404);
+    EXPECT_EQ(body_of(call("GET", "/api/v1/deployments", token))["total"], 0);
+  }
+  EXPECT_EQ(call("GET", detail, collab).status, 200);
+  EXPECT_EQ(call("GET", detail + "/logs", collab).status, 200);
+  EXPECT_EQ(body_of(call("GET", "/api/v1/deployments", collab))["total"], 2)
+      << "a collaborator sees the app's deployments";
+  auto rolled = call("POST", "/api/v1/apps/guarded/rollback", collab, rollback_body);
+  ASSERT_EQ(rolled.status, 200) << rolled.body;
+  json line = audit_lines().back();
+  EXPECT_EQ(line["action"], "bundle.rollback");
+  EXPECT_EQ(line["actor"], "collab-sub");
+  EXPECT_EQ(line["target"], id);
+  EXPECT_EQ(line["detail"], (json{{"name", "guarded"}, {"bundle_id", first}}));
+
+  EXPECT_EQ(call("DELETE", "/api/v1/apps/guarded", collab).status, 404) << "delete needs owner";
+  ASSERT_EQ(call("DELETE", "/api/v1/apps/guarded", publisher_token_).status, 204);
+  EXPECT_EQ(audit_lines().back()["action"], "app.delete");
+  EXPECT_EQ(audit_lines().back()["detail"]["soft"], true);
+  EXPECT_EQ(call("POST", "/api/v1/apps/" + id + "/restore", collab).status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/apps/" + id + "/restore", stranger).status, 404);
+  ASSERT_EQ(call("POST", "/api/v1/apps/" + id + "/restore", publisher_token_).status, 200);
+  EXPECT_EQ(audit_lines().back()["action"], "app.restore");
+  EXPECT_EQ(audit_lines().back()["actor"], "publisher-sub");
+
+  ASSERT_EQ(call("DELETE", "/api/v1/apps/guarded", publisher_token_).status, 204);
+  EXPECT_EQ(call("DELETE", "/api/v1/apps/" + id + "?purge=true", publisher_token_).status, 403)
+      << "purging is for admins";
+  ASSERT_EQ(call("DELETE", "/api/v1/apps/" + id + "?purge=true", admin_token_).status, 204);
+  line = audit_lines().back();
+  EXPECT_EQ(line["action"], "app.purge");
+  EXPECT_EQ(line["actor"], "admin-sub");
+  EXPECT_EQ(line["target"], id);
+  EXPECT_FALSE(store_->get_bundle(second).has_value());
 }
 
 }  // namespace
