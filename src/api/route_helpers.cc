@@ -23,6 +23,9 @@ void add_route(http::Router& router, ApiContext& context, const std::string& met
                  response = handler(request, caller);
                } catch (const ApiError& e) {
                  response = http::Response::error(e.status(), e.code(), e.what());
+               } catch (const store::StoreError& e) {
+                 const ApiError api = error_for(e);
+                 response = http::Response::error(api.status(), api.code(), api.what());
                } catch (const std::exception& e) {
                  spdlog::error("api {} {} failed: {}", request.method, request.path, e.what());
                  response = http::Response::error(500, "internal_error", "internal server error");
@@ -30,6 +33,17 @@ void add_route(http::Router& router, ApiContext& context, const std::string& met
                add_api_headers(response);
                return response;
              });
+}
+
+ApiError error_for(const store::StoreError& error) {
+  switch (error.kind()) {
+    case store::StoreErrorKind::not_found:
+      return ApiError::not_found(error.what());
+    case store::StoreErrorKind::conflict:
+    case store::StoreErrorKind::name_reserved:
+      return ApiError::conflict(error.what());
+  }
+  return ApiError::conflict(error.what());
 }
 
 nlohmann::json parse_json_body(const http::Request& request) {
