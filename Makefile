@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test unit-test integration-test e2e-test test-deps format clean
+.PHONY: all deps build run test unit-test integration-test e2e-test container-test test-deps image format clean
 
 all: build
 
@@ -29,6 +29,12 @@ test-deps:
 test: deps build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 900
 
+# The blockyard-process image on a Debian 12 base, with podman (see
+# scripts/build-image.sh): make image [IMAGE=localhost/blockyard-process:dev]
+IMAGE ?= localhost/blockyard-process:dev
+image: deps build
+	bash scripts/build-image.sh $(IMAGE)
+
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
@@ -37,6 +43,9 @@ integration-test: build test-deps
 
 e2e-test: build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+container-test: build test-deps
+	cd $(BUILD_DIR) && ctest --output-on-failure -L container
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -13,11 +13,33 @@
 # installed at build time; asking which version is current needs the
 # network). Override the policy by setting the variables, by `rig add` in the
 # extras hook, or by mounting your own script here.
+#
+# Without rig (the Debian image `make image` builds), R comes from the
+# distribution's packages: only the default policy applies, and the script
+# links /usr/local/bin/R and Rscript (process.r_path) to that R.
 set -eu
 
 R_ROOT=${R_ROOT:-/opt/R}
 R_VERSIONS=${R_VERSIONS:-release}
 R_DEFAULT=${R_DEFAULT:-}
+LINK_DIR=${R_LINK_DIR:-/usr/local/bin}
+
+if ! command -v rig >/dev/null 2>&1; then
+  if [ "$R_VERSIONS" != release ] || [ -n "$R_DEFAULT" ]; then
+    echo "r-versions: R_VERSIONS=\"$R_VERSIONS\" R_DEFAULT=\"$R_DEFAULT\" need rig, which this image does not have (its R comes from the distribution's packages)" >&2
+    exit 1
+  fi
+  for tool in R Rscript; do
+    [ -e "$LINK_DIR/$tool" ] && continue
+    found=$(command -v "$tool" || true)
+    if [ -z "$found" ]; then
+      echo "r-versions: no R installed (no rig and no $tool on PATH)" >&2
+      exit 1
+    fi
+    ln -s "$found" "$LINK_DIR/$tool"
+  done
+  exit 0
+fi
 
 installed_versions() {
   [ -d "$R_ROOT" ] || return 0

@@ -36,9 +36,8 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNODE_PROGRAM=/
  && /build/bin/seccomp-compile --in /src/profiles/seccomp.json --out /build/seccomp.bpf
 # The Ubuntu packages that hold the shared libraries the binaries link, so the
 # runtime stage installs exactly those (and no -dev packages).
-RUN for lib in $(ldd /build/bin/blockyard /build/bin/by | awk '$3 ~ /^\// {print $3}' | sort -u); do \
-      dpkg -S "$lib" 2>/dev/null || dpkg -S "$(realpath "$lib")"; \
-    done | cut -d: -f1 | sort -u > /build/runtime-packages.txt \
+COPY docker/runtime-packages.sh docker/runtime-packages.sh
+RUN sh docker/runtime-packages.sh /build/bin/blockyard /build/bin/by > /build/runtime-packages.txt \
  && cat /build/runtime-packages.txt
 
 # ---- runtime ----------------------------------------------------------------
@@ -79,6 +78,12 @@ RUN apt-get update \
  && /etc/blockyard/r-versions.sh \
  && rm -rf /var/lib/apt/lists/*
 
+# ---- shared steps ------------------------------------------------------------
+# Everything from this line to the end is also the tail of the image that
+# `make image` builds on a Debian 12 base (scripts/build-image.sh appends it
+# to docker/debian.Dockerfile), so both images have the same files, paths,
+# entrypoint and defaults. Stage "builder" provides /build/bin/{blockyard,by}
+# and /build/seccomp.bpf.
 COPY --from=builder /build/bin/blockyard /usr/local/bin/blockyard
 COPY --from=builder /build/bin/by /usr/local/bin/by
 # Inner filter bubblewrap applies to each worker.

@@ -11,9 +11,14 @@ build_pkgs=(
 )
 runtime_pkgs=(bubblewrap r-base-core r-cran-shiny procps iproute2 curl)
 test_pkgs=(chromium nodejs npm redis-server apparmor sqlite3)
+# The container suite and `make image`: podman with runc (crun refuses hosts
+# with a hybrid cgroup layout), a Debian base made by debootstrap, and
+# podman-compose with the CNI dnsname plugin (services find each other by
+# name) for docker/compose.yml.
+container_pkgs=(podman runc debootstrap podman-compose golang-github-containernetworking-plugin-dnsname)
 
 missing=()
-for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}" ${BLOCKYARD_SKIP_TEST_DEPS:+} "${test_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}" ${BLOCKYARD_SKIP_TEST_DEPS:+} "${test_pkgs[@]}" "${container_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # node/npm may come from outside apt (e.g. a preinstalled toolchain).
@@ -23,9 +28,19 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   missing=("${filtered[@]}")
 fi
 
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# podman --userns=auto takes each container's UIDs and GIDs from the
+# `containers` ranges here; add one (above every host account) if missing.
+for file in /etc/subuid /etc/subgid; do
+  if ! grep -q '^containers:' "$file" 2>/dev/null; then
+    echo "install-deps: adding a containers: range to $file"
+    echo 'containers:2147483647:2147483648' | $SUDO tee -a "$file" >/dev/null
+  fi
+done
+

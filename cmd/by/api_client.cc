@@ -154,7 +154,7 @@ HttpResponse ApiClient::perform(const Request& request) {
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   HeaderList headers;
-  append_header(headers, "Authorization: Bearer " + creds_.token);
+  if (!creds_.token.empty()) append_header(headers, "Authorization: Bearer " + creds_.token);
   append_header(headers, "Accept: application/json, text/plain");
   // A bundle upload must not stall waiting for a 100 Continue the server may never send.
   append_header(headers, "Expect:");

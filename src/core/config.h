@@ -67,6 +67,9 @@ struct ProcessConfig {
   int worker_uid_range_end = 60999;
   int worker_gid = 65534;
   bool skip_metadata_check = false;
+  // What workers get at /proc: "fresh" (their own procfs) or "none" (an empty
+  // directory; for containers whose /proc the runtime masks).
+  std::string worker_procfs = "fresh";
 };
 
 struct DataMountConfig {
@@ -140,6 +143,12 @@ struct OidcConfig {
   Duration cookie_max_age = std::chrono::hours(24);
   std::string initial_admin;
   std::string default_role = "viewer";
+  // Ours: the claim (ID token or userinfo) holding the user's IdP groups,
+  // for grants to groups; "" = groups are not read.
+  std::string groups_claim;
+  // Ours: scopes requested besides openid profile email offline_access
+  // (e.g. "groups" where the provider releases groups only under it).
+  std::vector<std::string> extra_scopes;
 };
 
 struct VaultServiceConfig {

@@ -89,6 +89,7 @@ inline const std::vector<Field<ProcessConfig>>& schema(const ProcessConfig*) {
       {"worker_uid_range_end", &S::worker_uid_range_end},
       {"worker_gid", &S::worker_gid},
       {"skip_metadata_check", &S::skip_metadata_check},
+      {"worker_procfs", &S::worker_procfs},
   };
   return fields;
 }
@@ -173,7 +174,8 @@ inline const std::vector<Field<OidcConfig>>& schema(const OidcConfig*) {
       {"issuer_url", &S::issuer_url},         {"issuer_discovery_url", &S::issuer_discovery_url},
       {"client_id", &S::client_id},           {"client_secret", &S::client_secret, true},
       {"cookie_max_age", &S::cookie_max_age}, {"initial_admin", &S::initial_admin},
-      {"default_role", &S::default_role},
+      {"default_role", &S::default_role},     {"groups_claim", &S::groups_claim},
+      {"extra_scopes", &S::extra_scopes},
   };
   return fields;
 }

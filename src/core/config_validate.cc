@@ -129,7 +129,12 @@ void check_backend(const Config& config) {
   check_at_least("process.worker_gid", process.worker_gid, 1);
   if (process.bwrap_path.empty()) fail("process.bwrap_path must not be empty");
   if (process.r_path.empty()) fail("process.r_path must not be empty");
+  if (process.worker_procfs != "fresh" && process.worker_procfs != "none")
+    fail("process.worker_procfs must be \"fresh\" or \"none\" (got \"" + process.worker_procfs +
+         "\")");
 }
+
+constexpr std::size_t kMinSessionSecret = 32;
 
 void check_oidc(const Config& config) {
   if (!config.oidc) return;
@@ -143,8 +148,23 @@ void check_oidc(const Config& config) {
   }
   if (oidc.client_id.empty()) fail("oidc.client_id must not be empty");
   if (oidc.client_secret.empty()) fail("oidc.client_secret must not be empty");
-  if (!config.vault && config.server.session_secret.empty()) {
-    fail("server.session_secret is required when [oidc] is set (or configure [vault])");
+  // The session secret signs the sign-in cookies; it cannot come from
+  // [vault] in this version, so it is required whatever else is set.
+  if (config.server.session_secret.empty()) {
+    fail(
+        "server.session_secret is required when [oidc] is set (e.g. the output of "
+        "`openssl rand -hex 32`)");
+  }
+  if (config.server.session_secret.size() < kMinSessionSecret) {
+    fail(
+        fmt::format("server.session_secret must be at least {} characters: it signs the "
+                    "sign-in cookies (e.g. the output of `openssl rand -hex 32`)",
+                    kMinSessionSecret));
+  }
+  for (const auto& scope : oidc.extra_scopes) {
+    if (scope.empty() || scope.find_first_of(" \t\"") != std::string::npos) {
+      fail(fmt::format("oidc.extra_scopes: invalid scope \"{}\"", scope));
+    }
   }
   if (!one_of(oidc.default_role, {"viewer", "publisher"})) {
     fail(fmt::format("oidc.default_role must be \"viewer\" or \"publisher\", got \"{}\"",

@@ -82,7 +82,8 @@ std::string forwarded_for(const bhttp::request_header<>& header) {
 }
 
 // Converts Beast's parsed header into our Request (body filled separately).
-Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip) {
+Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip,
+                   const TrustedProxies& trusted) {
   Request r;
   r.method = std::string(header.method_string());
   r.target = std::string(header.target());
@@ -93,6 +94,7 @@ Request to_request(const bhttp::request_header<>& header, const std::string& pee
     r.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
   r.peer_ip = peer_ip;
+  r.client_ip = client_ip(peer_ip, forwarded_for(header), to_sv(header["X-Real-IP"]), trusted);
   return r;
 }
 
@@ -203,7 +205,7 @@ void Connection::on_header(beast::error_code ec) {
 }
 
 void Connection::read_api_body() {
-  auto request = to_request(parser_->get(), peer_ip_);
+  auto request = to_request(parser_->get(), peer_ip_, shared_->trusted);
   const bool keep_alive = parser_->get().keep_alive();
   stream_.expires_after(kBodyTimeout);
 

@@ -10,6 +10,7 @@
 #include "backend/process/process_tree.h"
 #include "preflight/checks.h"
 #include "preflight/registry.h"
+#include "preflight/sandbox_diagnosis.h"
 #include "preflight/sandbox_probe.h"
 
 namespace blockyard::preflight {
@@ -18,45 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_first_line(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return trim(line);
-}
-
 std::string in_quotes(const std::string& text) {
   return "\"" + text + "\"";
-}
-
-// What the host's settings say about user namespaces, for the failure text.
-std::string userns_diagnosis() {
-  std::string out;
-  std::string clone = read_first_line("/proc/sys/kernel/unprivileged_userns_clone");
-  if (clone == "0") {
-    out +=
-        " The kernel forbids them: kernel.unprivileged_userns_clone = 0 (fix: sysctl -w "
-        "kernel.unprivileged_userns_clone=1, persist in /etc/sysctl.d/).";
-  }
-  std::string max = read_first_line("/proc/sys/user/max_user_namespaces");
-  if (max == "0") {
-    out += " user.max_user_namespaces = 0 (fix: sysctl -w user.max_user_namespaces=15000).";
-  }
-  std::string apparmor = read_first_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
-  if (apparmor == "1") {
-    out +=
-        " AppArmor restricts unprivileged user namespaces "
-        "(kernel.apparmor_restrict_unprivileged_userns = 1; fix: load the blockyard AppArmor "
-        "profile with `by admin install-apparmor`, or set the sysctl to 0).";
-  }
-  if (out.empty()) {
-    out =
-        " If blockyard runs in a container, its seccomp profile must allow user namespaces: "
-        "start it with --security-opt seccomp=/etc/blockyard/seccomp.json (written by "
-        "`by admin install-seccomp`). Otherwise check kernel.unprivileged_userns_clone, "
-        "user.max_user_namespaces and AppArmor's kernel.apparmor_restrict_unprivileged_userns.";
-  }
-  return out;
 }
 
 }  // namespace
@@ -89,17 +53,17 @@ CheckResult check_user_namespaces(const CheckContext& context) {
   if (!bwrap) return result(name, kInfo, "not checked: bwrap is missing (see bwrap_available)");
   auto identity = context.worker_identity();
   auto run = run_command(
-      {.argv = probe_sandbox_argv(*bwrap, identity, {}, {"/bin/true"}), .identity = identity}, 10s);
+      {.argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(), {}, {"/bin/true"}),
+       .identity = identity},
+      10s);
   std::string who = identity ? " as worker uid " + std::to_string(identity->uid) : "";
   if (run.succeeded()) {
     return result(name, kOk, "bwrap can create user namespaces" + who);
   }
-  std::string why = !run.error.empty() ? run.error
-                    : run.timed_out    ? "timed out after 10s"
-                                       : run.output;
-  return result(
-      name, kError,
-      "bwrap cannot create a worker sandbox" + who + ": " + why + "." + userns_diagnosis());
+  ProbeOutcome outcome{.spawn_error = run.error, .timed_out = run.timed_out, .output = run.output};
+  Diagnosis diagnosis =
+      diagnose_sandbox_failure(outcome, HostFacts::read_from_proc(), identity, who);
+  return result(name, kError, diagnosis.message);
 }
 
 CheckResult check_bwrap_host_uid_mapping(const CheckContext& context) {
@@ -127,16 +91,19 @@ CheckResult check_bwrap_host_uid_mapping(const CheckContext& context) {
   if (::pipe2(fds, O_CLOEXEC) != 0) return result(name, kError, "pipe failed");
   UniqueFd info_read(fds[0]), info_write(fds[1]);
   constexpr int kInfoFd = 3;
-  SpawnSpec spec{.argv = probe_sandbox_argv(
-                     *bwrap, identity, {"--info-fd", std::to_string(kInfoFd)}, {"/bin/sleep", "3"}),
-                 .identity = identity,
-                 .fds = {{info_write.get(), kInfoFd}},
-                 .capture_output = true};
+  SpawnSpec spec{
+      .argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(),
+                                 {"--info-fd", std::to_string(kInfoFd)}, {"/bin/sleep", "3"}),
+      .identity = identity,
+      .fds = {{info_write.get(), kInfoFd}},
+      .capture_output = true};
   std::optional<ChildProcess> child;
   try {
     child.emplace(ChildProcess::spawn(spec));
   } catch (const std::exception& e) {
-    return result(name, kError, std::string("failed to spawn bwrap probe: ") + e.what());
+    return result(
+        name, kError,
+        std::string("failed to spawn bwrap probe: ") + e.what() + " (see user_namespaces)");
   }
   info_write.reset();
   // bwrap writes {"child-pid": N} once the sandbox exists; EOF without it

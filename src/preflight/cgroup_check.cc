@@ -123,7 +123,8 @@ CheckResult check_cgroup_delegation(const CheckContext& context) {
   const std::string how_to_fix =
       " Give blockyard a writable cgroup subtree: under systemd set Delegate=yes in its unit; "
       "in a container use cgroup v2 with --cgroupns=private and a writable /sys/fs/cgroup. "
-      "Workers still get rlimits (address space, processes, open files).";
+      "Workers still get rlimits: memory_limit as a data-size limit (RLIMIT_DATA), processes "
+      "per worker UID, open files.";
 
   if (found.empty()) {
     std::string limits = context.config.server.default_memory_limit.empty() &&

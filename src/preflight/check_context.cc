@@ -22,6 +22,10 @@ std::optional<Identity> CheckContext::worker_identity() const {
   return Identity{static_cast<uid_t>(pc.worker_uid_range_start), static_cast<gid_t>(pc.worker_gid)};
 }
 
+backend::process::ProcMount CheckContext::worker_proc() const {
+  return backend::process::proc_mount_for(process().worker_procfs);
+}
+
 std::filesystem::path CheckContext::probe_executable() const {
   if (!options.probe_executable.empty()) return options.probe_executable;
   std::error_code ec;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "backend/process/sandbox_mounts.h"
 #include "core/config.h"
 #include "preflight/subprocess.h"
 
@@ -55,6 +56,8 @@ struct CheckContext {
   // when running as root with per_worker_uids; otherwise nullopt (our own).
   std::optional<Identity> worker_identity() const;
   std::filesystem::path probe_executable() const;
+  // [process] worker_procfs as the backend applies it.
+  backend::process::ProcMount worker_proc() const;
 };
 
 }  // namespace blockyard::preflight

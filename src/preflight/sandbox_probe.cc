@@ -12,6 +12,7 @@ namespace blockyard::preflight {
 
 std::vector<std::string> probe_sandbox_argv(const std::filesystem::path& bwrap,
                                             const std::optional<Identity>& identity,
+                                            backend::process::ProcMount proc,
                                             const std::vector<std::string>& extra_flags,
                                             const std::vector<std::string>& command) {
   namespace bp = backend::process;
@@ -25,8 +26,9 @@ std::vector<std::string> probe_sandbox_argv(const std::filesystem::path& bwrap,
   if (identity) {
     append({"--uid", std::to_string(identity->uid), "--gid", std::to_string(identity->gid)});
   }
-  append({"--ro-bind", "/", "/", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir",
-          "/tmp"});
+  append({"--ro-bind", "/", "/", "--tmpfs", "/tmp"});
+  append(bp::proc_mount_args(proc));
+  append({"--dev", "/dev", "--chdir", "/tmp"});
   append(extra_flags);
   argv.push_back("--");
   append(command);

@@ -9,13 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "backend/process/sandbox_mounts.h"
 #include "preflight/subprocess.h"
 
 namespace blockyard::preflight {
 
-// argv: bwrap <flags> [--uid U --gid G] [extra_flags] -- command...
+// argv: bwrap <flags> [--uid U --gid G] [extra_flags] -- command... with
+// /proc as the workers get it ([process] worker_procfs).
 std::vector<std::string> probe_sandbox_argv(const std::filesystem::path& bwrap,
                                             const std::optional<Identity>& identity,
+                                            backend::process::ProcMount proc,
                                             const std::vector<std::string>& extra_flags,
                                             const std::vector<std::string>& command);
 

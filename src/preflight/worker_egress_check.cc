@@ -21,7 +21,7 @@ bool sandboxed_probe(const CheckContext& context, const EgressTarget& target) {
   // The probe binary is bound in under the sandbox's private /tmp: where it
   // lives on the host (a build tree under /tmp, say) may be hidden inside.
   const std::string inside = "/tmp/blockyard-probe";
-  auto argv = probe_sandbox_argv(*bwrap, identity,
+  auto argv = probe_sandbox_argv(*bwrap, identity, context.worker_proc(),
                                  {"--ro-bind", context.probe_executable().string(), inside},
                                  {inside, "probe", "--tcp", target.address(), "--timeout", "2s"});
   auto run = run_command({.argv = argv, .identity = identity}, 10s);

@@ -6,7 +6,10 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "auth/cookies.h"
+#include "authz/access.h"
 #include "core/crypto.h"
+#include "core/url.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
@@ -66,22 +69,16 @@ void strip_headers(Fields& fields, bool keep_upgrade) {
   for (const auto& name : remove) fields.erase(name);
 }
 
-}  // namespace
-
-std::optional<std::string> find_cookie(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto semi = header.find(';');
-    std::string_view pair = header.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      return std::string(pair.substr(eq + 1));
-    }
-    if (semi == std::string_view::npos) break;
-    header.remove_prefix(semi + 1);
+// A header value from IdP claims: control characters would break the header.
+std::string header_safe(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
   }
-  return std::nullopt;
+  return out;
 }
+
+}  // namespace
 
 bool is_plausible_app_segment(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
@@ -117,6 +114,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                std::vector<std::pair<std::string, std::string>> extra = {});
   void respond_failure(int status, const std::string& message);
   void serve_ready_endpoint();
+  void identify_caller();
+  void identified(auth::SessionCheck check);
+  void with_caller();
+  bool authorize();
+  std::string owner_sub() const { return caller_ ? caller_->sub : std::string(); }
+  template <class Fields>
+  void add_set_cookies(Fields& fields);
   void proceed_with_worker();
   void forward();
   void forward_http();
@@ -146,6 +150,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   beast::flat_buffer upstream_buffer_;
 
   store::App app_;
+  std::vector<store::AccessGrant> grants_;  // the app's, from the route
   std::string segment_;
   std::string rest_;
   std::string query_;
@@ -160,6 +165,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool body_unread_ = false;   // an error answer now would leave request bytes unread
   bool counted_ = false;       // request_started() was called; the destructor balances it
   bool page_request_ = false;  // a GET for HTML: the answer may get the resilient-socket script
+  std::optional<auth::Caller> caller_;  // the signed-in user, if any
+  authz::Relation relation_ = authz::Relation::anonymous;
+  std::vector<std::string> auth_cookies_;  // e.g. expiring a stale sign-in cookie
 };
 
 void Exchange::respond(int status, std::string content_type, std::string body,
@@ -170,6 +178,7 @@ void Exchange::respond(int status, std::string content_type, std::string body,
   r.headers.set("Cache-Control", "no-store");
   for (auto& [k, v] : extra) r.headers.add(std::move(k), std::move(v));
   if (new_session_) r.headers.add("Set-Cookie", session_cookie());
+  for (const auto& c : auth_cookies_) r.headers.add("Set-Cookie", c);
   r.body = std::move(body);
   // A request body we did not read would corrupt the next request.
   conn_->send(std::move(r), keep_alive_ && !body_unread_);
@@ -255,7 +264,7 @@ void Exchange::with_state(std::function<void()> work, std::function<void()> then
 }
 
 void Exchange::with_route(AppRoute route) {
-  auto& [app, alias] = route;
+  auto& [app, alias, grants] = route;
   if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
@@ -263,6 +272,44 @@ void Exchange::with_route(AppRoute route) {
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
   app_ = *app;
+  grants_ = std::move(grants);
+  identify_caller();
+}
+
+// With [oidc] and a sign-in cookie: who the caller is. A cached answer is
+// used here; a miss reads the store on the lookup pool.
+void Exchange::identify_caller() {
+  std::optional<std::string> value;
+  if (deps_.sessions != nullptr)
+    value = auth::find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), auth::kSessionCookie);
+  if (!value) return with_caller();
+  if (auto check = deps_.sessions->check_cached(*value)) return identified(std::move(*check));
+  const bool posted = deps_.lookups.post([self = shared_from_this(), value = std::move(*value)] {
+    std::optional<auth::SessionCheck> check;
+    try {
+      check = self->deps_.sessions->check(value, auth::BrowserSessions::Clock::now(),
+                                          auth::BrowserSessions::RefreshMode::background);
+    } catch (const std::exception& e) {
+      spdlog::error("proxy: sign-in lookup failed: {}", e.what());
+    }
+    asio::post(self->conn_->stream().get_executor(), [self, check = std::move(check)]() mutable {
+      if (!check) return self->respond(500, "text/plain; charset=utf-8", "internal error\n");
+      self->identified(std::move(*check));
+    });
+  });
+  if (!posted) respond(503, "text/plain; charset=utf-8", "server is shutting down\n");
+}
+
+void Exchange::identified(auth::SessionCheck check) {
+  caller_ = std::move(check.caller);
+  if (check.clear_cookie) auth_cookies_.push_back(deps_.sessions->clear_cookie_header());
+  with_caller();
+}
+
+void Exchange::with_caller() {
+  // Who may use it before whether it is enabled: a disabled app stays
+  // invisible to those who may not see it.
+  if (!authorize()) return;
   if (!app_.enabled) return respond_failure(503, "app is disabled");
 
   if (rest_.starts_with("/__blockyard/")) {
@@ -272,7 +319,7 @@ void Exchange::with_route(AppRoute route) {
 
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   if (!cookie) return open_session();
-  with_state([this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id); },
+  with_state([this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
              [self = shared_from_this(), cookie] {
                if (!self->existing_ || self->existing_->state == WorkerState::failed) {
                  return self->open_session();
@@ -291,7 +338,10 @@ void Exchange::open_session() {
         auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
                           *app_.active_bundle;
         try {
-          opened_ = deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string());
+          SessionOwner owner;
+          if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
+          opened_ = deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(),
+                                               owner);
         } catch (const CapacityError& e) {
           open_failure_ = e.what();
         } catch (const std::exception& e) {
@@ -325,7 +375,7 @@ void Exchange::serve_ready_endpoint() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   with_state(
       [this, cookie] {
-        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app_.id);
+        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
       },
       [self = shared_from_this()] {
         nlohmann::json state = {{"ready", false}};
@@ -357,7 +407,8 @@ void Exchange::proceed_with_worker() {
       if (!ready) return self->respond_failure(503, "app failed to start");
       self->with_state(
           [self] {
-            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id);
+            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
+                                                                self->owner_sub());
           },
           [self] {
             if (!self->existing_) return self->respond_failure(503, "app failed to start");
@@ -368,9 +419,40 @@ void Exchange::proceed_with_worker() {
   });
 }
 
+// What the caller (identify_caller) may do with this app. Without [oidc]
+// every visitor is anonymous (no access control at all).
+bool Exchange::authorize() {
+  if (deps_.sessions == nullptr) return true;
+  const auto& req = header_parser_.get();
+  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants_);
+  if (authz::can_use_proxy(relation_)) return true;
+  if (!caller_) {
+    // Sign in, then come back here.
+    respond(302, "text/plain; charset=utf-8", "",
+            {{"Location", "/login?return_url=" + percent_encode(sv(req.target()), "/")}});
+  } else {
+    respond(404, "text/plain; charset=utf-8", "not found\n");
+  }
+  return false;
+}
+
+template <class Fields>
+void Exchange::add_set_cookies(Fields& fields) {
+  if (new_session_) fields.insert(bhttp::field::set_cookie, session_cookie());
+  for (const auto& c : auth_cookies_) fields.insert(bhttp::field::set_cookie, c);
+}
+
 template <class Fields>
 void Exchange::add_proxy_headers(Fields& fields) {
-  fields.set("X-Shiny-Access", "anonymous");
+  fields.set("X-Shiny-Access", std::string(authz::shiny_access(relation_)));
+  if (caller_) {
+    fields.set("X-Shiny-User", header_safe(caller_->name));
+    if (!caller_->groups.empty()) {
+      std::string groups;
+      for (const auto& g : caller_->groups) groups += (groups.empty() ? "" : ",") + g;
+      fields.set("X-Shiny-Groups", header_safe(groups));
+    }
+  }
   fields.set("X-Forwarded-For", conn_->peer_ip());
   fields.set("X-Forwarded-Proto",
              deps_.config.server.external_url.starts_with("https://") ? "https" : "http");
@@ -496,7 +578,7 @@ void Exchange::relay_response() {
   }
   for (const auto& name : remove) res.erase(name);
   conn_->add_common_headers(res);
-  if (new_session_) res.insert(bhttp::field::set_cookie, session_cookie());
+  add_set_cookies(res);
   res.keep_alive(keep_alive_);
   bool has_body = res.result_int() >= 200 && res.result() != bhttp::status::no_content &&
                   res.result() != bhttp::status::not_modified &&
@@ -558,7 +640,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   conn_->detach();
   strip_headers(client.request, true);
   add_proxy_headers(client.request);
-  if (new_session_) client.response_fields.insert(bhttp::field::set_cookie, session_cookie());
+  add_set_cookies(client.response_fields);
   conn_->add_common_headers(client.response_fields);
   SessionBinding binding{session_id_, app_.id, worker_.id};
   if (!resume.fresh) {
@@ -594,8 +676,7 @@ void Exchange::forward_websocket() {
                 if (ec) return self->respond_failure(502, "the app's worker did not answer");
                 auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
                     self->upgrade_response_parser_->release());
-                if (self->new_session_)
-                  res->insert(bhttp::field::set_cookie, self->session_cookie());
+                self->add_set_cookies(*res);
                 bool upgraded = res->result() == bhttp::status::switching_protocols;
                 bhttp::async_write(
                     self->conn_->stream(), *res,
@@ -617,9 +698,9 @@ void Exchange::forward_websocket() {
 }
 
 ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
-                           WorkerManager& workers)
+                           WorkerManager& workers, auth::BrowserSessions* sessions)
     : apps_(store),
-      deps_{io, config, store, workers, upstreams_, resumes_, apps_, lookups_},
+      deps_{io, config, store, workers, upstreams_, resumes_, apps_, lookups_, sessions},
       // What this handler keeps per worker goes when the worker does.
       worker_ended_(workers.on_worker_ended([this](const WorkerEnded& e) {
         upstreams_.drop(e.worker_id);

@@ -297,7 +297,7 @@ void WorkerManager::when_ready(const std::string& worker_id, std::function<void(
 // ---- Sessions ----
 
 NewSession WorkerManager::open_session(const store::App& app, const std::string& bundle_id,
-                                       const std::string& bundle_path) {
+                                       const std::string& bundle_path, const SessionOwner& owner) {
   refuse_when_stopping();
   const auto now = WallClock::now();
   NewSession session;
@@ -305,13 +305,13 @@ NewSession WorkerManager::open_session(const store::App& app, const std::string&
   // A pre-warmed worker of the same bundle serves the session at once.
   if (auto claimed = workers_.claim_unclaimed(app.id, bundle_id)) {
     connections_.touch(claimed->id);
-    sessions_.set(session.session_id, {claimed->id, app.id, "", now});
+    sessions_.set(session.session_id, {claimed->id, app.id, owner.sub, now, owner.sign_in_id});
     spdlog::info("session {} claimed pre-warmed worker {}", session.session_id, claimed->id);
     session.worker = view_of(*claimed);
     return session;
   }
   const std::string worker_id = reserve(app, bundle_id, bundle_path, false, session.session_id);
-  sessions_.set(session.session_id, {worker_id, app.id, "", now});
+  sessions_.set(session.session_id, {worker_id, app.id, owner.sub, now, owner.sign_in_id});
   auto record = workers_.get(worker_id);
   if (!record) {
     // Ended in between (shutdown): its session must not outlive it.
@@ -325,9 +325,10 @@ NewSession WorkerManager::open_session(const store::App& app, const std::string&
 }
 
 std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
-                                                        const std::string& app_id) {
+                                                        const std::string& app_id,
+                                                        const std::string& user_sub) {
   auto session = sessions_.get(session_id);
-  if (!session || session->app_id != app_id) return std::nullopt;
+  if (!session || session->app_id != app_id || session->user_sub != user_sub) return std::nullopt;
   // Last use, to the second (a write per request would buy nothing).
   const auto now = WallClock::now();
   if (now - session->last_access >= std::chrono::seconds(1)) sessions_.touch(session_id, now);
@@ -396,6 +397,23 @@ void WorkerManager::stop_app_workers(const std::string& app_id) {
     if (r.server_id == server_id_)
       stopped.push_back(end_worker(r.id, WorkerEnded::How::stopped, "app stopped"));
   for (auto& f : stopped) f.wait();
+}
+
+void WorkerManager::end_sessions(const std::map<std::string, state::SessionEntry>& sessions,
+                                 const char* reason) {
+  // end_worker() hands the process to the stop pool: nobody waits here.
+  for (const auto& [id, session] : sessions)
+    end_worker(session.worker_id, WorkerEnded::How::stopped, reason);
+}
+
+void WorkerManager::session_ended(const std::string& sign_in_id) {
+  if (sign_in_id.empty()) return;
+  end_sessions(sessions_.for_sign_in(sign_in_id), "its user signed out");
+}
+
+void WorkerManager::user_signed_out(const std::string& sub) {
+  if (sub.empty()) return;
+  end_sessions(sessions_.for_user(sub), "its user's sign-in was ended");
 }
 
 void WorkerManager::drain_app_workers(const std::string& app_id) {

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "api/worker_control.h"
+#include "auth/browser_sessions.h"
 #include "backend/backend.h"
 #include "core/config.h"
 #include "core/task_pool.h"
@@ -83,7 +84,18 @@ struct PrewarmTarget {
 };
 using PrewarmSource = std::function<std::vector<PrewarmTarget>()>;
 
-class WorkerManager : public api::WorkerControl {
+// Who opened a session: its routing cookie is honoured only for the same
+// user, and its worker stops when that sign-in ends. Empty for anonymous
+// visitors (and everyone without [oidc]).
+struct SessionOwner {
+  std::string sub;
+  std::string sign_in_id;  // the browser session's store id (auth::Caller::session_id)
+};
+
+// It also ends the app sessions of a sign-in that ends (sign-out, expiry,
+// refused refresh) and of a deactivated user (auth::AccessListener): their
+// workers stop, which closes their WebSockets.
+class WorkerManager : public api::WorkerControl, public auth::AccessListener {
  public:
   // `backend`, `sessions`, `workers` and `config` must outlive the manager.
   // At most `max_concurrent_starts` R processes start at once (0 = one per
@@ -103,10 +115,11 @@ class WorkerManager : public api::WorkerControl {
   // A new session of `app` running `bundle_path`, bound to a worker of its
   // own: a pre-warmed one of that bundle if there is one, else a new one,
   // reserved within the limits and started in the background (see
-  // when_spawned). Throws CapacityError ("server at capacity", "app at
-  // capacity", "server is shutting down").
+  // when_spawned). `owner` opened it (empty: anonymous). Throws
+  // CapacityError ("server at capacity", "app at capacity", "server is
+  // shutting down").
   NewSession open_session(const store::App& app, const std::string& bundle_id,
-                          const std::string& bundle_path);
+                          const std::string& bundle_path, const SessionOwner& owner = {});
 
   // Where the monitor learns which apps want pre-warmed workers (once per
   // second). Pre-warmed workers belong to no session until one claims them;
@@ -114,9 +127,11 @@ class WorkerManager : public api::WorkerControl {
   void set_prewarm_source(PrewarmSource source);
 
   // The worker bound to this session of this app: live, or failed (its
-  // failure kept for log_retention); nullopt otherwise.
-  std::optional<WorkerView> session_worker(const std::string& session_id,
-                                           const std::string& app_id);
+  // failure kept for log_retention); nullopt otherwise, and when the session
+  // was opened by another user than `user_sub` ("" = anonymous): a routing
+  // cookie of another user finds nothing.
+  std::optional<WorkerView> session_worker(const std::string& session_id, const std::string& app_id,
+                                           const std::string& user_sub = "");
 
   // `done(true)` once the backend started the worker (or it waits in the
   // start queue, or it is past that already), `done(false)` if it failed.
@@ -145,6 +160,11 @@ class WorkerManager : public api::WorkerControl {
   void stop_app_workers(const std::string& app_id) override;
   void drain_app_workers(const std::string& app_id) override;
 
+  // auth::AccessListener: the sessions' workers end at once; their processes
+  // are stopped on the stop pool (callers never wait for a stop).
+  void session_ended(const std::string& sign_in_id) override;
+  void user_signed_out(const std::string& sub) override;
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Starting;
@@ -161,7 +181,7 @@ class WorkerManager : public api::WorkerControl {
   void exited(const std::string& worker_id, int exit_code);
   std::shared_future<void> end_worker(const std::string& worker_id, WorkerEnded::How how,
                                       const std::string& reason);
-  void forget_worker(const std::string& worker_id, bool keep_sessions);
+  void end_sessions(const std::map<std::string, state::SessionEntry>& sessions, const char* reason);
   void monitor_loop();
   void check_starting(Clock::time_point now);
   void start_queued();

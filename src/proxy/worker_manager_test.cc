@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -266,6 +267,35 @@ TEST_F(WorkerManagerTest, EveryWorkerEndsExactlyOnceWhateverEndsIt) {
     EXPECT_EQ(e.reason, "app stopped");
   }
   EXPECT_THAT(backend_.table(), IsEmpty()) << "stop_app_workers returns once they are gone";
+}
+
+TEST_F(WorkerManagerTest, ASessionAnswersOnlyItsOwnerAndEndsWithItsSignIn) {
+  const store::App app = make_app("a");
+  NewSession alice1 = manager().open_session(app, "b1", "/bundles/a/b1", {"alice", "signin-1"});
+  NewSession alice2 = manager().open_session(app, "b1", "/bundles/a/b1", {"alice", "signin-2"});
+  NewSession bob = manager().open_session(app, "b1", "/bundles/a/b1", {"bob", "signin-3"});
+  NewSession anonymous = open(app);
+  EXPECT_TRUE(manager().session_worker(alice1.session_id, "a", "alice"));
+  EXPECT_FALSE(manager().session_worker(alice1.session_id, "a", "bob")) << "another user's cookie";
+  EXPECT_FALSE(manager().session_worker(alice1.session_id, "a")) << "signed out: anonymous";
+  EXPECT_FALSE(manager().session_worker(anonymous.session_id, "a", "alice"));
+  EXPECT_TRUE(manager().session_worker(anonymous.session_id, "a"));
+
+  manager().session_ended("signin-1");  // sign-out: that sign-in's sessions only
+  EXPECT_THAT(ended_ids(), ElementsAre(alice1.worker.id));
+  EXPECT_FALSE(manager().session_worker(alice1.session_id, "a", "alice"));
+  EXPECT_TRUE(manager().session_worker(alice2.session_id, "a", "alice"));
+
+  manager().user_signed_out("alice");  // deactivated: every session of the user
+  EXPECT_THAT(ended_ids(), ElementsAre(alice1.worker.id, alice2.worker.id));
+  EXPECT_TRUE(manager().session_worker(bob.session_id, "a", "bob"));
+  EXPECT_TRUE(eventually([&] {
+    auto stops = backend_.stop_calls();
+    return std::count(stops.begin(), stops.end(), alice1.worker.id) > 0 &&
+           std::count(stops.begin(), stops.end(), alice2.worker.id) > 0;
+  })) << "their processes stop in the background";
+  manager().user_signed_out("");  // anonymous sessions belong to no one
+  EXPECT_THAT(ended(), SizeIs(2));
 }
 
 TEST_F(WorkerManagerTest, AnIdleWorkerIsStoppedAnOpenConnectionKeepsItAlive) {

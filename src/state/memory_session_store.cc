@@ -44,12 +44,28 @@ std::size_t MemorySessionStore::count_for_worker(const std::string& worker_id) {
   return n;
 }
 
-std::map<std::string, SessionEntry> MemorySessionStore::for_worker(const std::string& worker_id) {
+template <class Predicate>
+std::map<std::string, SessionEntry> MemorySessionStore::select(Predicate&& predicate) {
   std::lock_guard lock(mu_);
   std::map<std::string, SessionEntry> out;
   for (const auto& [id, entry] : sessions_)
-    if (entry.worker_id == worker_id) out.emplace(id, entry);
+    if (predicate(entry)) out.emplace(id, entry);
   return out;
+}
+
+std::map<std::string, SessionEntry> MemorySessionStore::for_worker(const std::string& worker_id) {
+  return select([&](const SessionEntry& e) { return e.worker_id == worker_id; });
+}
+
+std::map<std::string, SessionEntry> MemorySessionStore::for_user(const std::string& user_sub) {
+  if (user_sub.empty()) return {};
+  return select([&](const SessionEntry& e) { return e.user_sub == user_sub; });
+}
+
+std::map<std::string, SessionEntry> MemorySessionStore::for_sign_in(
+    const std::string& sign_in_id) {
+  if (sign_in_id.empty()) return {};
+  return select([&](const SessionEntry& e) { return e.sign_in_id == sign_in_id; });
 }
 
 std::size_t MemorySessionStore::sweep_idle(Time cutoff) {

@@ -24,9 +24,13 @@ class MemorySessionStore final : public SessionStore {
   std::size_t remove_by_worker(const std::string& worker_id) override;
   std::size_t count_for_worker(const std::string& worker_id) override;
   std::map<std::string, SessionEntry> for_worker(const std::string& worker_id) override;
+  std::map<std::string, SessionEntry> for_user(const std::string& user_sub) override;
+  std::map<std::string, SessionEntry> for_sign_in(const std::string& sign_in_id) override;
   std::size_t sweep_idle(Time cutoff) override;
 
  private:
+  template <class Predicate>
+  std::map<std::string, SessionEntry> select(Predicate&& predicate);
   template <class Predicate>
   std::size_t remove_if(Predicate&& predicate);
 

@@ -29,6 +29,7 @@ struct SessionEntry {
   std::string app_id;    // the app whose path the cookie is scoped to
   std::string user_sub;  // "" = anonymous
   Time last_access{};
+  std::string sign_in_id;  // the browser sign-in that opened it; "" = none
 
   friend bool operator==(const SessionEntry&, const SessionEntry&) = default;
 };
@@ -54,6 +55,10 @@ class SessionStore {
   virtual std::size_t count_for_worker(const std::string& worker_id) = 0;
   // The worker's sessions by id, fields as stored.
   virtual std::map<std::string, SessionEntry> for_worker(const std::string& worker_id) = 0;
+  // The sessions of one user (non-empty `user_sub`), or of one sign-in
+  // (non-empty `sign_in_id`), by id.
+  virtual std::map<std::string, SessionEntry> for_user(const std::string& user_sub) = 0;
+  virtual std::map<std::string, SessionEntry> for_sign_in(const std::string& sign_in_id) = 0;
   // Removes the sessions last used before `cutoff`; returns how many.
   virtual std::size_t sweep_idle(Time cutoff) = 0;
 };

@@ -18,11 +18,11 @@ using ::testing::Pair;
 
 SessionEntry entry(const std::string& worker, long long last_access = 1000,
                    const std::string& user = "") {
-  return SessionEntry{worker, "app-1", user, at_second(last_access)};
+  return SessionEntry{worker, "app-1", user, at_second(last_access), ""};
 }
 
 TEST_P(SessionStoreConformanceTest, SetThenGetReturnsEveryField) {
-  SessionEntry e{"w1", "app-9", "alice", at_second(1'700'000'000)};
+  SessionEntry e{"w1", "app-9", "alice", at_second(1'700'000'000), "signin-9"};
   state().set("s1", e);
   EXPECT_EQ(state().get("s1"), e);
   EXPECT_FALSE(state().get("s2"));
@@ -74,6 +74,23 @@ TEST_P(SessionStoreConformanceTest, CountsAndListsByWorker) {
   EXPECT_THAT(state().for_worker("wa"),
               ElementsAre(Pair("a1", entry("wa", 10)), Pair("a2", entry("wa", 20, "bob"))));
   EXPECT_THAT(state().for_worker("wc"), IsEmpty());
+}
+
+TEST_P(SessionStoreConformanceTest, ListsByUserAndBySignIn) {
+  SessionEntry a1{"wa", "app-1", "alice", at_second(10), "signin-a1"};
+  SessionEntry a2{"wb", "app-2", "alice", at_second(20), "signin-a2"};
+  SessionEntry b1{"wc", "app-1", "bob", at_second(30), "signin-b1"};
+  state().set("a1", a1);
+  state().set("a2", a2);
+  state().set("b1", b1);
+  state().set("anon", entry("wd"));
+  EXPECT_EQ(state().get("a1"), a1) << "sign_in_id is kept";
+  EXPECT_THAT(state().for_user("alice"), ElementsAre(Pair("a1", a1), Pair("a2", a2)));
+  EXPECT_THAT(state().for_user("carol"), IsEmpty());
+  EXPECT_THAT(state().for_user(""), IsEmpty()) << "anonymous sessions belong to nobody";
+  EXPECT_THAT(state().for_sign_in("signin-a2"), ElementsAre(Pair("a2", a2)));
+  EXPECT_THAT(state().for_sign_in(""), IsEmpty());
+  EXPECT_THAT(other_handle()->for_user("bob"), ElementsAre(Pair("b1", b1)));
 }
 
 TEST_P(SessionStoreConformanceTest, SweepIdleRemovesSessionsUsedBeforeTheCutoff) {

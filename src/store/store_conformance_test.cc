@@ -61,20 +61,6 @@ std::vector<std::string> ids_of(const std::vector<Bundle>& bundles) {
 // What every test passes as the current time: the store never reads a clock.
 const std::string kNow = "2026-03-01T12:00:00Z";
 
-// Runs `body` and returns the kind of the StoreError it throws (nullopt if none).
-template <typename Body>
-std::optional<StoreErrorKind> error_of(Body&& body) {
-  try {
-    body();
-  } catch (const StoreError& e) {
-    return e.kind();
-  }
-  return std::nullopt;
-}
-
-constexpr auto kNotFound = StoreErrorKind::not_found;
-constexpr auto kConflict = StoreErrorKind::conflict;
-constexpr auto kNameReserved = StoreErrorKind::name_reserved;
 
 // Writes what `change` sets on an AppUpdate to app `id`.
 template <typename Change>
@@ -563,7 +549,7 @@ TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
   update(store(), open.id, [](AppUpdate& u) { u.access_type = "public"; });
 
   AppListQuery query;
-  query.visible_to = "alice";
+  query.visible_to = Viewer{"alice", {}};
   auto result = store().list_apps(query);
   EXPECT_EQ(result.total, 3);
   EXPECT_THAT(names_of(result.apps),

@@ -155,6 +155,22 @@ suite('R-versions policy (docker/r-versions.sh) with a recording rig', () => {
     assert.deepEqual(rig.calls(), ['add 4.3.3', 'default 4.4.1']);
   });
 
+  test('without rig (the Debian image): links the distribution R where process.r_path points', async () => {
+    const links = fs.mkdtempSync(path.join(tmpRoot, 'links-'));
+    const env = { ...process.env, PATH: '/usr/bin:/bin', R_LINK_DIR: links };
+    const r = await run(['sh', script], { env });
+    assert.equal(r.code, 0, describe(r));
+    assert.equal(fs.readlinkSync(path.join(links, 'R')), '/usr/bin/R');
+    assert.equal(fs.readlinkSync(path.join(links, 'Rscript')), '/usr/bin/Rscript');
+    // At the next container start there is nothing left to do.
+    const again = await run(['sh', script], { env });
+    assert.equal(again.code, 0, describe(again));
+    // Pinned versions need rig: a clear refusal, not a silent default.
+    const pinned = await run(['sh', script], { env: { ...env, R_VERSIONS: 'release 4.3.3' } });
+    assert.equal(pinned.code, 1, describe(pinned));
+    assert.match(pinned.stderr, /need rig, which this image does not have/);
+  });
+
   test('no R at all: installs the release, and fails clearly if that produced nothing', async () => {
     const rig = fakeRig();
     const r = await run(['sh', script], { env: rig.env() });

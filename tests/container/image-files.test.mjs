@@ -12,7 +12,7 @@ import { describe as suite, test } from 'node:test';
 import { validate } from 'dockerfile-utils';
 import YAML from 'yaml';
 
-import { DOCKER_DIR, SEED_DOCUMENT, SOURCE_DIR } from './lib.mjs';
+import { DOCKER_DIR, SOURCE_DIR } from './lib.mjs';
 
 const SERVER_DOCKERFILE = path.join(DOCKER_DIR, 'server-process.Dockerfile');
 const AIRGAPPED_DOCKERFILE = path.join(DOCKER_DIR, 'airgapped.Dockerfile');
@@ -79,17 +79,14 @@ suite('Dockerfiles', () => {
   });
 
   test('the runtime stage produces every path the seed document names', () => {
-    const seed = fs.readFileSync(SEED_DOCUMENT, 'utf8');
     const all = instructions(SERVER_DOCKERFILE);
     const finalStage = Math.max(...all.map((i) => i.stage));
     const runtime = all.filter((i) => i.stage === finalStage);
     const produced = new Set(runtime.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/).at(-1)));
+    // The seed document's /etc/blockyard paths (apparmor/blockyard,
+    // blockyard.toml, extras.sh, seccomp.bpf, seccomp.json), and ours.
     for (const p of ['/etc/blockyard/seccomp.bpf', '/etc/blockyard/seccomp.json', '/etc/blockyard/extras.sh', '/etc/blockyard/apparmor/blockyard', '/etc/blockyard/blockyard.toml', '/etc/blockyard/r-versions.sh', '/usr/local/bin/blockyard']) {
       assert.ok(produced.has(p), `runtime stage does not produce ${p}; it copies to ${[...produced].join(', ')}`);
-    }
-    // Paths of that kind mentioned by the seed are all covered.
-    for (const m of seed.matchAll(/\/etc\/blockyard\/[\w./-]+[\w]/g)) {
-      assert.ok(produced.has(m[0]), `seed names ${m[0]}, the image does not produce it`);
     }
     const text = fs.readFileSync(SERVER_DOCKERFILE, 'utf8');
     assert.match(text, /^FROM \$\{UBUNTU_IMAGE\}$/m);
@@ -114,6 +111,25 @@ suite('Dockerfiles', () => {
     }
   });
 
+  test('make image: the Debian head plus the release file from its shared-steps line, a valid Dockerfile', () => {
+    const release = fs.readFileSync(SERVER_DOCKERFILE, 'utf8');
+    const marker = release.indexOf('\n# ---- shared steps');
+    assert.ok(marker > 0, 'no "# ---- shared steps" line in the release Dockerfile');
+    const shared = release.slice(marker + 1);
+    // Everything the seed promises is produced by the shared steps.
+    for (const p of ['/usr/local/bin/blockyard', '/etc/blockyard/seccomp.bpf', '/etc/blockyard/seccomp.json', '/etc/blockyard/extras.sh', '/etc/blockyard/apparmor/blockyard', '/etc/blockyard/blockyard.toml', '/usr/local/bin/entrypoint.sh']) {
+      assert.match(shared, new RegExp(`^COPY .* ${p.replace(/[./]/g, '\\$&')}$`, 'm'), `${p} is not copied by the shared steps`);
+    }
+    assert.match(shared, /^ENTRYPOINT /m);
+    const composed = `${fs.readFileSync(path.join(DOCKER_DIR, 'debian.Dockerfile'), 'utf8')}${shared}`;
+    const problems = validate(composed);
+    assert.deepEqual(problems.map((p) => `line ${p.range.start.line + 1}: ${p.message}`), []);
+    // The script composes exactly this.
+    const script = fs.readFileSync(path.join(SOURCE_DIR, 'scripts', 'build-image.sh'), 'utf8');
+    assert.match(script, /cat docker\/debian\.Dockerfile/);
+    assert.match(script, /sed -n '\/\^# ---- shared steps\/,\$p' docker\/server-process\.Dockerfile/);
+  });
+
   test('the image config selects the process backend and binds where -p 8080:8080 reaches it', () => {
     const toml = fs.readFileSync(path.join(DOCKER_DIR, 'blockyard.toml'), 'utf8');
     assert.match(toml, /^bind = "0\.0\.0\.0:8080"$/m);
@@ -124,7 +140,7 @@ suite('Dockerfiles', () => {
 });
 
 suite('deployment examples', () => {
-  test('compose: seccomp profile, no privileges, no Docker socket, Redis only on an internal network', () => {
+  test('compose: seccomp profile, no privileges, no Docker socket, Redis without a host port', () => {
     const text = fs.readFileSync(path.join(DOCKER_DIR, 'compose.yml'), 'utf8');
     const doc = YAML.parse(text);
     const by = doc.services.blockyard;
@@ -134,13 +150,22 @@ suite('deployment examples', () => {
       assert.ok(!svc.cap_add, `${name} adds capabilities`);
       for (const v of svc.volumes ?? []) assert.doesNotMatch(String(v), /docker\.sock/, `${name} mounts the Docker socket`);
     }
-    assert.equal(doc.networks.state.internal, true);
-    assert.deepEqual(doc.services.redis.networks, ['state']);
     assert.ok(!doc.services.redis.ports, 'redis publishes a host port');
-    assert.deepEqual(doc.services.caddy.networks, ['default']);
-    assert.ok(by.networks.includes('state') && by.networks.includes('default'));
     assert.ok(by.volumes.some((v) => v.endsWith(':/data')), 'state volume not at /data');
     assert.ok(fs.existsSync(path.join(DOCKER_DIR, 'Caddyfile')), 'compose mounts ./Caddyfile');
+  });
+
+  test("compose: Redis requires the password blockyard's URL carries; masks kept with worker_procfs = none", () => {
+    const doc = YAML.parse(fs.readFileSync(path.join(DOCKER_DIR, 'compose.yml'), 'utf8'));
+    const env = doc.services.blockyard.environment;
+    const password = /\$\{REDIS_PASSWORD:\?[^}]+\}/;
+    const url = env.find((e) => e.startsWith('BLOCKYARD_REDIS_URL='));
+    assert.match(url, new RegExp(`^BLOCKYARD_REDIS_URL=redis://:${password.source}@redis:6379$`));
+    const command = doc.services.redis.command;
+    assert.equal(command[command.indexOf('--requirepass') + 1].match(password)?.[0], url.match(password)[0]);
+    assert.ok(env.includes('BLOCKYARD_PROCESS_WORKER_PROCFS=none'));
+    // Unmasking without a user namespace is never shipped.
+    assert.ok(!doc.services.blockyard.security_opt.some((o) => /unmask|systempaths/.test(o)));
   });
 
   test('kubernetes: extras ConfigMap mounted by subPath, executable, read-only; Localhost seccomp profile', () => {
@@ -158,6 +183,9 @@ suite('deployment examples', () => {
     assert.equal(vol.configMap.defaultMode, 0o755);
     assert.equal(c.securityContext.seccompProfile.type, 'Localhost');
     assert.ok(!c.securityContext.privileged && !c.securityContext.capabilities?.add);
+    // Masks kept (no procMount: Unmasked without hostUsers: false).
+    assert.ok(c.securityContext.procMount !== 'Unmasked' || pod.hostUsers === false);
+    assert.deepEqual(c.env, [{ name: 'BLOCKYARD_PROCESS_WORKER_PROCFS', value: 'none' }]);
   });
 
   test('airgapped image derives from the published image and needs no hook at start', () => {

@@ -13,15 +13,9 @@ export const DOCKER_DIR = path.join(SOURCE_DIR, 'docker');
 export const OUTER_PROFILE = path.join(SOURCE_DIR, 'profiles', 'seccomp-outer.json');
 export const APPARMOR_PROFILE = path.join(SOURCE_DIR, 'profiles', 'apparmor', 'blockyard');
 export const DELTA_DOC = path.join(SOURCE_DIR, 'profiles', 'seccomp-outer.delta.md');
-// Docker's own default profile, kept as reference data beside the project.
-export const DOCKER_DEFAULT_PROFILE = path.resolve(
-  SOURCE_DIR,
-  '..',
-  'shared',
-  'reference',
-  'docker-default-seccomp.json',
-);
-export const SEED_DOCUMENT = path.resolve(SOURCE_DIR, '..', 'shared', 'reference', '000_a6e69491abb72980.txt');
+// Docker's own default profile (moby's profiles/seccomp/default.json; see
+// tests/fixtures/seccomp/README.md).
+export const DOCKER_DEFAULT_PROFILE = path.join(SOURCE_DIR, 'tests', 'fixtures', 'seccomp', 'docker-default.json');
 
 // A binary from $ENV_NAME, else from the build directory that has it.
 function binary(envName, name) {

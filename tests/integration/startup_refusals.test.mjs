@@ -55,16 +55,19 @@ function assertRefused(r, message) {
 }
 
 describe('start-up refusals', () => {
-  test('[oidc] stops start-up: sign-in is not built, and serving apps anonymously would fail open', async () => {
+  test('[oidc] with an identity provider that cannot be reached stops start-up naming it', async () => {
+    const port = await freePort(); // nothing listens there
     const r = await startWith('oidc', {
-      server: {
-        external_url: 'https://blockyard.example.com',
-        session_secret: '0123456789abcdef0123456789abcdef',
-      },
-      oidc: { issuer_url: 'https://idp.example.com', client_id: 'blockyard', client_secret: 'secret' },
+      server: { external_url: 'https://blockyard.example.com', session_secret: '0123456789abcdef0123456789abcdef' },
+      oidc: { issuer_url: `http://127.0.0.1:${port}`, client_id: 'blockyard', client_secret: 'secret' },
     });
-    assertRefused(r, /\[oidc\]/);
-    assert.match(r.output, /not supported/, r.output);
+    assertRefused(r, new RegExp(`oidc: cannot use the identity provider http://127\\.0\\.0\\.1:${port}`));
+    assert.match(r.output, /\.well-known\/openid-configuration/, r.output);
+  });
+
+  test('an audit log that cannot be written stops start-up naming audit.path', async () => {
+    const r = await startWith('audit', { audit: { path: '/nonexistent-dir/audit.jsonl' } });
+    assertRefused(r, /audit\.path: audit log \/nonexistent-dir\/audit\.jsonl: cannot open/);
   });
 
   test('database.driver = "postgres" stops start-up naming the key, instead of quietly opening SQLite', async () => {

@@ -56,7 +56,7 @@ std::vector<std::string> build_bwrap_argv(const SandboxSpec& spec) {
   append(argv, capability_args());
   std::vector<SandboxBind> binds{{spec.bundle_host_path, spec.bundle_mount, true}};
   binds.insert(binds.end(), spec.extra_binds.begin(), spec.extra_binds.end());
-  append(argv, sandbox_mount_args(binds, spec.host_root, spec.hidden_paths));
+  append(argv, sandbox_mount_args(binds, spec.host_root, spec.hidden_paths, spec.proc));
   append(argv, {"--chdir", spec.bundle_mount.string()});
   append(argv, environment_args(spec.env));
   if (spec.info_fd >= 0) append(argv, {"--info-fd", std::to_string(spec.info_fd)});

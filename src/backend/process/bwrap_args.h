@@ -27,6 +27,7 @@ struct SandboxSpec {
   std::filesystem::path host_root = "/";            // tests point this at a fake root
   std::vector<std::filesystem::path> hidden_paths;  // server data, invisible inside
   std::vector<SandboxBind> extra_binds;             // after the bundle (build output, caches)
+  ProcMount proc = ProcMount::kFresh;               // [process] worker_procfs
 };
 
 std::vector<std::string> namespace_args();

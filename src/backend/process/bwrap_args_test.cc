@@ -49,6 +49,25 @@ TEST_F(FakeRoot, ExistingMountPointBindsTheHostRootReadOnly) {
   EXPECT_FALSE(needs_tmpfs_root("/app", root_));
 }
 
+TEST_F(FakeRoot, EmptyProcCoversTheHostsProcInsteadOfMountingOne) {
+  fs::create_directory(root_ / "app");
+  const auto args = sandbox_mount_args({{"/b", "/app", true}}, root_, {}, ProcMount::kEmpty);
+  EXPECT_THAT(args, ElementsAre("--ro-bind", root_.string(), "/", "--perms", "0555", "--tmpfs",
+                                "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--tmpfs",
+                                "/tmp", "--ro-bind", "/b", "/app"));
+  EXPECT_EQ(proc_mount_for("none"), ProcMount::kEmpty);
+  EXPECT_EQ(proc_mount_for("fresh"), ProcMount::kFresh);
+
+  SandboxSpec spec;
+  spec.bundle_host_path = "/b";
+  spec.bundle_mount = "/tmp/app";
+  spec.command = {"/bin/true"};
+  spec.proc = ProcMount::kEmpty;
+  const auto argv = build_bwrap_argv(spec);
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--proc"), 0);
+  EXPECT_GE(find_seq(argv, {"--tmpfs", "/proc", "--remount-ro", "/proc"}), 0);
+}
+
 TEST_F(FakeRoot, MissingMountPointBuildsTheRootOnATmpfs) {
   ASSERT_TRUE(needs_tmpfs_root("/app", root_));
   const auto args = sandbox_mount_args("/b", "/app", root_);

@@ -142,8 +142,13 @@ class ProcessBackend final : public Backend {
                                                                   options.worker_uid_range_end)),
         own_uids_(runs_workers_as_own_uids(options)),
         instance_(instance_key(options.state_dir)),
-        launch_{options.bwrap_path, options.hidden_paths, options.seccomp_profile,
-                own_uids_,          options.worker_gid,   instance_} {
+        launch_{.bwrap_path = options.bwrap_path,
+                .hidden_paths = options.hidden_paths,
+                .seccomp_profile = options.seccomp_profile,
+                .proc = options.worker_proc,
+                .own_uids = own_uids_,
+                .gid = options.worker_gid,
+                .instance = instance_} {
     require_executable(options_.bwrap_path, "bwrap_path");
     require_executable(rscript_, "Rscript (beside r_path)");
     if (ports_.size() == 0)
@@ -416,6 +421,11 @@ class ProcessBackend final : public Backend {
     std::vector<ProcessOptions::Rlimit> out{{RLIMIT_CORE, 0}};
     if (options_.rlimit_nofile > 0) out.push_back({RLIMIT_NOFILE, options_.rlimit_nofile});
     if (options_.rlimit_as > 0) out.push_back({RLIMIT_AS, options_.rlimit_as});
+    // No memory cgroup (a container without a delegated subtree): the memory
+    // limit still bounds the worker's heap and private mappings. Not
+    // RLIMIT_AS: R maps far more address space than it uses.
+    if (limits.memory_bytes > 0 && !(cgroups_ && cgroups_->support().memory))
+      out.push_back({RLIMIT_DATA, static_cast<unsigned long long>(limits.memory_bytes)});
     // RLIMIT_NPROC counts every process of a UID: meaningful only when the
     // worker has a host UID of its own.
     if (own_uids_ && limits.pids > 0)

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/process/sandbox_mounts.h"
 #include "backend/process/uid_allocator.h"
 
 namespace blockyard::backend::process {
@@ -60,6 +61,7 @@ struct ProcessBackendOptions {
   // Server data directories (bundles, database, tokens) that workers must not
   // see: each is covered by an empty read-only tmpfs inside the sandbox.
   std::vector<std::filesystem::path> hidden_paths;
+  ProcMount worker_proc = ProcMount::kFresh;      // [process] worker_procfs
   std::map<std::string, std::string> worker_env;  // [server] worker_env
   std::size_t log_lines = 10000;                  // lines kept per worker
   std::chrono::milliseconds health_timeout{1000};

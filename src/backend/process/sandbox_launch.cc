@@ -40,6 +40,7 @@ LaunchedSandbox launch_sandbox(const LaunchConfig& config, LaunchRequest request
   sandbox.bundle_mount = request.binds[0].target;
   sandbox.extra_binds.assign(request.binds.begin() + 1, request.binds.end());
   sandbox.hidden_paths = config.hidden_paths;
+  sandbox.proc = config.proc;
   sandbox.env = std::move(request.env);
   sandbox.command = std::move(request.command);
   sandbox.info_fd = 3;

@@ -27,6 +27,7 @@ struct LaunchConfig {
   std::filesystem::path bwrap_path = "/usr/bin/bwrap";
   std::vector<std::filesystem::path> hidden_paths;  // server data, covered inside
   std::filesystem::path seccomp_profile;            // compiled BPF; empty = none
+  ProcMount proc = ProcMount::kFresh;               // [process] worker_procfs
   bool own_uids = false;  // as root: bwrap runs as the sandbox's UID (run_as)
   int gid = 65534;        // worker_gid
   std::string instance;   // sandbox marker instance (orphan clean-up)

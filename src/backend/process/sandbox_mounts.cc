@@ -111,9 +111,20 @@ std::vector<std::string> sandbox_mount_args(const fs::path& bundle_host_path,
                             hidden_paths);
 }
 
+ProcMount proc_mount_for(const std::string& worker_procfs) {
+  return worker_procfs == "none" ? ProcMount::kEmpty : ProcMount::kFresh;
+}
+
+std::vector<std::string> proc_mount_args(ProcMount proc) {
+  if (proc == ProcMount::kFresh) return {"--proc", "/proc"};
+  // Covers whatever the bound root has at /proc (the container's own procfs).
+  return {"--perms", "0555", "--tmpfs", "/proc", "--remount-ro", "/proc"};
+}
+
 std::vector<std::string> sandbox_mount_args(const std::vector<SandboxBind>& binds,
                                             const fs::path& host_root,
-                                            const std::vector<fs::path>& hidden_paths) {
+                                            const std::vector<fs::path>& hidden_paths,
+                                            ProcMount proc) {
   validate_binds(binds);
   std::vector<std::string> args;
   const bool tmpfs_root = needs_tmpfs_root(binds, host_root);
@@ -122,7 +133,9 @@ std::vector<std::string> sandbox_mount_args(const std::vector<SandboxBind>& bind
   } else {
     bind_tree(args, host_root, "/", binds);
   }
-  args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
+  const auto proc_args = proc_mount_args(proc);
+  args.insert(args.end(), proc_args.begin(), proc_args.end());
+  args.insert(args.end(), {"--dev", "/dev", "--tmpfs", "/tmp"});
   for (const auto& hidden : hidden_paths) {
     // An empty, unreadable, read-only tmpfs over the server's own data; bind sources are
     // resolved on the host, so the binds below still find their files.

@@ -18,6 +18,13 @@
 
 namespace blockyard::backend::process {
 
+// What the sandbox gets at /proc. kFresh: a new procfs of the sandbox's own
+// PID namespace (needs a fully visible /proc: container runtimes' masks make
+// the kernel refuse it). kEmpty: an empty read-only directory; the PID
+// namespace still hides every outside process, but the worker has no /proc
+// ([process] worker_procfs = "none", see docs/containerized-mode.md).
+enum class ProcMount { kFresh, kEmpty };
+
 // One bind of a host directory at `target` inside the sandbox.
 struct SandboxBind {
   std::filesystem::path source;  // host path
@@ -30,7 +37,15 @@ struct SandboxBind {
 // Throws std::invalid_argument as below, for any target.
 std::vector<std::string> sandbox_mount_args(
     const std::vector<SandboxBind>& binds, const std::filesystem::path& host_root = "/",
-    const std::vector<std::filesystem::path>& hidden_paths = {});
+    const std::vector<std::filesystem::path>& hidden_paths = {},
+    ProcMount proc = ProcMount::kFresh);
+
+// [process] worker_procfs: "none" is kEmpty, anything else kFresh (the
+// config loader accepts only "fresh" and "none").
+ProcMount proc_mount_for(const std::string& worker_procfs);
+
+// The /proc part of the arguments alone (also used by preflight's probes).
+std::vector<std::string> proc_mount_args(ProcMount proc);
 
 // `hidden_paths` (the server's data directories) are covered by an empty
 // read-only tmpfs inside the sandbox, unless they are under /tmp (already
