@@ -321,15 +321,16 @@ void Exchange::with_caller() {
 
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   if (!cookie) return open_session();
-  with_state([this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
-             [self = shared_from_this(), cookie] {
-               if (!self->existing_ || self->existing_->state == WorkerState::failed) {
-                 return self->open_session();
-               }
-               self->session_id_ = *cookie;
-               self->worker_ = *self->existing_;
-               self->proceed_with_worker();
-             });
+  with_state(
+      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
+      [self = shared_from_this(), cookie] {
+        if (!self->existing_ || self->existing_->state == WorkerState::failed) {
+          return self->open_session();
+        }
+        self->session_id_ = *cookie;
+        self->worker_ = *self->existing_;
+        self->proceed_with_worker();
+      });
 }
 
 // A new session, with a worker of its own.
@@ -342,8 +343,8 @@ void Exchange::open_session() {
         try {
           SessionOwner owner;
           if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
-          opened_ = deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(),
-                                               owner);
+          opened_ =
+              deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(), owner);
         } catch (const CapacityError& e) {
           open_failure_ = e.what();
         } catch (const std::exception& e) {
@@ -410,7 +411,7 @@ void Exchange::proceed_with_worker() {
       self->with_state(
           [self] {
             self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
-                                                                self->owner_sub());
+                                                                 self->owner_sub());
           },
           [self] {
             if (!self->existing_) return self->respond_failure(503, "app failed to start");

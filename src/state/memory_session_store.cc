@@ -62,8 +62,7 @@ std::map<std::string, SessionEntry> MemorySessionStore::for_user(const std::stri
   return select([&](const SessionEntry& e) { return e.user_sub == user_sub; });
 }
 
-std::map<std::string, SessionEntry> MemorySessionStore::for_sign_in(
-    const std::string& sign_in_id) {
+std::map<std::string, SessionEntry> MemorySessionStore::for_sign_in(const std::string& sign_in_id) {
   if (sign_in_id.empty()) return {};
   return select([&](const SessionEntry& e) { return e.sign_in_id == sign_in_id; });
 }

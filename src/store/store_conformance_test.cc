@@ -61,7 +61,6 @@ std::vector<std::string> ids_of(const std::vector<Bundle>& bundles) {
 // What every test passes as the current time: the store never reads a clock.
 const std::string kNow = "2026-03-01T12:00:00Z";
 
-
 // Writes what `change` sets on an AppUpdate to app `id`.
 template <typename Change>
 App update(Store& store, const std::string& id, Change&& change) {
