@@ -20,7 +20,6 @@ CONNS=${2:-32}
 UPSTREAMS=${UPSTREAMS:-httpuv nginx}
 source bench/lib.sh
 bench_require wrk nginx caddy curl ss bc
-NGINX_BIN=$(command -v nginx)
 
 bench_start_server 10
 
@@ -29,34 +28,10 @@ make_app() {
   mkdir -p "$1/www"
   printf 'hello, world\n' > "$1/www/small.txt"
   head -c 102400 /dev/urandom > "$1/www/100k.bin"
-  if [ "$2" = httpuv ]; then
-    cat > "$1/app.R" <<'R'
+  if [ "$2" = nginx ]; then bench_nginx_app "$1"; return; fi
+  cat > "$1/app.R" <<'R'
 library(shiny)
 shinyApp(fluidPage("bench"), function(input, output) {})
-R
-    return
-  fi
-  # runApp() sources app.R with the bundle as working directory; system2()
-  # blocks while nginx (one process, in the foreground) serves, until the
-  # worker is stopped. Its config and temp paths live in the worker's /tmp.
-  cat > "$1/app.R" <<R
-dir <- tempfile("nginx-")
-dir.create(dir)
-listen <- paste0(Sys.getenv("SHINY_HOST", "127.0.0.1"), ":", Sys.getenv("SHINY_PORT"))
-temp <- paste0(c("client_body", "proxy", "fastcgi", "uwsgi", "scgi"), "_temp_path ",
-               file.path(dir, "t"), c(1:5), ";")
-writeLines(c(
-  "daemon off; master_process off; worker_processes 1;",
-  paste0("pid ", file.path(dir, "nginx.pid"), "; error_log stderr;"),
-  "events { worker_connections 1024; }",
-  "http {",
-  "  access_log off; keepalive_requests 10000000; keepalive_timeout 300s;",
-  "  types { text/plain txt; application/octet-stream bin; }",
-  temp,
-  paste0("  server { listen ", listen, "; root ", file.path(getwd(), "www"), ";"),
-  "    location = / { return 200 'fast upstream\\\\n'; } }",
-  "}"), file.path(dir, "nginx.conf"))
-system2("$NGINX_BIN", c("-p", dir, "-e", "stderr", "-c", file.path(dir, "nginx.conf")))
 R
 }
 
