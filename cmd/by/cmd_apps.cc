@@ -1,14 +1,16 @@
-// App management commands: list, get, delete, restore, enable, disable,
-// bundles, rollback, update, scale.
+// App management commands: list, get, delete, rename, restore, enable,
+// disable, bundles, rollback, update, scale.
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include "command_support.h"
 #include "commands.h"
+#include "core/app_name.h"
 #include "lib/cli_error.h"
 #include "lib/output.h"
 #include "lib/text.h"
+#include "terminal.h"
 
 namespace blockyard::cli {
 namespace {
@@ -167,10 +169,15 @@ void run_get(const GetOptions& opts, bool json) {
 struct AppArg {
   std::string app;
   bool purge = false;
+  bool yes = false;
 };
 
 void run_delete(const AppArg& opts, bool json) {
   ApiClient client = connect_from_config();
+  const std::string question =
+      opts.purge ? "Permanently remove app " + opts.app + " and its bundles?"
+                 : "Delete app " + opts.app + ", stop its workers and remove its bundles?";
+  if (!confirm_destructive(question, opts.yes)) return print_out("Aborted.\n");
   expect_success(client.send("DELETE", app_path(opts.app, opts.purge ? "?purge=true" : "")));
   if (json) return print_json({{"status", opts.purge ? "purged" : "deleted"}, {"app", opts.app}});
   print_out(opts.purge ? "Purged " + opts.app + " (permanently deleted).\n"
@@ -199,6 +206,26 @@ void run_bundles(const AppArg& opts, bool json) {
                     yes_no(field_bool(b, "pinned"))});
   }
   print_out(format_table({"ID", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED"}, rows));
+}
+
+struct RenameOptions {
+  std::string app;
+  std::string new_name;
+};
+
+void run_rename(const RenameOptions& opts, bool json) {
+  if (auto error = app_name_error(opts.new_name)) {
+    const auto suggestion = suggest_app_name(opts.new_name);
+    throw CliError("invalid app name \"" + opts.new_name + "\": " + *error +
+                   (suggestion ? "; try " + *suggestion : ""));
+  }
+  ApiClient client = connect_from_config();
+  const Json body =
+      expect_json(client.send("PATCH", app_path(opts.app), Json{{"name", opts.new_name}}));
+  if (json) return print_json(body);
+  print_out("Renamed " + opts.app + " to " + opts.new_name + ". /app/" + opts.app +
+            "/ keeps working for 2 hours, then redirects to /app/" + opts.new_name +
+            "/ for 7 days.\n");
 }
 
 struct RollbackOptions {
@@ -295,6 +322,14 @@ void add_app_commands(CLI::App& root, CommandContext& ctx) {
     cmd->alias("rm");
     cmd->add_option("app", opts->app, "App name or ID")->required();
     cmd->add_flag("--purge", opts->purge, "Permanently remove a soft-deleted app (admin)");
+    cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+  }
+  {
+    auto opts = std::make_shared<RenameOptions>();
+    CLI::App* cmd = add_queued(root, ctx, "rename", "Rename an app (its old URL keeps working)",
+                               opts, run_rename);
+    cmd->add_option("app", opts->app, "App name or ID")->required();
+    cmd->add_option("new-name", opts->new_name, "New name")->required();
   }
   {
     auto opts = std::make_shared<AppArg>();

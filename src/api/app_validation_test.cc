@@ -9,12 +9,6 @@
 namespace blockyard::api {
 namespace {
 
-TEST(AppName, AcceptsSlugs) {
-  EXPECT_EQ(app_name_error("a"), std::nullopt);
-  EXPECT_EQ(app_name_error("sales-dash-2"), std::nullopt);
-  EXPECT_EQ(app_name_error(std::string(63, 'z')), std::nullopt);
-}
-
 TEST(MemoryLimit, ParsesBinarySuffixesCaseInsensitively) {
   EXPECT_EQ(parse_memory_limit("1024"), 1024);
   EXPECT_EQ(parse_memory_limit("2k"), 2048);

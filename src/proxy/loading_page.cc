@@ -4,33 +4,6 @@
 
 namespace blockyard::proxy {
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // A JSON string literal is also a valid JavaScript string literal; escaping
 // '<' keeps "</script>" from ending the script block.
 static std::string js_string(const std::string& text) {

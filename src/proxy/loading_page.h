@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/html.h"
+
 namespace blockyard::proxy {
 
 // `display_name` is the app title or name; `app_path` is "/app/<segment>/".
@@ -14,6 +16,6 @@ std::string render_loading_page(const std::string& display_name, const std::stri
 // A plain error page for a session whose worker failed.
 std::string render_error_page(const std::string& title, const std::string& message);
 
-std::string html_escape(const std::string& text);
+using blockyard::html_escape;
 
 }  // namespace blockyard::proxy

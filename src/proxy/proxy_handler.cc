@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "http/rate_limiter.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
 #include "proxy/resilient_socket.h"
 #include "proxy/resume_protocol.h"
 #include "proxy/tunnel.h"
+#include "proxy/user_errors.h"
 
 namespace blockyard::proxy {
 
@@ -37,8 +39,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }
 
 bool accepts_html(const bhttp::fields& fields) {
-  auto accept = fields[bhttp::field::accept];
-  return sv(accept).find("text/html") != std::string_view::npos;
+  return http::prefers_html(sv(fields[bhttp::field::accept]));
 }
 
 // Headers a client must never be able to set for the app: identity and
@@ -120,7 +121,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  private:
   void respond(int status, std::string content_type, std::string body,
                std::vector<std::pair<std::string, std::string>> extra = {});
-  void respond_failure(int status, const std::string& message);
+  void respond_failure(ProxyFailure failure);
   void serve_ready_endpoint();
   void proceed_with_worker();
   void forward();
@@ -171,15 +172,18 @@ void Exchange::respond(int status, std::string content_type, std::string body,
   if (new_session_) r.headers.add("Set-Cookie", session_cookie());
   r.body = std::move(body);
   // A request body we did not read would corrupt the next request.
+  if (body_unread_) conn_->linger_on_close();
   conn_->send(std::move(r), keep_alive_ && !body_unread_);
 }
 
-void Exchange::respond_failure(int status, const std::string& message) {
-  if (wants_html_) {
-    respond(status, "text/html; charset=utf-8", render_error_page(message, message));
-  } else {
-    respond(status, "text/plain; charset=utf-8", message + "\n");
+void Exchange::respond_failure(ProxyFailure failure) {
+  http::Response page = http::error_response(wants_html_, user_error(failure));
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (int seconds = retry_after_seconds(failure)) {
+    extra.emplace_back("Retry-After", std::to_string(seconds));
   }
+  respond(page.status, page.headers.get("Content-Type").value_or(""), std::move(page.body),
+          std::move(extra));
 }
 
 std::string Exchange::session_cookie() const {
@@ -207,11 +211,9 @@ void Exchange::run() {
   std::string after = raw_path.size() > 5 ? raw_path.substr(5) : "";
   auto slash = after.find('/');
   segment_ = http::url_decode(after.substr(0, slash));
-  if (segment_.empty()) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (segment_.empty()) return respond_failure(ProxyFailure::app_not_found);
   if (slash == std::string::npos) {
-    if (!is_plausible_app_segment(segment_)) {
-      return respond(404, "text/plain; charset=utf-8", "app not found\n");
-    }
+    if (!is_plausible_app_segment(segment_)) return respond_failure(ProxyFailure::app_not_found);
     std::string location = "/app/" + segment_ + "/" + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
@@ -223,21 +225,21 @@ void Exchange::run() {
     route = deps_.apps.resolve(segment_);
   } catch (const std::exception& e) {
     spdlog::error("proxy: app lookup failed: {}", e.what());
-    return respond(500, "text/plain; charset=utf-8", "internal error\n");
+    return respond_failure(ProxyFailure::internal);
   }
   auto& [app, alias] = route;
-  if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
     std::string location = "/app/" + app->name + rest_ + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
   app_ = *app;
-  if (!app_.enabled) return respond_failure(503, "app is disabled");
+  if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
     if (rest_ == "/__blockyard/ready") return serve_ready_endpoint();
-    return respond(404, "text/plain; charset=utf-8", "not found\n");
+    return respond_failure(ProxyFailure::app_not_found);
   }
 
   auto cookie = find_cookie(sv(req[bhttp::field::cookie]), kRouteCookie);
@@ -250,7 +252,15 @@ void Exchange::run() {
   }
 
   // A new session, with a worker of its own.
-  if (!app_.active_bundle) return respond_failure(503, "app has no active bundle");
+  if (!app_.active_bundle) return respond_failure(ProxyFailure::not_published);
+  if (auto* limits = conn_->rate_limits()) {
+    const std::string client = limits->client_of(conn_->peer_ip(), http::forwarded_for(req),
+                                                 sv(req["X-Real-IP"]));
+    if (auto refusal = limits->admit_new_session(client, wants_html_)) {
+      if (body_unread_) conn_->linger_on_close();
+      return conn_->send(std::move(*refusal), keep_alive_ && !body_unread_);
+    }
+  }
   session_id_ = uuid_v4();
   new_session_ = true;
   auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
@@ -262,10 +272,10 @@ void Exchange::run() {
     worker_.id = worker_id;
   } catch (const CapacityError& e) {
     new_session_ = false;
-    return respond_failure(503, e.what());
+    return respond_failure(capacity_failure(e.what()));
   } catch (const std::exception& e) {
     new_session_ = false;
-    return respond_failure(503, "app failed to start");
+    return respond_failure(ProxyFailure::start_failed);
   }
   proceed_with_worker();
 }
@@ -298,9 +308,9 @@ void Exchange::proceed_with_worker() {
   // Non-browser clients wait for the worker.
   deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
     asio::post(self->conn_->stream().get_executor(), [self, ready] {
-      if (!ready) return self->respond_failure(503, "app failed to start");
+      if (!ready) return self->respond_failure(ProxyFailure::start_failed);
       auto view = self->deps_.workers.session_worker(self->session_id_, self->app_.id);
-      if (!view) return self->respond_failure(503, "app failed to start");
+      if (!view) return self->respond_failure(ProxyFailure::start_failed);
       self->worker_ = *view;
       self->forward();
     });
@@ -344,7 +354,7 @@ void Exchange::connect_upstream(std::function<void()> then) {
       ep, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
         if (ec) {
           spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
-          return self->respond_failure(502, "the app's worker is not reachable");
+          return self->respond_failure(ProxyFailure::worker_unreachable);
         }
         beast::error_code ignored;
         self->upstream_.set_option(tcp::no_delay(true), ignored);
@@ -371,7 +381,7 @@ void Exchange::forward_http() {
                  if (ec) {
                    // Nothing was answered yet: tell the client, drop both sides.
                    self->keep_alive_ = false;
-                   return self->respond_failure(502, "the app's worker is not reachable");
+                   return self->respond_failure(ProxyFailure::worker_unreachable);
                  }
                  self->response_parser_.emplace();
                  self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -384,7 +394,7 @@ void Exchange::forward_http() {
                      [self](beast::error_code ec, std::size_t) {
                        if (ec) {
                          self->keep_alive_ = false;
-                         return self->respond_failure(502, "the app's worker did not answer");
+                         return self->respond_failure(ProxyFailure::worker_silent);
                        }
                        self->relay_response();
                      });
@@ -437,7 +447,7 @@ void Exchange::relay_injected_page(bool upstream_keep_alive) {
       [self = shared_from_this(), upstream_keep_alive](beast::error_code ec, std::size_t) {
         if (ec) {
           self->keep_alive_ = false;
-          return self->respond_failure(502, "the app's worker did not answer");
+          return self->respond_failure(ProxyFailure::worker_silent);
         }
         auto res =
             std::make_shared<bhttp::response<bhttp::string_body>>(self->page_parser_->release());
@@ -490,12 +500,12 @@ void Exchange::forward_websocket() {
   connect_upstream([self = shared_from_this()] {
     bhttp::async_write(
         self->upstream_, self->upgrade_request_, [self](beast::error_code ec, std::size_t) {
-          if (ec) return self->respond_failure(502, "the app's worker is not reachable");
+          if (ec) return self->respond_failure(ProxyFailure::worker_unreachable);
           self->upgrade_response_parser_.emplace();
           bhttp::async_read_header(
               self->upstream_, self->upstream_buffer_, *self->upgrade_response_parser_,
               [self](beast::error_code ec, std::size_t) {
-                if (ec) return self->respond_failure(502, "the app's worker did not answer");
+                if (ec) return self->respond_failure(ProxyFailure::worker_silent);
                 auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
                     self->upgrade_response_parser_->release());
                 if (self->new_session_)

@@ -26,6 +26,7 @@
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
+#include "server/page_routes.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
 #include "tasks/task_registry.h"
@@ -225,6 +226,7 @@ int run_server(const Config& config) {
   http::Router router;
   std::atomic<bool> draining{false};
   register_health_routes(router, *store, *backend, draining);
+  register_page_routes(router);
   api::ApiContext api_context{
       config, *store, tasks, workers,
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};

@@ -19,14 +19,14 @@ enum class DependencySource {
 
 struct DeployPlan {
   std::filesystem::path dir;  // absolute
-  std::string name;           // --name, else the directory's basename
+  std::string name;           // --name, else from the directory's name (deploy_name.h)
   std::string entrypoint;     // "app.R", or "ui.R/server.R" for a two-file app
   DependencySource deps = DependencySource::kBareScripts;
   std::vector<std::string> warnings;  // without the "Warning: " prefix
 };
 
-// Inspects `dir`. Throws CliError when it is not an existing directory or the
-// name cannot be derived.
+// Inspects `dir`. Throws CliError when it is not an existing directory, or
+// the app name is invalid (--name) or cannot be derived.
 DeployPlan detect_app(const std::filesystem::path& dir, const std::optional<std::string>& name);
 
 // "shiny (entrypoint: app.R)".
