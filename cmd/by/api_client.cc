@@ -163,7 +163,7 @@ HttpResponse ApiClient::perform(const Request& request) {
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   HeaderList headers;
-  append_header(headers, "Authorization: Bearer " + creds_.token);
+  if (!creds_.token.empty()) append_header(headers, "Authorization: Bearer " + creds_.token);
   append_header(headers, "Accept: application/json, text/plain");
   // A bundle upload waits for the server's 100 Continue, so a bundle over the
   // server's size limit is refused before its bytes are sent.

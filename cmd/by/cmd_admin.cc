@@ -27,10 +27,10 @@
 
 #include "command_support.h"
 #include "commands.h"
+#include "core/unique_fd.h"
 #include "lib/cli_error.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "core/unique_fd.h"
 #include "terminal.h"
 
 extern char** environ;
@@ -292,14 +292,6 @@ void run_rollback(const UpdateOptions& opts, bool json) {
     return print_out("Aborted.\n");
   }
   post_admin_action(client, "rollback", std::nullopt, json);
-}
-
-template <typename Options, typename Run>
-CLI::App* add_queued(CLI::App& parent, CommandContext& ctx, const std::string& name,
-                     const std::string& help, std::shared_ptr<Options> opts, Run run) {
-  CLI::App* cmd = parent.add_subcommand(name, help);
-  cmd->callback([opts, run, &ctx] { ctx.action = [opts, run, &ctx] { run(*opts, ctx.json); }; });
-  return cmd;
 }
 
 }  // namespace

@@ -292,15 +292,6 @@ void run_scale(const ScaleOptions& opts, bool json) {
   patch_app(opts.app, patch, "Updated scaling for " + opts.app + ".", json);
 }
 
-// Registers `name` whose parse callback queues `run(*opts, json)`.
-template <typename Options, typename Run>
-CLI::App* add_queued(CLI::App& root, CommandContext& ctx, const std::string& name,
-                     const std::string& help, std::shared_ptr<Options> opts, Run run) {
-  CLI::App* cmd = root.add_subcommand(name, help);
-  cmd->callback([opts, run, &ctx] { ctx.action = [opts, run, &ctx] { run(*opts, ctx.json); }; });
-  return cmd;
-}
-
 }  // namespace
 
 void add_app_commands(CLI::App& root, CommandContext& ctx) {

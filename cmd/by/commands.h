@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
+#include <string>
 
 namespace blockyard::cli {
 
@@ -18,6 +20,18 @@ void add_login_command(CLI::App& root, CommandContext& ctx);
 void add_deploy_command(CLI::App& root, CommandContext& ctx);
 void add_app_commands(CLI::App& root, CommandContext& ctx);  // list, get, delete, enable, ...
 void add_logs_command(CLI::App& root, CommandContext& ctx);
-void add_admin_commands(CLI::App& root, CommandContext& ctx);  // install-seccomp, update, ...
+void add_admin_commands(CLI::App& root, CommandContext& ctx);   // install-seccomp, update, ...
+void add_access_commands(CLI::App& root, CommandContext& ctx);  // access show|set-type|grant|revoke
+void add_users_commands(CLI::App& root, CommandContext& ctx);   // users list|update
+
+// Registers subcommand `name` of `parent` whose parse callback queues
+// `run(*opts, json)`.
+template <typename Options, typename Run>
+CLI::App* add_queued(CLI::App& parent, CommandContext& ctx, const std::string& name,
+                     const std::string& help, std::shared_ptr<Options> opts, Run run) {
+  CLI::App* cmd = parent.add_subcommand(name, help);
+  cmd->callback([opts, run, &ctx] { ctx.action = [opts, run, &ctx] { run(*opts, ctx.json); }; });
+  return cmd;
+}
 
 }  // namespace blockyard::cli

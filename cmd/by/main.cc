@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   blockyard::cli::add_app_commands(app, ctx);
   blockyard::cli::add_logs_command(app, ctx);
   blockyard::cli::add_admin_commands(app, ctx);
+  blockyard::cli::add_access_commands(app, ctx);
+  blockyard::cli::add_users_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -5,11 +5,16 @@
 
 #include <functional>
 
+#include "api/bootstrap.h"
 #include "api/worker_control.h"
+#include "auth/browser_sessions.h"
+#include "auth/cli_login.h"
+#include "auth/sign_in.h"
 #include "core/config.h"
 #include "http/router.h"
 #include "store/store.h"
 #include "tasks/task_registry.h"
+#include "telemetry/audit_log.h"
 
 namespace blockyard::api {
 
@@ -20,6 +25,16 @@ struct ApiContext {
   WorkerControl& workers;
   // Runs `job` on a background thread (never on an HTTP thread).
   std::function<void(std::function<void()>)> run_async;
+  // Browser sign-in ([oidc]); null without an identity provider, when only
+  // personal access tokens authenticate.
+  auth::BrowserSessions* sessions = nullptr;
+  auth::SignIn* sign_in = nullptr;
+  // `by login` through the browser; null without [oidc].
+  auth::CliLogin* cli_login = nullptr;
+  // server.bootstrap_token; null when none is configured.
+  Bootstrap* bootstrap = nullptr;
+  // [audit]; null = not audited.
+  telemetry::AuditLog* audit = nullptr;
 };
 
 // The context must outlive the router.

@@ -26,10 +26,13 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "auth/browser_sessions.h"
 #include "auth/pat.h"
+#include "auth/signed_token.h"
 #include "bundle/archive.h"
 #include "core/crypto.h"
 #include "store/store.h"
+#include "telemetry/audit_log.h"
 
 namespace blockyard::api::testing {
 
@@ -88,11 +91,13 @@ class ApiTest : public ::testing::Test {
     dir_ = pattern;
     config_.storage.bundle_server_path = (dir_ / "bundles").string();
     store_ = store::open_sqlite_store(dir_ / "blockyard.db");
+    audit_ = std::make_unique<telemetry::AuditLog>(dir_ / "audit.jsonl");
     context_ = std::make_unique<ApiContext>(
         ApiContext{config_, *store_, tasks_, workers_, [this](std::function<void()> job) {
                      std::lock_guard lock(threads_mu_);
                      threads_.emplace_back(std::move(job));
                    }});
+    context_->audit = audit_.get();
     register_api_routes(router_, *context_);
     admin_token_ = add_user("admin-sub", "admin");
     publisher_token_ = add_user("publisher-sub", "publisher");
@@ -116,6 +121,35 @@ class ApiTest : public ::testing::Test {
     return auth::issue_pat(*store_, sub, "test", std::nullopt);
   }
 
+  // Turns on browser sessions (as with [oidc]; no provider is needed to
+  // start a session directly) and returns a session cookie header value
+  // for `sub` (created as a viewer if new) with `groups`.
+  std::string sign_in_as(const std::string& sub, std::vector<std::string> groups = {}) {
+    if (!sessions_) {
+      config_.server.external_url = "http://by.test:8080";
+      auth::BrowserSessionOptions options;
+      options.cookie_key = auth::derive_key("api-test-session-secret-0123456789", "cookie");
+      sessions_ = std::make_unique<auth::BrowserSessions>(options, *store_, nullptr, nullptr);
+      context_->sessions = sessions_.get();
+    }
+    if (!store_->get_user(sub)) {
+      store::User user;
+      user.sub = sub;
+      user.name = "User " + sub;
+      store_->upsert_user(user);
+    }
+    std::string set_cookie = sessions_->start(sub, groups, auth::TokenSet{"at", "", "", {}});
+    return set_cookie.substr(0, set_cookie.find(';'));
+  }
+
+  // Every line of the audit log so far.
+  std::vector<json> audit_lines() {
+    std::ifstream in(dir_ / "audit.jsonl");
+    std::vector<json> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    return lines;
+  }
+
   // Joins every background job started so far.
   void wait_async() {
     std::vector<std::thread> threads;
@@ -127,8 +161,10 @@ class ApiTest : public ::testing::Test {
   }
 
   http::Response call(const std::string& method, const std::string& target,
-                      const std::string& token, std::string body = "") {
+                      const std::string& token, std::string body = "",
+                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::Request request;
+    for (const auto& [name, value] : headers) request.headers.add(name, value);
     request.method = method;
     request.target = target;
     auto q = target.find('?');
@@ -214,6 +250,8 @@ class ApiTest : public ::testing::Test {
   fs::path dir_;
   Config config_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<telemetry::AuditLog> audit_;
+  std::unique_ptr<auth::BrowserSessions> sessions_;
   tasks::TaskRegistry tasks_;
   RecordingWorkers workers_;
   std::unique_ptr<ApiContext> context_;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "api/json_views.h"
-#include "api/relation.h"
 #include "core/error.h"
 
 namespace blockyard::api {
@@ -65,26 +64,6 @@ TEST(AppPatch, ZeroCpuMeansNoLimitAndUncappedWhenMaxIsZero) {
   AppPatch zero = parse_app_patch(nlohmann::json::parse(R"({"cpu_limit":0})"), config);
   ASSERT_TRUE(zero.cpu_limit.has_value());
   EXPECT_FALSE(zero.cpu_limit->has_value());
-}
-
-TEST(Relation, FollowsRoleOwnershipAndAccessType) {
-  store::App app;
-  app.owner = "alice";
-  app.access_type = "acl";
-  Caller admin{"root", "Root", "admin"};
-  Caller alice{"alice", "Alice", "viewer"};
-  Caller bob{"bob", "Bob", "publisher"};
-  EXPECT_EQ(relation_for(&admin, app), Relation::admin);
-  EXPECT_EQ(relation_for(&alice, app), Relation::owner);
-  EXPECT_EQ(relation_for(&bob, app), Relation::none);
-  EXPECT_EQ(relation_for(nullptr, app), Relation::none);
-  app.access_type = "logged_in";
-  EXPECT_EQ(relation_for(&bob, app), Relation::viewer);
-  EXPECT_EQ(relation_for(nullptr, app), Relation::none);
-  app.access_type = "public";
-  EXPECT_EQ(relation_for(nullptr, app), Relation::anonymous);
-  EXPECT_LT(Relation::viewer, Relation::collaborator);
-  EXPECT_LT(Relation::owner, Relation::admin);
 }
 
 TEST(AppStatus, DerivedFromLiveWorkers) {

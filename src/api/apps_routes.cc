@@ -10,6 +10,7 @@
 #include "api/relation.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "authz/roles.h"
 #include "core/error.h"
 
 namespace blockyard::api {
@@ -27,9 +28,7 @@ json full_app(ApiContext& ctx, const store::App& app) {
 }
 
 http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
-  if (!has_role_at_least(caller, "publisher")) {
-    throw ApiError::forbidden("insufficient permissions");
-  }
+  if (!authz::can_create_app(caller)) throw ApiError::forbidden("insufficient permissions");
   json body = parse_json_body(req);
   auto name_it = body.find("name");
   if (name_it == body.end() || !name_it->is_string()) {
@@ -51,6 +50,7 @@ http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& cal
     }
     throw;
   }
+  audit(ctx, req, caller, "app.create", app.id, json{{"name", app.name}});
   return json_response(201, full_app(ctx, app));
 }
 
@@ -64,7 +64,8 @@ http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& call
   query.search = req.query_param("search").value_or("");
   query.page = std::max(1, int_query(req, "page", 1));
   query.per_page = std::clamp(int_query(req, "per_page", 25), 1, 100);
-  if (caller.role != "admin") query.visible_to = caller.sub;
+  if (!authz::can_view_all_apps(caller))
+    query.visible_to = store::Viewer{caller.sub, caller.groups};
 
   json items = json::array();
   int total = 0;
@@ -74,7 +75,7 @@ http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& call
     total = result.total;
     for (const auto& app : result.apps) {
       items.push_back(
-          app_list_item_json(app, live_status(ctx, app.id), relation_for(&caller, app)));
+          app_list_item_json(app, live_status(ctx, app.id), relation_for(ctx.store, caller, app)));
     }
   }
   return json_response(
@@ -85,7 +86,7 @@ http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& call
 http::Response get_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::viewer);
   json j = full_app(ctx, app);
-  j["relation"] = relation_name(relation_for(&caller, app));
+  j["relation"] = relation_name(relation_for(ctx.store, caller, app));
   j["data_mounts"] = json::array();
   return json_response(200, j);
 }
@@ -93,9 +94,10 @@ http::Response get_app(ApiContext& ctx, http::Request& req, const Caller& caller
 http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
   // Body checks come first, as in the original: a malformed body is a 400
   // whatever the app.
-  AppPatch patch = parse_app_patch(parse_json_body(req), ctx.config);
+  json body = parse_json_body(req);
+  AppPatch patch = parse_app_patch(body, ctx.config);
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
-  if (patch.needs_owner() && relation_for(&caller, app) < Relation::owner) {
+  if (patch.needs_owner() && relation_for(ctx.store, caller, app) < Relation::owner) {
     throw ApiError::not_found("app not found");
   }
   if (patch.runtime && caller.role != "admin") throw ApiError::forbidden("runtime requires admin");
@@ -108,6 +110,13 @@ http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& call
   ctx.store.update_app(app);
   auto updated = ctx.store.get_app(app.id);
   if (!updated) throw ApiError::not_found("app not found");
+  json changes = json::object();
+  for (const char* field : {"name", "title", "description", "access_type", "max_workers_per_app",
+                            "max_sessions_per_worker", "memory_limit", "cpu_limit",
+                            "pre_warmed_sessions", "refresh_schedule", "image", "runtime"}) {
+    if (auto it = body.find(field); it != body.end()) changes[field] = *it;
+  }
+  audit(ctx, req, caller, "app.update", app.id, changes);
   json j = full_app(ctx, *updated);
   j["data_mounts"] = json::array();
   return json_response(200, j);
@@ -122,6 +131,7 @@ http::Response delete_app(ApiContext& ctx, http::Request& req, const Caller& cal
   std::filesystem::remove_all(std::filesystem::path(ctx.config.storage.bundle_server_path) / app.id,
                               ec);
   if (ec) spdlog::warn("delete app {}: removing bundle files: {}", app.id, ec.message());
+  audit(ctx, req, caller, "app.delete", app.id, json{{"name", app.name}});
   return http::Response::no_content();
 }
 
@@ -134,6 +144,7 @@ http::Response set_enabled(ApiContext& ctx, http::Request& req, const Caller& ca
   if (!enabled) ctx.workers.stop_app_workers(app.id);
   auto updated = ctx.store.get_app(app.id);
   if (!updated) throw ApiError::not_found("app not found");
+  audit(ctx, req, caller, enabled ? "app.enable" : "app.disable", app.id, json{{"name", app.name}});
   return json_response(200, full_app(ctx, *updated));
 }
 

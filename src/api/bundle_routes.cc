@@ -16,6 +16,8 @@ namespace {
 http::Response upload_bundle(ApiContext& ctx, http::Request& req, const Caller& caller) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
   DeployStarted started = start_bundle_deploy(ctx, app, caller.sub, req.body_file, req.body);
+  audit(ctx, req, caller, "bundle.upload", app.id,
+        json{{"name", app.name}, {"bundle_id", started.bundle_id}});
   return json_response(202, json{{"bundle_id", started.bundle_id}, {"task_id", started.task_id}});
 }
 

@@ -5,32 +5,12 @@
 
 namespace blockyard::api {
 
-std::string_view relation_name(Relation relation) {
-  switch (relation) {
-    case Relation::none:
-      return "none";
-    case Relation::anonymous:
-      return "anonymous";
-    case Relation::viewer:
-      return "viewer";
-    case Relation::collaborator:
-      return "collaborator";
-    case Relation::owner:
-      return "owner";
-    case Relation::admin:
-      return "admin";
+Relation relation_for(store::Store& store, const Caller& caller, const store::App& app) {
+  // Admins and owners need no grant lookup.
+  if (caller.role == "admin" || caller.sub == app.owner) {
+    return authz::evaluate_access(&caller, app, {});
   }
-  return "none";
-}
-
-Relation relation_for(const Caller* caller, const store::App& app) {
-  if (caller == nullptr) {
-    return app.access_type == "public" ? Relation::anonymous : Relation::none;
-  }
-  if (caller->role == "admin") return Relation::admin;
-  if (caller->sub == app.owner) return Relation::owner;
-  if (app.access_type == "logged_in" || app.access_type == "public") return Relation::viewer;
-  return Relation::none;
+  return authz::evaluate_access(&caller, app, store.list_access(app.id));
 }
 
 std::optional<store::App> find_app(store::Store& store, const std::string& key) {
@@ -49,7 +29,7 @@ std::optional<store::App> find_app(store::Store& store, const std::string& key) 
 store::App require_app(store::Store& store, const Caller& caller, const std::string& key,
                        Relation minimum) {
   auto app = find_app(store, key);
-  if (!app || relation_for(&caller, *app) < minimum) {
+  if (!app || relation_for(store, caller, *app) < minimum) {
     throw ApiError::not_found("app not found");
   }
   return *app;

@@ -1,28 +1,24 @@
-// The caller's relation to one app, and app lookup by id or name with the
-// "information hiding" rule: an app the caller may not act on is reported as
-// 404 "app not found", never 403, so names of private apps do not leak.
+// The caller's relation to one app (authz/access.h), and app lookup by id or
+// name with the "information hiding" rule: an app the caller may not act
+// on is reported as 404 "app not found", never 403, so names of private
+// apps do not leak.
 #pragma once
 
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "api/caller.h"
+#include "authz/access.h"
 #include "store/models.h"
 #include "store/store.h"
 
 namespace blockyard::api {
 
-// Ordered: a stronger relation compares greater.
-enum class Relation { none, anonymous, viewer, collaborator, owner, admin };
+using authz::Relation;
+using authz::relation_name;
 
-std::string_view relation_name(Relation relation);
-
-// Pure. `caller` null = anonymous request. There are no per-app grants yet
-// (they arrive with OIDC users), so `collaborator` is never produced:
-// admin role -> admin; owner -> owner; logged_in/public app -> viewer;
-// anonymous caller on a public app -> anonymous; otherwise none.
-Relation relation_for(const Caller* caller, const store::App& app);
+// The caller's relation to `app`, with the app's grants read from the store.
+Relation relation_for(store::Store& store, const Caller& caller, const store::App& app);
 
 // The live app whose id (UUID), current name, or former name (a rename alias
 // in either phase) is `key`; nullopt if none.

@@ -13,23 +13,36 @@ void add_api_headers(http::Response& response) {
   response.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 }
 
+void add_public_route(http::Router& router, const std::string& method, const std::string& pattern,
+                      PublicHandler handler) {
+  router.add(method, "/api/v1" + pattern, [handler = std::move(handler)](http::Request& request) {
+    http::Response response;
+    try {
+      response = handler(request);
+    } catch (const ApiError& e) {
+      response = http::Response::error(e.status(), e.code(), e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("api {} {} failed: {}", request.method, request.path, e.what());
+      response = http::Response::error(500, "internal_error", "internal server error");
+    }
+    add_api_headers(response);
+    return response;
+  });
+}
+
 void add_route(http::Router& router, ApiContext& context, const std::string& method,
                const std::string& pattern, CallerHandler handler) {
-  router.add(method, "/api/v1" + pattern,
-             [&context, handler = std::move(handler)](http::Request& request) {
-               http::Response response;
-               try {
-                 Caller caller = authenticate(context.store, request);
-                 response = handler(request, caller);
-               } catch (const ApiError& e) {
-                 response = http::Response::error(e.status(), e.code(), e.what());
-               } catch (const std::exception& e) {
-                 spdlog::error("api {} {} failed: {}", request.method, request.path, e.what());
-                 response = http::Response::error(500, "internal_error", "internal server error");
-               }
-               add_api_headers(response);
-               return response;
-             });
+  add_public_route(router, method, pattern,
+                   [&context, handler = std::move(handler)](http::Request& request) {
+                     Caller caller = authenticate(context, request);
+                     return handler(request, caller);
+                   });
+}
+
+void audit(ApiContext& ctx, const http::Request& request, const Caller& caller,
+           const std::string& action, const std::string& target, nlohmann::json detail) {
+  if (ctx.audit == nullptr) return;
+  ctx.audit->emit({action, caller.sub, target, std::move(detail), source_ip(request), "success"});
 }
 
 nlohmann::json parse_json_body(const http::Request& request) {

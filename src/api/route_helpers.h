@@ -19,6 +19,7 @@ namespace blockyard::api {
 inline constexpr std::size_t kMaxJsonBody = 1 << 20;
 
 using CallerHandler = std::function<http::Response(http::Request&, const Caller&)>;
+using PublicHandler = std::function<http::Response(http::Request&)>;
 
 // Registers "/api/v1" + `pattern`. The handler runs only for an
 // authenticated caller; ApiError and other exceptions thrown by it (or by
@@ -26,6 +27,17 @@ using CallerHandler = std::function<http::Response(http::Request&, const Caller&
 // errors included, carries Cache-Control: no-store and the API's CSP.
 void add_route(http::Router& router, ApiContext& context, const std::string& method,
                const std::string& pattern, CallerHandler handler);
+
+// Registers "/api/v1" + `pattern` for a handler that authenticates by
+// itself (bootstrap, CLI sign-in), with the same error handling and headers.
+void add_public_route(http::Router& router, const std::string& method, const std::string& pattern,
+                      PublicHandler handler);
+
+// Records an audit event for an API action by `caller` (source IP from the
+// request); does nothing when [audit] is not configured.
+void audit(ApiContext& ctx, const http::Request& request, const Caller& caller,
+           const std::string& action, const std::string& target,
+           nlohmann::json detail = nlohmann::json::object());
 
 // Sets the headers every /api/v1 response carries.
 void add_api_headers(http::Response& response);

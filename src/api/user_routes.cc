@@ -7,6 +7,7 @@
 #include "api/route_helpers.h"
 #include "api/routes.h"
 #include "auth/pat.h"
+#include "authz/roles.h"
 #include "core/crypto.h"
 #include "core/error.h"
 
@@ -17,41 +18,60 @@ using nlohmann::json;
 namespace {
 
 http::Response me(ApiContext& ctx, http::Request&, const Caller& caller) {
+  json out;
   if (auto user = ctx.store.get_user(caller.sub)) {
-    return json_response(200, json{{"sub", user->sub},
-                                   {"email", user->email},
-                                   {"name", user->name},
-                                   {"role", user->role}});
+    out = json{
+        {"sub", user->sub}, {"email", user->email}, {"name", user->name}, {"role", user->role}};
+  } else {
+    out = json{{"sub", caller.sub}, {"name", caller.name}, {"role", caller.role}};
   }
-  return json_response(200,
-                       json{{"sub", caller.sub}, {"name", caller.name}, {"role", caller.role}});
+  if (!caller.groups.empty()) out["groups"] = caller.groups;
+  return json_response(200, out);
 }
 
-// The original mints tokens only for browser sessions, so that a leaked PAT
-// cannot breed more. This server has no browser login yet (no OIDC), so a PAT
-// caller may create tokens for itself; otherwise the CLI could never get a
-// second token or rotate the first one.
-http::Response create_token(ApiContext& ctx, http::Request& req, const Caller& caller) {
-  json body = parse_json_body(req);
-  auto name_it = body.find("name");
-  if (name_it == body.end() || !name_it->is_string() || name_it->get<std::string>().empty()) {
-    throw ApiError::bad_request("name is required");
-  }
+}  // namespace
+
+json issue_token_response(ApiContext& ctx, const std::string& sub, const std::string& name,
+                          const std::optional<std::string>& expires_at) {
+  std::string token = auth::issue_pat(ctx.store, sub, name, expires_at);
+  auto pat = ctx.store.find_pat_by_hash(sha256_hex(token));
+  if (!pat) throw std::runtime_error("issued token not found in the store");
+  return json{{"id", pat->id},
+              {"name", pat->name},
+              {"token", token},
+              {"created_at", pat->created_at},
+              {"expires_at", pat->expires_at ? json(*pat->expires_at) : json(nullptr)}};
+}
+
+std::optional<std::string> expiry_from_body(const json& body) {
   std::optional<std::string> expires_at;
   if (auto it = body.find("expires_in"); it != body.end() && !it->is_null()) {
     if (!it->is_string()) throw ApiError::bad_request("expires_in must be a string");
     if (!it->get<std::string>().empty()) expires_at = auth::expiry_from_now(it->get<std::string>());
   }
-  std::string token =
-      auth::issue_pat(ctx.store, caller.sub, name_it->get<std::string>(), expires_at);
-  auto pat = ctx.store.find_pat_by_hash(sha256_hex(token));
-  if (!pat) throw std::runtime_error("issued token not found in the store");
-  return json_response(
-      201, json{{"id", pat->id},
-                {"name", pat->name},
-                {"token", token},
-                {"created_at", pat->created_at},
-                {"expires_at", pat->expires_at ? json(*pat->expires_at) : json(nullptr)}});
+  return expires_at;
+}
+
+namespace {
+
+// With [oidc], as in the original, tokens are minted only for browser
+// sessions (by login signs in through the browser), so that a leaked token
+// cannot breed more. Without an identity provider there is no browser
+// session: the local admin's token may create tokens for itself, or the CLI
+// could never get a second token or rotate the first one.
+http::Response create_token(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  if (ctx.sessions != nullptr && caller.credential != auth::Credential::session) {
+    throw ApiError::forbidden("tokens can only be created via browser session");
+  }
+  json body = parse_json_body(req);
+  auto name_it = body.find("name");
+  if (name_it == body.end() || !name_it->is_string() || name_it->get<std::string>().empty()) {
+    throw ApiError::bad_request("name is required");
+  }
+  json created =
+      issue_token_response(ctx, caller.sub, name_it->get<std::string>(), expiry_from_body(body));
+  audit(ctx, req, caller, "token.create", created["id"], json{{"name", created["name"]}});
+  return json_response(201, created);
 }
 
 std::vector<store::PersonalAccessToken> live_tokens(ApiContext& ctx, const std::string& sub) {
@@ -74,11 +94,13 @@ http::Response revoke_token(ApiContext& ctx, http::Request& req, const Caller& c
   auto tokens = live_tokens(ctx, caller.sub);
   bool owned = std::any_of(tokens.begin(), tokens.end(), [&](const auto& p) { return p.id == id; });
   if (!owned || !ctx.store.revoke_pat(caller.sub, id)) throw ApiError::not_found("token not found");
+  audit(ctx, req, caller, "token.revoke", id);
   return http::Response::no_content();
 }
 
-http::Response revoke_all_tokens(ApiContext& ctx, http::Request&, const Caller& caller) {
-  for (const auto& pat : live_tokens(ctx, caller.sub)) ctx.store.revoke_pat(caller.sub, pat.id);
+http::Response revoke_all_tokens(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  int count = ctx.store.revoke_all_pats(caller.sub);
+  audit(ctx, req, caller, "token.revoke_all", caller.sub, json{{"count", count}});
   return http::Response::no_content();
 }
 
@@ -110,26 +132,35 @@ http::Response patch_user(ApiContext& ctx, http::Request& req, const Caller& cal
   json body = parse_json_body(req);
   const std::string& sub = req.params.at("sub");
   if (sub == caller.sub) throw ApiError::bad_request("cannot modify your own account");
-  auto role = body.find("role");
-  auto active = body.find("active");
-  if (role == body.end() && active == body.end()) throw ApiError::bad_request("nothing to update");
-  store::User user = existing_user(ctx, sub);
-  if (role != body.end()) {
-    std::string r = role->is_string() ? role->get<std::string>() : role->dump();
-    if (r != "admin" && r != "publisher" && r != "viewer") {
+  auto role_it = body.find("role");
+  auto active_it = body.find("active");
+  if (role_it == body.end() && active_it == body.end()) {
+    throw ApiError::bad_request("nothing to update");
+  }
+  std::optional<std::string> role;
+  std::optional<bool> active;
+  json changes = json::object();
+  if (role_it != body.end()) {
+    std::string r = role_it->is_string() ? role_it->get<std::string>() : role_it->dump();
+    if (!authz::is_assignable_role(r)) {
       throw ApiError::bad_request("invalid role '" + r +
                                   "', must be one of: admin, publisher, viewer");
     }
-    user.role = r;
+    role = r;
+    changes["role"] = r;
   }
-  if (active != body.end()) {
-    if (!active->is_boolean()) throw ApiError::bad_request("active must be a boolean");
-    // Deactivation takes effect on the next request: authentication checks
-    // that the token's user is active.
-    user.active = active->get<bool>();
+  if (active_it != body.end()) {
+    if (!active_it->is_boolean()) throw ApiError::bad_request("active must be a boolean");
+    active = active_it->get<bool>();
+    changes["active"] = *active;
   }
-  ctx.store.upsert_user(user);
-  return json_response(200, user_json(existing_user(ctx, sub)));
+  auto user = ctx.store.update_user(sub, role, active);
+  if (!user) throw ApiError::not_found("user not found");
+  // Tokens check the user's state on every request; browser sessions and
+  // the app connections they opened end now.
+  if (active == false && ctx.sessions != nullptr) ctx.sessions->end_all(sub);
+  audit(ctx, req, caller, "user.update", sub, changes);
+  return json_response(200, user_json(*user));
 }
 
 }  // namespace

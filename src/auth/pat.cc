@@ -68,7 +68,12 @@ Caller authenticate_token(store::Store& store, const std::string& token) {
       spdlog::warn("pat: could not record last use of token {}: {}", pat->id, e.what());
     }
   }
-  return Caller{user->sub, user->name.empty() ? user->sub : user->name, user->role};
+  Caller caller;
+  caller.sub = user->sub;
+  caller.name = user->name.empty() ? user->sub : user->name;
+  caller.role = user->role;
+  caller.credential = Credential::token;
+  return caller;
 }
 
 std::string expiry_from_now(const std::string& expires_in) {

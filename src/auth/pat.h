@@ -15,15 +15,10 @@
 #include <string>
 #include <string_view>
 
+#include "auth/caller.h"
 #include "store/store.h"
 
 namespace blockyard::auth {
-
-struct Caller {
-  std::string sub;
-  std::string name;  // display name; the sub when the user has none
-  std::string role;  // admin | publisher | viewer (as stored on the user)
-};
 
 inline constexpr std::string_view kTokenPrefix = "by_";
 

@@ -8,6 +8,7 @@
 
 #include "core/crypto.h"
 #include "core/error.h"
+#include "core/test_api_error.h"
 #include "store/store.h"
 #include "store/test_temp_dir.h"
 #include "store/timestamp.h"
@@ -24,16 +25,7 @@ using std::chrono::system_clock;
 constexpr std::string_view kBase62 =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-// Status of the ApiError thrown by `body`, 0 if none.
-template <typename Body>
-int api_status_of(Body&& body) {
-  try {
-    body();
-  } catch (const ApiError& e) {
-    return e.status();
-  }
-  return 0;
-}
+using blockyard::testing::api_status_of;
 
 class PatTest : public ::testing::Test {
  protected:

@@ -144,6 +144,12 @@ struct OidcConfig {
   Duration cookie_max_age = std::chrono::hours(24);
   std::string initial_admin;
   std::string default_role = "viewer";
+  // Ours: the claim (ID token or userinfo) holding the user's IdP groups,
+  // for grants to groups; "" = groups are not read.
+  std::string groups_claim;
+  // Ours: scopes requested besides openid profile email offline_access
+  // (e.g. "groups" where the provider releases groups only under it).
+  std::vector<std::string> extra_scopes;
 };
 
 struct VaultServiceConfig {

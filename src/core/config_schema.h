@@ -174,7 +174,8 @@ inline const std::vector<Field<OidcConfig>>& schema(const OidcConfig*) {
       {"issuer_url", &S::issuer_url},         {"issuer_discovery_url", &S::issuer_discovery_url},
       {"client_id", &S::client_id},           {"client_secret", &S::client_secret, true},
       {"cookie_max_age", &S::cookie_max_age}, {"initial_admin", &S::initial_admin},
-      {"default_role", &S::default_role},
+      {"default_role", &S::default_role},     {"groups_claim", &S::groups_claim},
+      {"extra_scopes", &S::extra_scopes},
   };
   return fields;
 }

@@ -94,7 +94,7 @@ default_cpu_limit = 1.5
 shutdown_timeout = "45s"
 drain_timeout = "1m30s"
 log_level = "debug"
-session_secret = "s3cret"
+session_secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
 external_url = "https://by.example.com"
 trusted_proxies = ["10.0.0.0/8", "fd00::/8"]
 bootstrap_token = "boot"
@@ -211,7 +211,7 @@ otlp_endpoint = "http://otel:4317"
   EXPECT_EQ(c.server.shutdown_timeout, 45s);
   EXPECT_EQ(c.server.drain_timeout, 90s);
   EXPECT_EQ(c.server.log_level, "debug");
-  EXPECT_EQ(c.server.session_secret, "s3cret");
+  EXPECT_EQ(c.server.session_secret, "s3cret-s3cret-s3cret-s3cret-s3cret");
   EXPECT_EQ(c.server.external_url, "https://by.example.com");
   EXPECT_EQ(c.server.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
   EXPECT_EQ(c.server.bootstrap_token, "boot");
@@ -382,7 +382,7 @@ TEST_F(ConfigTest, EnvironmentCreatesOptionalSections) {
                                        {"BLOCKYARD_OIDC_CLIENT_ID", "id"},
                                        {"BLOCKYARD_OIDC_CLIENT_SECRET", "sec"},
                                        {"BLOCKYARD_SERVER_EXTERNAL_URL", "http://localhost:8080"},
-                                       {"BLOCKYARD_SERVER_SESSION_SECRET", "x"},
+                                       {"BLOCKYARD_SERVER_SESSION_SECRET", std::string(32, 'x')},
                                        {"BLOCKYARD_REDIS_URL", "redis://localhost:6379"},
                                        {"BLOCKYARD_UPDATE_SOMETHING_UNKNOWN", "1"},
                                    });
@@ -419,6 +419,7 @@ TEST_F(ConfigTest, OpenbaoSectionAndVariablesBecomeVault) {
   const std::string oidc = R"(
 [server]
 external_url = "https://by.example.com"
+session_secret = "0123456789abcdef0123456789abcdef"
 [oidc]
 issuer_url = "https://idp"
 client_id = "id"
@@ -581,6 +582,17 @@ TEST_F(ConfigTest, SectionRules) {
               HasSubstr("config: docker.runtime_defaults"));
   EXPECT_THAT(error_of("[server]\nbootstrap_token = \"t\"\n"),
               HasSubstr("config: server.bootstrap_token requires oidc.initial_admin"));
+  const std::string oidc =
+      "[oidc]\nissuer_url = \"https://idp\"\nclient_id = \"c\"\nclient_secret = \"s\"\n"
+      "[server]\nexternal_url = \"https://by\"\n";
+  EXPECT_THAT(error_of(oidc), HasSubstr("config: server.session_secret is required"));
+  EXPECT_THAT(error_of(oidc + "session_secret = \"short\"\n"),
+              HasSubstr("config: server.session_secret must be at least 32 characters"));
+  EXPECT_THAT(error_of("[oidc]\nissuer_url = \"https://idp\"\nclient_id = \"c\"\n"
+                       "client_secret = \"s\"\nextra_scopes = [\"a b\"]\n[server]\n"
+                       "external_url = \"https://by\"\nsession_secret = \"" +
+                       std::string(32, 'k') + "\"\n"),
+              HasSubstr("config: oidc.extra_scopes: invalid scope \"a b\""));
 }
 
 TEST_F(ConfigTest, DescribeRedactsSecrets) {

@@ -134,6 +134,8 @@ void check_backend(const Config& config) {
          "\")");
 }
 
+constexpr std::size_t kMinSessionSecret = 32;
+
 void check_oidc(const Config& config) {
   if (!config.oidc) return;
   const OidcConfig& oidc = *config.oidc;
@@ -146,8 +148,23 @@ void check_oidc(const Config& config) {
   }
   if (oidc.client_id.empty()) fail("oidc.client_id must not be empty");
   if (oidc.client_secret.empty()) fail("oidc.client_secret must not be empty");
-  if (!config.vault && config.server.session_secret.empty()) {
-    fail("server.session_secret is required when [oidc] is set (or configure [vault])");
+  // The session secret signs the sign-in cookies; it cannot come from
+  // [vault] in this version, so it is required whatever else is set.
+  if (config.server.session_secret.empty()) {
+    fail(
+        "server.session_secret is required when [oidc] is set (e.g. the output of "
+        "`openssl rand -hex 32`)");
+  }
+  if (config.server.session_secret.size() < kMinSessionSecret) {
+    fail(
+        fmt::format("server.session_secret must be at least {} characters: it signs the "
+                    "sign-in cookies (e.g. the output of `openssl rand -hex 32`)",
+                    kMinSessionSecret));
+  }
+  for (const auto& scope : oidc.extra_scopes) {
+    if (scope.empty() || scope.find_first_of(" \t\"") != std::string::npos) {
+      fail(fmt::format("oidc.extra_scopes: invalid scope \"{}\"", scope));
+    }
   }
   if (!one_of(oidc.default_role, {"viewer", "publisher"})) {
     fail(fmt::format("oidc.default_role must be \"viewer\" or \"publisher\", got \"{}\"",

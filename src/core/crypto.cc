@@ -30,13 +30,18 @@ static std::string to_hex(const unsigned char* data, std::size_t len) {
   return out;
 }
 
-std::string sha256_hex(std::string_view data) {
+std::string sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("EVP_Digest failed");
   }
-  return to_hex(digest, len);
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+std::string sha256_hex(std::string_view data) {
+  std::string digest = sha256(data);
+  return to_hex(reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

@@ -9,6 +9,9 @@ namespace blockyard {
 // `n` bytes from the OpenSSL CSPRNG. Throws std::runtime_error on failure.
 std::string random_bytes(std::size_t n);
 
+// SHA-256 of `data`, 32 raw bytes.
+std::string sha256(std::string_view data);
+
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 

@@ -76,7 +76,8 @@ std::optional<std::string> ambiguous_framing(const bhttp::request_header<>& head
 }
 
 // Converts Beast's parsed header into our Request (body filled separately).
-Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip) {
+Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip,
+                   const TrustedProxies& trusted) {
   Request r;
   r.method = std::string(header.method_string());
   r.target = std::string(header.target());
@@ -87,6 +88,7 @@ Request to_request(const bhttp::request_header<>& header, const std::string& pee
     r.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
   r.peer_ip = peer_ip;
+  r.client_ip = client_ip(peer_ip, forwarded_for(header), to_sv(header["X-Real-IP"]), trusted);
   return r;
 }
 
@@ -238,7 +240,7 @@ Response body_too_large(bool upload, std::uint64_t limit, std::optional<std::uin
 }  // namespace
 
 void Connection::read_api_body() {
-  auto request = to_request(parser_->get(), peer_ip_);
+  auto request = to_request(parser_->get(), peer_ip_, shared_->trusted);
   const bool keep_alive = parser_->get().keep_alive();
   const bool upload = is_upload_route(request.method, request.path);
   const std::uint64_t limit =

@@ -36,9 +36,10 @@ struct Request {
   std::string path;    // decoded path without the query
   std::string query;   // raw query string without '?'
   Headers headers;
-  std::string body;                           // in-memory body (API requests, capped at 1 MiB)
-  std::filesystem::path body_file;            // set instead of `body` for spooled uploads
-  std::string peer_ip;                        // client address as seen by the listener
+  std::string body;                 // in-memory body (API requests, capped at 1 MiB)
+  std::filesystem::path body_file;  // set instead of `body` for spooled uploads
+  std::string peer_ip;              // client address as seen by the listener
+  std::string client_ip;  // the client behind trusted proxies (http/client_ip.h); "" = peer_ip
   std::map<std::string, std::string> params;  // path parameters filled by the router
 
   // Decoded value of query parameter `name`, if present.

@@ -18,6 +18,16 @@ static std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+// Segments of the request's path, each percent-decoded on its own, so an
+// encoded "/" ("%2F", e.g. in a group name) stays inside its segment.
+static std::vector<std::string> request_segments(const Request& request) {
+  if (request.target.empty() || request.target.front() != '/') return split_path(request.path);
+  std::string raw = request.target.substr(0, request.target.find('?'));
+  std::vector<std::string> parts = split_path(raw);
+  for (auto& part : parts) part = url_decode(part);
+  return parts;
+}
+
 void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(Route{std::move(method), split_path(pattern), std::move(handler)});
 }
@@ -58,7 +68,7 @@ bool Router::matches(const std::string& path) const {
 }
 
 Response Router::dispatch(Request& request) const {
-  auto parts = split_path(request.path);
+  auto parts = request_segments(request);
   bool path_matched = false;
   for (const auto& route : routes_) {
     std::map<std::string, std::string> params;

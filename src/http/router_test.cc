@@ -59,6 +59,20 @@ TEST(Router, ErrorsBecomeJson) {
   EXPECT_EQ(res.body.find("secret"), std::string::npos);
 }
 
+TEST(Router, EncodedSlashStaysInsideItsSegment) {
+  Router router;
+  router.add("DELETE", "/apps/{id}/access/{kind}/{principal}", [](Request& r) {
+    return Response::text(200, r.params.at("kind") + "|" + r.params.at("principal"));
+  });
+  Request r;
+  r.method = "DELETE";
+  r.target = "/apps/a/access/group/%2Fengineering%2Fdata";
+  r.path = url_decode(r.target);
+  auto res = router.dispatch(r);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "group|/engineering/data");
+}
+
 TEST(Request, QueryAndBearer) {
   Request r;
   r.query = "worker_id=w%201&stream=false&flag";

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/router.h"
 
@@ -34,6 +35,8 @@ struct ServerOptions {
   int handler_threads = 2;
   // Per-client-IP limits checked before any route runs; null = none.
   std::shared_ptr<RateLimitPolicy> rate_limits;
+  // CIDRs whose X-Forwarded-For is believed for Request::client_ip.
+  std::vector<std::string> trusted_proxies;
 };
 
 // True for requests whose body is spooled to a file instead of memory.

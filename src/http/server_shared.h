@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 
+#include "http/client_ip.h"
 #include "http/connection.h"
 #include "http/server.h"
 
@@ -19,12 +20,14 @@ struct ServerShared {
         options(std::move(opts)),
         router(r),
         data_plane(std::move(dp)),
+        trusted(options.trusted_proxies),
         handlers(static_cast<std::size_t>(options.handler_threads)) {}
 
   asio::io_context& io;
   const ServerOptions options;
   const Router& router;
   std::shared_ptr<DataPlaneHandler> data_plane;
+  const TrustedProxies trusted;
   asio::thread_pool handlers;  // API handlers and streamed-body producers
   std::atomic<int> in_flight{0};
 };

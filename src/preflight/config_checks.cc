@@ -44,9 +44,8 @@ CheckResult check_no_oidc(const CheckContext& context) {
                 "no [oidc] identity provider: the API accepts only personal access tokens (the "
                 "local admin's is in " +
                     context.config.server.admin_token_file +
-                    ") and apps are served to anonymous visitors. Sign-in ([oidc]) is not "
-                    "supported by this version: put an authenticating reverse proxy in front "
-                    "to restrict who reaches the apps.",
+                    ") and every app is served to anyone who reaches the server. Configure "
+                    "[oidc] to have users sign in and apps served by their access type.",
                 kConfig);
 }
 
@@ -59,8 +58,8 @@ CheckResult check_wildcard_bind_no_oidc(const CheckContext& context) {
   return result(name, kWarning,
                 "listening on all interfaces (" + bind +
                     ") without [oidc]: every app is served "
-                    "to anyone who can reach this port. Bind to 127.0.0.1 behind a reverse proxy "
-                    "that authenticates.",
+                    "to anyone who can reach this port. Configure [oidc] sign-in, or bind to "
+                    "127.0.0.1 behind a reverse proxy that authenticates.",
                 kConfig);
 }
 

@@ -31,9 +31,11 @@ AppRoute AppResolver::resolve(const std::string& segment) {
 AppRoute AppResolver::read_store(const std::string& segment) {
   AppRoute route;
   route.app = is_uuid(segment) ? store_.get_app(segment) : store_.get_app_by_name(segment);
-  if (route.app) return route;
-  route.alias = store_.find_alias(segment, store::now_rfc3339());
-  if (route.alias) route.app = store_.get_app(route.alias->app_id);
+  if (!route.app) {
+    route.alias = store_.find_alias(segment, store::now_rfc3339());
+    if (route.alias) route.app = store_.get_app(route.alias->app_id);
+  }
+  if (route.app) route.grants = store_.list_access(route.app->id);
   return route;
 }
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/models.h"
 #include "store/store.h"
@@ -24,8 +25,9 @@
 namespace blockyard::proxy {
 
 struct AppRoute {
-  std::optional<store::App> app;         // empty: no such app (404)
-  std::optional<store::AppAlias> alias;  // set when `segment` was a former name
+  std::optional<store::App> app;           // empty: no such app (404)
+  std::optional<store::AppAlias> alias;    // set when `segment` was a former name
+  std::vector<store::AccessGrant> grants;  // the app's access grants
 };
 
 class AppResolver {

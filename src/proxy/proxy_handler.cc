@@ -9,8 +9,11 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "auth/cookies.h"
+#include "authz/access.h"
 #include "core/crypto.h"
 #include "http/rate_limiter.h"
+#include "core/url.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
@@ -18,6 +21,7 @@
 #include "proxy/resume_protocol.h"
 #include "proxy/tunnel.h"
 #include "proxy/user_errors.h"
+#include "proxy/worker_end.h"
 
 namespace blockyard::proxy {
 
@@ -29,6 +33,8 @@ namespace bhttp = http::bhttp;
 namespace {
 
 constexpr std::uint64_t kMaxForwardBody = 64ull << 20;
+// Lines of R output the loading page shows a publisher when a start fails.
+constexpr std::size_t kFailureLogLines = 30;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -79,22 +85,16 @@ void ack_promptly(tcp::socket& socket) {
   ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
-}  // namespace
-
-std::optional<std::string> find_cookie(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto semi = header.find(';');
-    std::string_view pair = header.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      return std::string(pair.substr(eq + 1));
-    }
-    if (semi == std::string_view::npos) break;
-    header.remove_prefix(semi + 1);
+// A header value from IdP claims: control characters would break the header.
+std::string header_safe(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
   }
-  return std::nullopt;
+  return out;
 }
+
+}  // namespace
 
 bool is_plausible_app_segment(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
@@ -123,6 +123,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                std::vector<std::pair<std::string, std::string>> extra = {});
   void respond_failure(ProxyFailure failure);
   void serve_ready_endpoint();
+  bool authorize(const std::vector<store::AccessGrant>& grants);
+  std::string owner_sub() const { return caller_ ? caller_->sub : std::string(); }
+  template <class Fields>
+  void add_set_cookies(Fields& fields);
   void proceed_with_worker();
   void forward();
   void forward_http();
@@ -160,6 +164,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool body_unread_ = false;   // an error answer now would leave request bytes unread
   bool counted_ = false;       // request_started() was called; the destructor balances it
   bool page_request_ = false;  // a GET for HTML: the answer may get the resilient-socket script
+  std::optional<auth::Caller> caller_;  // the signed-in user, if any
+  authz::Relation relation_ = authz::Relation::anonymous;
+  std::vector<std::string> auth_cookies_;  // e.g. expiring a stale sign-in cookie
 };
 
 void Exchange::respond(int status, std::string content_type, std::string body,
@@ -170,6 +177,7 @@ void Exchange::respond(int status, std::string content_type, std::string body,
   r.headers.set("Cache-Control", "no-store");
   for (auto& [k, v] : extra) r.headers.add(std::move(k), std::move(v));
   if (new_session_) r.headers.add("Set-Cookie", session_cookie());
+  for (const auto& c : auth_cookies_) r.headers.add("Set-Cookie", c);
   r.body = std::move(body);
   // A request body we did not read would corrupt the next request.
   if (body_unread_) conn_->linger_on_close();
@@ -227,7 +235,7 @@ void Exchange::run() {
     spdlog::error("proxy: app lookup failed: {}", e.what());
     return respond_failure(ProxyFailure::internal);
   }
-  auto& [app, alias] = route;
+  auto& [app, alias, grants] = route;
   if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
@@ -235,6 +243,9 @@ void Exchange::run() {
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
   app_ = *app;
+  // Who may use it before whether it is enabled: a disabled app stays
+  // invisible to those who may not see it.
+  if (!authorize(grants)) return;
   if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
@@ -244,7 +255,7 @@ void Exchange::run() {
 
   auto cookie = find_cookie(sv(req[bhttp::field::cookie]), kRouteCookie);
   std::optional<WorkerView> existing;
-  if (cookie) existing = deps_.workers.session_worker(*cookie, app_.id);
+  if (cookie) existing = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
   if (existing && existing->state != WorkerState::failed) {
     session_id_ = *cookie;
     worker_ = *existing;
@@ -266,9 +277,12 @@ void Exchange::run() {
   auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
                     *app_.active_bundle;
   try {
+    SessionOwner owner;
+    if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
     auto worker_id = deps_.workers.start_session_worker(app_, *app_.active_bundle,
-                                                        bundle_dir.string(), session_id_);
-    worker_ = deps_.workers.session_worker(session_id_, app_.id).value_or(WorkerView{});
+                                                        bundle_dir.string(), session_id_, owner);
+    worker_ =
+        deps_.workers.session_worker(session_id_, app_.id, owner_sub()).value_or(WorkerView{});
     worker_.id = worker_id;
   } catch (const CapacityError& e) {
     new_session_ = false;
@@ -284,11 +298,18 @@ void Exchange::serve_ready_endpoint() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   nlohmann::json state = {{"ready", false}};
   std::optional<WorkerView> view;
-  if (cookie) view = deps_.workers.session_worker(*cookie, app_.id);
+  if (cookie) view = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
   if (!view) {
     state["restart"] = true;  // no session (expired or never made): reload to get one
   } else if (view->state == WorkerState::failed) {
     state["failed"] = true;
+    state["message"] = user_start_failure(view->failure);
+    // The reason and R's output are for the app's publishers only: an app
+    // user sees one plain sentence.
+    if (authz::can_deploy(relation_)) {
+      state["reason"] = view->failure;
+      state["log"] = deps_.workers.log_tail(view->id, kFailureLogLines);
+    }
   } else if (view->state != WorkerState::starting) {
     state["ready"] = true;
   }
@@ -309,7 +330,8 @@ void Exchange::proceed_with_worker() {
   deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
     asio::post(self->conn_->stream().get_executor(), [self, ready] {
       if (!ready) return self->respond_failure(ProxyFailure::start_failed);
-      auto view = self->deps_.workers.session_worker(self->session_id_, self->app_.id);
+      auto view =
+          self->deps_.workers.session_worker(self->session_id_, self->app_.id, self->owner_sub());
       if (!view) return self->respond_failure(ProxyFailure::start_failed);
       self->worker_ = *view;
       self->forward();
@@ -317,9 +339,55 @@ void Exchange::proceed_with_worker() {
   });
 }
 
+// With [oidc]: who the caller is and what they may do with this app.
+// Without: every visitor is anonymous (no access control at all).
+bool Exchange::authorize(const std::vector<store::AccessGrant>& grants) {
+  if (deps_.sessions == nullptr) return true;
+  const auto& req = header_parser_.get();
+  if (auto value = auth::find_cookie(sv(req[bhttp::field::cookie]), auth::kSessionCookie)) {
+    auto check = deps_.sessions->check_cached(*value);
+    if (!check) {
+      try {
+        check = deps_.sessions->check(*value, auth::BrowserSessions::Clock::now(),
+                                      auth::BrowserSessions::RefreshMode::background);
+      } catch (const std::exception& e) {
+        spdlog::error("proxy: sign-in lookup failed: {}", e.what());
+        respond_failure(ProxyFailure::internal);
+        return false;
+      }
+    }
+    caller_ = check->caller;
+    if (check->clear_cookie) auth_cookies_.push_back(deps_.sessions->clear_cookie_header());
+  }
+  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants);
+  if (authz::can_use_proxy(relation_)) return true;
+  if (!caller_) {
+    // Sign in, then come back here.
+    respond(302, "text/plain; charset=utf-8", "",
+            {{"Location", "/login?return_url=" + percent_encode(sv(req.target()), "/")}});
+  } else {
+    respond_failure(ProxyFailure::app_not_found);
+  }
+  return false;
+}
+
+template <class Fields>
+void Exchange::add_set_cookies(Fields& fields) {
+  if (new_session_) fields.insert(bhttp::field::set_cookie, session_cookie());
+  for (const auto& c : auth_cookies_) fields.insert(bhttp::field::set_cookie, c);
+}
+
 template <class Fields>
 void Exchange::add_proxy_headers(Fields& fields) {
-  fields.set("X-Shiny-Access", "anonymous");
+  fields.set("X-Shiny-Access", std::string(authz::shiny_access(relation_)));
+  if (caller_) {
+    fields.set("X-Shiny-User", header_safe(caller_->name));
+    if (!caller_->groups.empty()) {
+      std::string groups;
+      for (const auto& g : caller_->groups) groups += (groups.empty() ? "" : ",") + g;
+      fields.set("X-Shiny-Groups", header_safe(groups));
+    }
+  }
   fields.set("X-Forwarded-For", conn_->peer_ip());
   fields.set("X-Forwarded-Proto",
              deps_.config.server.external_url.starts_with("https://") ? "https" : "http");
@@ -414,7 +482,7 @@ void Exchange::relay_response() {
   }
   for (const auto& name : remove) res.erase(name);
   conn_->add_common_headers(res);
-  if (new_session_) res.insert(bhttp::field::set_cookie, session_cookie());
+  add_set_cookies(res);
   res.keep_alive(keep_alive_);
   bool has_body = res.result_int() >= 200 && res.result() != bhttp::status::no_content &&
                   res.result() != bhttp::status::not_modified &&
@@ -472,7 +540,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   conn_->detach();
   strip_headers(client.request, true);
   add_proxy_headers(client.request);
-  if (new_session_) client.response_fields.insert(bhttp::field::set_cookie, session_cookie());
+  add_set_cookies(client.response_fields);
   conn_->add_common_headers(client.response_fields);
   SessionBinding binding{session_id_, app_.id};
   if (!resume.fresh) {
@@ -508,8 +576,7 @@ void Exchange::forward_websocket() {
                 if (ec) return self->respond_failure(ProxyFailure::worker_silent);
                 auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
                     self->upgrade_response_parser_->release());
-                if (self->new_session_)
-                  res->insert(bhttp::field::set_cookie, self->session_cookie());
+                self->add_set_cookies(*res);
                 bool upgraded = res->result() == bhttp::status::switching_protocols;
                 bhttp::async_write(
                     self->conn_->stream(), *res,
@@ -531,8 +598,8 @@ void Exchange::forward_websocket() {
 }
 
 ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
-                           WorkerManager& workers)
-    : apps_(store), deps_{io, config, store, workers, upstreams_, resumes_, apps_} {}
+                           WorkerManager& workers, auth::BrowserSessions* sessions)
+    : apps_(store), deps_{io, config, store, workers, upstreams_, resumes_, apps_, sessions} {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
   std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();

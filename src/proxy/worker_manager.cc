@@ -31,6 +31,7 @@ struct WorkerManager::Record {
   std::string memory_limit;  // app setting; "" = the backend default
   double cpu_limit = 0;
   std::string session_id;
+  SessionOwner owner;
   bool spawn_requested = false;  // false while waiting in the spawn queue
   bool prewarmed = false;        // started ahead of demand, not yet claimed by a session
   std::string started_at;
@@ -100,7 +101,8 @@ std::shared_ptr<WorkerManager::Record> WorkerManager::reserve_locked(
 
 std::string WorkerManager::start_session_worker(const store::App& app, const std::string& bundle_id,
                                                 const std::string& bundle_path,
-                                                const std::string& session_id) {
+                                                const std::string& session_id,
+                                                const SessionOwner& owner) {
   std::shared_ptr<Record> record;
   {
     std::lock_guard lock(mu_);
@@ -116,8 +118,10 @@ std::string WorkerManager::start_session_worker(const store::App& app, const std
       }
     }
     if (claim) {
+      // Claimed under the lock: the first session gets it, no other ever.
       claim->prewarmed = false;
       claim->session_id = session_id;
+      claim->owner = owner;
       claim->last_activity = Clock::now();
       sessions_[session_id] = claim->view.id;
       spdlog::info("session {} claimed pre-warmed worker {}", session_id, claim->view.id);
@@ -125,6 +129,7 @@ std::string WorkerManager::start_session_worker(const store::App& app, const std
     }
     record = reserve_locked(app, bundle_id, bundle_path);
     record->session_id = session_id;
+    record->owner = owner;
     sessions_[session_id] = record->view.id;
   }
   if (record->spawn_requested) spawn_record(record, /*rethrow=*/true);
@@ -245,13 +250,15 @@ void WorkerManager::start_queued() {
 }
 
 std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
-                                                        const std::string& app_id) {
+                                                        const std::string& app_id,
+                                                        const std::string& user_sub) {
   std::lock_guard lock(mu_);
   auto s = sessions_.find(session_id);
   if (s == sessions_.end()) return std::nullopt;
   auto w = workers_.find(s->second);
   if (w == workers_.end() || w->second->view.app_id != app_id) return std::nullopt;
   const auto& record = *w->second;
+  if (record.owner.sub != user_sub) return std::nullopt;
   if (!record.live() && record.view.state != WorkerState::failed) return std::nullopt;
   return record.view;
 }
@@ -358,6 +365,12 @@ void WorkerManager::monitor_loop() {
       for (auto& n : notifications) n();
     }
     start_queued();
+    std::vector<std::string> stops;
+    {
+      std::lock_guard guard(mu_);
+      stops.swap(pending_stops_);
+    }
+    for (const auto& id : stops) backend_.stop(id);
     if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
       sweep_idle_and_exited();
       refill_prewarmed();
@@ -501,6 +514,32 @@ void WorkerManager::stop_app_workers(const std::string& app_id) {
     }
   }
   for (const auto& id : ids) stop_worker(id, "app stopped");
+}
+
+void WorkerManager::stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
+                                       const char* reason) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, r] : workers_) {
+      if (!r->live() || !owned(r->owner)) continue;
+      spdlog::info("stopping worker {} ({})", id, reason);
+      finish_record(*r, WorkerState::ended);
+      pending_stops_.push_back(id);
+    }
+  }
+  wake_.notify_all();
+}
+
+void WorkerManager::session_ended(const std::string& sign_in_id) {
+  if (sign_in_id.empty()) return;
+  stop_owned_workers([&](const SessionOwner& o) { return o.sign_in_id == sign_in_id; },
+                     "its user signed out");
+}
+
+void WorkerManager::user_signed_out(const std::string& sub) {
+  if (sub.empty()) return;
+  stop_owned_workers([&](const SessionOwner& o) { return o.sub == sub; },
+                     "its user's sign-in was ended");
 }
 
 void WorkerManager::drain_app_workers(const std::string& app_id) {

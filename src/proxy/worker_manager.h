@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "api/worker_control.h"
+#include "auth/browser_sessions.h"
 #include "backend/backend.h"
 #include "core/config.h"
 #include "store/models.h"
@@ -55,7 +56,18 @@ struct PrewarmTarget {
 };
 using PrewarmSource = std::function<std::vector<PrewarmTarget>()>;
 
-class WorkerManager : public api::WorkerControl {
+// Who opened a session: its routing cookie is honoured only for the same
+// user, and its worker stops when that sign-in ends. Empty for anonymous
+// visitors (and everyone without [oidc]).
+struct SessionOwner {
+  std::string sub;
+  std::string sign_in_id;  // the browser session's store id (auth::Caller::session_id)
+};
+
+// It also ends the app sessions of a sign-in that ends (sign-out, expiry,
+// refused refresh) and of a deactivated user (auth::AccessListener): their
+// workers stop, which closes their WebSockets.
+class WorkerManager : public api::WorkerControl, public auth::AccessListener {
  public:
   // At most `max_concurrent_starts` R processes start at once (0 = one per
   // CPU core, at least 2); further new sessions wait in a queue, so a burst
@@ -70,16 +82,19 @@ class WorkerManager : public api::WorkerControl {
   // global or per-app worker limit is reached, std::runtime_error when the
   // backend cannot start the process.
   std::string start_session_worker(const store::App& app, const std::string& bundle_id,
-                                   const std::string& bundle_path, const std::string& session_id);
+                                   const std::string& bundle_path, const std::string& session_id,
+                                   const SessionOwner& owner = {});
 
   // Where the monitor learns which apps want pre-warmed workers (once per
   // second). Pre-warmed workers belong to no session until one claims them;
   // they are exempt from the idle timeout.
   void set_prewarm_source(PrewarmSource source);
 
-  // The live worker bound to this session of this app, if any.
-  std::optional<WorkerView> session_worker(const std::string& session_id,
-                                           const std::string& app_id);
+  // The live worker bound to this session of this app, if the session was
+  // opened by `user_sub` ("" = anonymous); a routing cookie of another user
+  // finds nothing.
+  std::optional<WorkerView> session_worker(const std::string& session_id, const std::string& app_id,
+                                           const std::string& user_sub = "");
 
   // Calls `done(ready)` once the worker is ready (true) or has failed (false).
   void when_ready(const std::string& worker_id, std::function<void(bool)> done);
@@ -103,6 +118,11 @@ class WorkerManager : public api::WorkerControl {
   void stop_app_workers(const std::string& app_id) override;
   void drain_app_workers(const std::string& app_id) override;
 
+  // auth::AccessListener: the workers are stopped by the monitor thread
+  // (callers never wait for a stop).
+  void session_ended(const std::string& sign_in_id) override;
+  void user_signed_out(const std::string& sub) override;
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Record;
@@ -111,6 +131,8 @@ class WorkerManager : public api::WorkerControl {
   void check_starting(std::vector<std::function<void()>>& notifications);
   void sweep_idle_and_exited();
   void stop_worker(const std::string& worker_id, const char* reason);
+  void stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
+                          const char* reason);
   void finish_record(Record& record, WorkerState final_state);
   void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
   void start_queued();
@@ -128,6 +150,7 @@ class WorkerManager : public api::WorkerControl {
   std::map<std::string, std::shared_ptr<Record>> workers_;  // by worker id
   std::map<std::string, std::string> sessions_;             // session id -> worker id
   std::deque<std::string> spawn_queue_;                     // worker ids waiting to spawn
+  std::vector<std::string> pending_stops_;                  // ended by sign-out, for the monitor
   PrewarmSource prewarm_source_;
   bool stopping_ = false;
   std::thread monitor_;

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <cerrno>
@@ -27,6 +28,7 @@
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
 #include "server/page_routes.h"
+#include "server/identity.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
 #include "tasks/task_registry.h"
@@ -184,20 +186,18 @@ std::vector<proxy::PrewarmTarget> prewarm_targets(const Config& config, store::S
 }  // namespace
 
 int run_server(const Config& config) {
-  // Sign-in is not built yet. Starting anyway would serve every app to
-  // anonymous visitors whatever its access_type, and leave no way into the
-  // API (no local admin with [oidc]): refuse instead of failing open.
-  if (config.oidc) {
-    throw std::runtime_error(
-        "oidc: sign-in through an identity provider ([oidc]) is not supported by this version; "
-        "remove the [oidc] table to run with the local admin and its token (apps are then "
-        "served to anonymous visitors)");
-  }
+  // The audit log and the identity provider first: an unwritable audit path
+  // or an unreachable provider stops start-up before anything is written.
+  Identity identity = open_identity(config);
   auto store = store::open_sqlite_store(config.database.path);
   if (int n = store->fail_interrupted_bundles(); n > 0) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
   }
   prepare_local_admin(config, *store);
+  asio::thread_pool auth_pool(1);  // background refreshes of sign-in tokens
+  finish_identity(identity, config, *store, [&auth_pool](std::function<void()> job) {
+    asio::post(auth_pool, std::move(job));
+  });
   // One set of backend options decides, for the data directories, the
   // preflight sandboxes and the backend alike, whether workers run as their
   // own UIDs.
@@ -230,6 +230,11 @@ int run_server(const Config& config) {
   api::ApiContext api_context{
       config, *store, tasks, workers,
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};
+  api_context.sessions = identity.sessions.get();
+  api_context.sign_in = identity.sign_in.get();
+  api_context.cli_login = identity.cli_login.get();
+  api_context.bootstrap = identity.bootstrap.get();
+  api_context.audit = identity.audit.get();
   api::register_api_routes(router, api_context);
   preflight::register_system_check_routes(router, *store, system_checks);
   const bool pid_one = is_pid_one();
@@ -250,12 +255,32 @@ int run_server(const Config& config) {
   limits.api_per_minute = config.proxy.api_rate_limit_per_minute;
   limits.app_per_minute = config.proxy.app_rate_limit_per_minute;
   limits.trusted_proxies = config.server.trusted_proxies;
+  options.trusted_proxies = config.server.trusted_proxies;
   options.rate_limits = std::make_shared<http::RateLimitPolicy>(limits);
-  auto data_plane = std::make_shared<proxy::ProxyHandler>(io, config, *store, workers);
+  auto data_plane =
+      std::make_shared<proxy::ProxyHandler>(io, config, *store, workers, identity.sessions.get());
+  if (identity.sessions) identity.sessions->set_listener(&workers);
   http::HttpServer server(io, options, router, data_plane);
   server.listen();
   spdlog::info("blockyard {} listening on http://{}", BLOCKYARD_VERSION, server.local_address());
 
+  // Sign-ins past cookie_max_age end, with their app sessions, within a minute.
+  asio::steady_timer session_sweep(io);
+  std::function<void()> sweep_sessions = [&] {
+    session_sweep.expires_after(std::chrono::minutes(1));
+    session_sweep.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || draining) return;
+      asio::post(auth_pool, [&] {
+        try {
+          identity.sessions->sweep_expired();
+        } catch (const std::exception& e) {
+          spdlog::warn("sweeping expired sign-in sessions failed: {}", e.what());
+        }
+      });
+      sweep_sessions();
+    });
+  };
+  if (identity.sessions) sweep_sessions();
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by
   // server.shutdown_timeout), stop every worker, exit 0. SIGUSR1 (drain): the
   // same, but first wait for users' open sessions to end (bounded by
@@ -317,6 +342,7 @@ int run_server(const Config& config) {
   for (auto& t : threads) t.join();
   if (shutdown_thread.joinable()) shutdown_thread.join();
   build_pool.join();
+  auth_pool.join();
   server.join_handlers();
   spdlog::info("shutdown complete");
   return 0;

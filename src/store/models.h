@@ -28,6 +28,33 @@ struct PersonalAccessToken {
   bool revoked = false;
 };
 
+// A per-app grant: a user (principal = sub) or an IdP group (principal =
+// group name) gets a content role on one app.
+struct AccessGrant {
+  std::string app_id;
+  std::string principal;
+  std::string kind = "user";    // user | group
+  std::string role = "viewer";  // viewer | collaborator
+  std::string granted_by;
+  std::string granted_at;
+};
+
+// A browser sign-in: what the session cookie refers to. `id` is the SHA-256
+// (hex) of the random session identifier in the cookie, so the database
+// never holds a usable cookie value. The IdP's tokens are kept to refresh
+// the sign-in and to end it at the IdP.
+struct UserSession {
+  std::string id;
+  std::string sub;
+  std::vector<std::string> groups;  // IdP groups at sign-in ([oidc] groups_claim)
+  std::string access_token;
+  std::string refresh_token;     // "" when the IdP issued none
+  std::string id_token;          // for RP-initiated logout (id_token_hint)
+  std::string token_expires_at;  // when the access token expires
+  std::string created_at;
+  std::string expires_at;  // the sign-in ends here whatever the IdP says (cookie_max_age)
+};
+
 struct App {
   std::string id;
   std::string name;

@@ -87,6 +87,32 @@ CREATE TABLE app_aliases (
 );
 CREATE INDEX idx_app_aliases_app_id ON app_aliases(app_id);
 )sql"},
+    Migration{3, "app_access grants (users and groups), user_sessions for browser sign-in", R"sql(
+CREATE TABLE app_access (
+  app_id     TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  principal  TEXT NOT NULL,
+  kind       TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+  role       TEXT NOT NULL CHECK (role IN ('viewer', 'collaborator')),
+  granted_by TEXT NOT NULL,
+  granted_at TEXT NOT NULL,
+  PRIMARY KEY (app_id, principal, kind)
+);
+CREATE INDEX idx_app_access_principal ON app_access(kind, principal);
+
+CREATE TABLE user_sessions (
+  id               TEXT PRIMARY KEY,
+  sub              TEXT NOT NULL REFERENCES users(sub) ON DELETE CASCADE,
+  groups_json      TEXT NOT NULL DEFAULT '[]',
+  access_token     TEXT NOT NULL DEFAULT '',
+  refresh_token    TEXT NOT NULL DEFAULT '',
+  id_token         TEXT NOT NULL DEFAULT '',
+  token_expires_at TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  expires_at       TEXT NOT NULL
+);
+CREATE INDEX idx_user_sessions_sub ON user_sessions(sub);
+CREATE INDEX idx_user_sessions_expires_at ON user_sessions(expires_at);
+)sql"},
 };
 
 void ensure_version_table(SqliteDb& db) {

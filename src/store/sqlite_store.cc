@@ -7,6 +7,8 @@
 #include <mutex>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
 #include "core/crypto.h"
 #include "core/error.h"
 #include "store/alias_phase.h"
@@ -31,6 +33,12 @@ constexpr std::string_view kPatColumns =
     "id, user_sub, name, token_hash, created_at, expires_at, last_used_at, revoked";
 
 constexpr std::string_view kUserColumns = "sub, email, name, role, active, last_login";
+
+constexpr std::string_view kGrantColumns = "app_id, principal, kind, role, granted_by, granted_at";
+
+constexpr std::string_view kSessionColumns =
+    "id, sub, groups_json, access_token, refresh_token, id_token, token_expires_at, created_at, "
+    "expires_at";
 
 std::string sql(std::string_view head, std::string_view columns, std::string_view tail) {
   return std::string(head) + std::string(columns) + std::string(tail);
@@ -95,6 +103,38 @@ User read_user(const Statement& row) {
   user.active = row.boolean(4);
   user.last_login = row.optional_text(5);
   return user;
+}
+
+AccessGrant read_grant(const Statement& row) {
+  return AccessGrant{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5)};
+}
+
+std::string groups_to_json(const std::vector<std::string>& groups) {
+  return nlohmann::json(groups).dump();
+}
+
+std::vector<std::string> groups_from_json(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> groups;
+  if (!parsed.is_array()) return groups;
+  for (const auto& g : parsed) {
+    if (g.is_string()) groups.push_back(g.get<std::string>());
+  }
+  return groups;
+}
+
+UserSession read_session(const Statement& row) {
+  UserSession s;
+  s.id = row.text(0);
+  s.sub = row.text(1);
+  s.groups = groups_from_json(row.text(2));
+  s.access_token = row.text(3);
+  s.refresh_token = row.text(4);
+  s.id_token = row.text(5);
+  s.token_expires_at = row.text(6);
+  s.created_at = row.text(7);
+  s.expires_at = row.text(8);
+  return s;
 }
 
 // LIKE pattern matching `needle` anywhere, with LIKE's own metacharacters
@@ -184,29 +224,44 @@ class SqliteStore final : public Store {
     return users;
   }
 
+  User record_login(const std::string& sub, const std::string& email, const std::string& name,
+                    const std::string& role_if_new, const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Statement upsert(db_,
+                     sql("INSERT INTO users (sub, email, name, role, active, last_login) "
+                         "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(sub) DO UPDATE SET "
+                         "email = CASE WHEN excluded.email = '' THEN email "
+                         "ELSE excluded.email END, "
+                         "name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, "
+                         "last_login = excluded.last_login RETURNING ",
+                         kUserColumns, ""));
+    upsert.bind(1, sub).bind(2, email).bind(3, name).bind(4, role_if_new).bind(5, now);
+    if (!upsert.step()) throw std::runtime_error("sqlite: record_login returned no row");
+    User user = read_user(upsert);
+    while (upsert.step()) {
+    }
+    return user;
+  }
+
+  std::optional<User> update_user(const std::string& sub, const std::optional<std::string>& role,
+                                  const std::optional<bool>& active) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_, sql("UPDATE users SET role = COALESCE(?, role), "
+                              "active = COALESCE(?, active) WHERE sub = ? RETURNING ",
+                              kUserColumns, ""));
+    update.bind(1, role).bind(2, active).bind(3, sub);
+    if (!update.step()) return std::nullopt;
+    User user = read_user(update);
+    while (update.step()) {
+    }
+    return user;
+  }
+
   // ---- Personal access tokens ----
 
   void create_pat(const PersonalAccessToken& pat) override {
     std::lock_guard lock(mu_);
-    Statement insert(db_,
-                     "INSERT INTO personal_access_tokens (id, user_sub, name, token_hash, "
-                     "created_at, expires_at, last_used_at, revoked) VALUES (?, ?, ?, ?, ?, ?, "
-                     "?, ?)");
-    insert.bind(1, pat.id.empty() ? uuid_v4() : pat.id)
-        .bind(2, pat.user_sub)
-        .bind(3, pat.name)
-        .bind(4, pat.token_hash)
-        .bind(5, pat.created_at.empty() ? now_rfc3339() : pat.created_at)
-        .bind(6, pat.expires_at)
-        .bind(7, pat.last_used_at)
-        .bind(8, pat.revoked);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw ApiError::conflict("token already exists");
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
-      throw;
-    }
+    insert_pat_locked(pat);
   }
 
   std::optional<PersonalAccessToken> find_pat_by_hash(const std::string& hash) override {
@@ -241,6 +296,139 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     Statement update(db_, "UPDATE personal_access_tokens SET last_used_at = ? WHERE id = ?");
     update.bind(1, now).bind(2, id).run();
+  }
+
+  int revoke_all_pats(const std::string& user_sub) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE personal_access_tokens SET revoked = 1 "
+                     "WHERE user_sub = ? AND revoked = 0");
+    update.bind(1, user_sub).run();
+    return db_.changes();
+  }
+
+  bool redeem_bootstrap(const PersonalAccessToken& burn, const PersonalAccessToken& pat) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement burned(db_, "SELECT 1 FROM personal_access_tokens WHERE token_hash = ?");
+    burned.bind(1, burn.token_hash);
+    if (burned.step()) return false;
+    insert_pat_locked(burn);
+    insert_pat_locked(pat);
+    tx.commit();
+    return true;
+  }
+
+  // ---- Access grants ----
+
+  void grant_access(const AccessGrant& grant) override {
+    std::lock_guard lock(mu_);
+    Statement insert(db_, sql("INSERT INTO app_access (", kGrantColumns,
+                              ") VALUES (?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT(app_id, principal, kind) DO UPDATE SET "
+                              "role = excluded.role, granted_by = excluded.granted_by, "
+                              "granted_at = excluded.granted_at"));
+    insert.bind(1, grant.app_id)
+        .bind(2, grant.principal)
+        .bind(3, grant.kind)
+        .bind(4, grant.role)
+        .bind(5, grant.granted_by)
+        .bind(6, grant.granted_at);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("app not found");
+      throw;
+    }
+  }
+
+  std::vector<AccessGrant> list_access(const std::string& app_id) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kGrantColumns,
+                             " FROM app_access WHERE app_id = ? "
+                             "ORDER BY kind = 'group', principal"));
+    query.bind(1, app_id);
+    std::vector<AccessGrant> grants;
+    while (query.step()) grants.push_back(read_grant(query));
+    return grants;
+  }
+
+  bool revoke_access(const std::string& app_id, const std::string& kind,
+                     const std::string& principal) override {
+    std::lock_guard lock(mu_);
+    Statement remove(db_, "DELETE FROM app_access WHERE app_id = ? AND kind = ? AND principal = ?");
+    remove.bind(1, app_id).bind(2, kind).bind(3, principal).run();
+    return db_.changes() > 0;
+  }
+
+  // ---- Browser sessions ----
+
+  void create_session(const UserSession& session) override {
+    std::lock_guard lock(mu_);
+    Statement insert(db_, sql("INSERT INTO user_sessions (", kSessionColumns,
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    insert.bind(1, session.id)
+        .bind(2, session.sub)
+        .bind(3, groups_to_json(session.groups))
+        .bind(4, session.access_token)
+        .bind(5, session.refresh_token)
+        .bind(6, session.id_token)
+        .bind(7, session.token_expires_at)
+        .bind(8, session.created_at)
+        .bind(9, session.expires_at);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw ApiError::conflict("session already exists");
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
+      throw;
+    }
+  }
+
+  std::optional<UserSession> get_session(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kSessionColumns, " FROM user_sessions WHERE id = ?"));
+    query.bind(1, id);
+    if (!query.step()) return std::nullopt;
+    return read_session(query);
+  }
+
+  bool update_session_tokens(const std::string& id, const std::string& access_token,
+                             const std::string& refresh_token,
+                             const std::string& token_expires_at) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE user_sessions SET access_token = ?, "
+                     "refresh_token = CASE WHEN ? = '' THEN refresh_token ELSE ? END, "
+                     "token_expires_at = ? WHERE id = ?");
+    update.bind(1, access_token)
+        .bind(2, refresh_token)
+        .bind(3, refresh_token)
+        .bind(4, token_expires_at)
+        .bind(5, id)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  bool delete_session(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement(db_, "DELETE FROM user_sessions WHERE id = ?").bind(1, id).run();
+    return db_.changes() > 0;
+  }
+
+  int delete_user_sessions(const std::string& sub) override {
+    std::lock_guard lock(mu_);
+    Statement(db_, "DELETE FROM user_sessions WHERE sub = ?").bind(1, sub).run();
+    return db_.changes();
+  }
+
+  std::vector<std::string> delete_expired_sessions(const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Statement remove(db_, "DELETE FROM user_sessions WHERE expires_at <= ? RETURNING id");
+    remove.bind(1, now);
+    std::vector<std::string> ids;
+    while (remove.step()) ids.push_back(remove.text(0));
+    return ids;
   }
 
   // ---- Apps ----
@@ -301,15 +489,24 @@ class SqliteStore final : public Store {
         " FROM apps WHERE deleted_at IS NULL"
         " AND (?1 = '' OR name LIKE ?2 ESCAPE '\\' OR title LIKE ?2 ESCAPE '\\'"
         "      OR description LIKE ?2 ESCAPE '\\')"
-        " AND (?3 IS NULL OR owner = ?3 OR access_type IN ('logged_in', 'public'))";
+        " AND (?3 IS NULL OR owner = ?3 OR access_type IN ('logged_in', 'public')"
+        "      OR EXISTS (SELECT 1 FROM app_access g WHERE g.app_id = apps.id AND"
+        "        ((g.kind = 'user' AND g.principal = ?3) OR"
+        "         (g.kind = 'group' AND g.principal IN (SELECT value FROM json_each(?6))))))";
     int per_page = q.per_page > 0 ? q.per_page : 25;
     int page = q.page > 0 ? q.page : 1;
     std::string pattern = contains_pattern(q.search);
+    std::optional<std::string> viewer;
+    std::string groups = "[]";
+    if (q.visible_to) {
+      viewer = q.visible_to->sub;
+      groups = groups_to_json(q.visible_to->groups);
+    }
 
     std::lock_guard lock(mu_);
     AppListResult result;
     Statement count(db_, sql("SELECT COUNT(*)", kWhere, ""));
-    count.bind(1, q.search).bind(2, pattern).bind(3, q.visible_to);
+    count.bind(1, q.search).bind(2, pattern).bind(3, viewer).bind(6, groups);
     if (count.step()) result.total = count.int32(0);
 
     Statement query(
@@ -318,9 +515,10 @@ class SqliteStore final : public Store {
                                        " LIMIT ?4 OFFSET ?5"));
     query.bind(1, q.search)
         .bind(2, pattern)
-        .bind(3, q.visible_to)
+        .bind(3, viewer)
         .bind(4, per_page)
-        .bind(5, static_cast<std::int64_t>(page - 1) * per_page);
+        .bind(5, static_cast<std::int64_t>(page - 1) * per_page)
+        .bind(6, groups);
     while (query.step()) result.apps.push_back(read_app(query));
     return result;
   }
@@ -538,6 +736,28 @@ class SqliteStore final : public Store {
   }
 
  private:
+  void insert_pat_locked(const PersonalAccessToken& pat) {
+    Statement insert(db_,
+                     "INSERT INTO personal_access_tokens (id, user_sub, name, token_hash, "
+                     "created_at, expires_at, last_used_at, revoked) VALUES (?, ?, ?, ?, ?, ?, "
+                     "?, ?)");
+    insert.bind(1, pat.id.empty() ? uuid_v4() : pat.id)
+        .bind(2, pat.user_sub)
+        .bind(3, pat.name)
+        .bind(4, pat.token_hash)
+        .bind(5, pat.created_at.empty() ? now_rfc3339() : pat.created_at)
+        .bind(6, pat.expires_at)
+        .bind(7, pat.last_used_at)
+        .bind(8, pat.revoked);
+    try {
+      insert.run();
+    } catch (const SqliteError& e) {
+      if (e.is_unique_violation()) throw ApiError::conflict("token already exists");
+      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
+      throw;
+    }
+  }
+
   int expire_aliases_locked(const std::string& now) {
     Statement expired(db_,
                       "SELECT name, app_id, phase, expires_at FROM app_aliases "

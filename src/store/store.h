@@ -19,13 +19,21 @@
 
 namespace blockyard::store {
 
+// Who is looking, for visibility filters: a signed-in user and the IdP
+// groups of their session.
+struct Viewer {
+  std::string sub;
+  std::vector<std::string> groups;
+};
+
 struct AppListQuery {
   std::string search;  // substring of name/title/description, case-insensitive
   int page = 1;
   int per_page = 25;
-  // Visibility: empty = all live apps (admin); otherwise apps owned by this sub
-  // or with access_type logged_in/public.
-  std::optional<std::string> visible_to;
+  // Visibility: empty = all live apps (admin); otherwise apps this viewer
+  // owns, apps with access_type logged_in/public, and apps with a grant to
+  // the viewer's sub or to one of their groups.
+  std::optional<Viewer> visible_to;
 };
 
 struct AppListResult {
@@ -51,6 +59,18 @@ class Store {
   virtual void upsert_user(const User& user) = 0;
   virtual std::optional<User> get_user(const std::string& sub) = 0;
   virtual std::vector<User> list_users() = 0;
+  // A sign-in: inserts the user with `role_if_new` and active, or updates
+  // only email, name (each unless the new value is empty) and last_login of
+  // an existing row (role and active are never touched here). One statement, so concurrent first
+  // sign-ins of the same sub cannot both insert. Returns the row as stored.
+  virtual User record_login(const std::string& sub, const std::string& email,
+                            const std::string& name, const std::string& role_if_new,
+                            const std::string& now) = 0;
+  // Changes only the given fields; returns the updated row, or nullopt when
+  // no user has that sub.
+  virtual std::optional<User> update_user(const std::string& sub,
+                                          const std::optional<std::string>& role,
+                                          const std::optional<bool>& active) = 0;
 
   // Personal access tokens. create_pat: an empty id/created_at is filled in;
   // duplicate hash => ApiError::conflict, unknown user => ApiError::not_found.
@@ -62,6 +82,40 @@ class Store {
   virtual std::vector<PersonalAccessToken> list_pats(const std::string& user_sub) = 0;
   virtual bool revoke_pat(const std::string& user_sub, const std::string& id) = 0;
   virtual void touch_pat(const std::string& id, const std::string& now) = 0;
+  // Revokes every non-revoked token of the user; returns how many.
+  virtual int revoke_all_pats(const std::string& user_sub) = 0;
+  // The bootstrap exchange, in one transaction: inserts `burn` (a revoked
+  // row whose token_hash is the bootstrap token's) and `pat`. Returns false,
+  // and inserts nothing, when a row with burn's hash exists already (the
+  // token was redeemed, by this process or an earlier one).
+  virtual bool redeem_bootstrap(const PersonalAccessToken& burn,
+                                const PersonalAccessToken& pat) = 0;
+
+  // Per-app access grants (app_access). grant_access inserts or replaces the
+  // role/granted_by/granted_at of (app, principal, kind); an unknown app =>
+  // ApiError::not_found("app not found"). list_access: the app's grants,
+  // users before groups, then by principal. revoke_access: true when a grant
+  // was deleted. Grants go with their app when it is deleted.
+  virtual void grant_access(const AccessGrant& grant) = 0;
+  virtual std::vector<AccessGrant> list_access(const std::string& app_id) = 0;
+  virtual bool revoke_access(const std::string& app_id, const std::string& kind,
+                             const std::string& principal) = 0;
+
+  // Browser sign-in sessions (see UserSession). create_session: duplicate id
+  // => ApiError::conflict, unknown user => ApiError::not_found.
+  // get_session returns the row whatever its expiry (callers compare).
+  // update_session_tokens: after a refresh; an empty refresh_token keeps the
+  // stored one; false when the session is gone. delete_user_sessions: every
+  // session of the user (returns how many); delete_expired_sessions: those
+  // whose expires_at is at or before `now` (returns their ids).
+  virtual void create_session(const UserSession& session) = 0;
+  virtual std::optional<UserSession> get_session(const std::string& id) = 0;
+  virtual bool update_session_tokens(const std::string& id, const std::string& access_token,
+                                     const std::string& refresh_token,
+                                     const std::string& token_expires_at) = 0;
+  virtual bool delete_session(const std::string& id) = 0;
+  virtual int delete_user_sessions(const std::string& sub) = 0;
+  virtual std::vector<std::string> delete_expired_sessions(const std::string& now) = 0;
 
   // Apps (live = not soft-deleted). create_app/update_app: a live name clash
   // => ApiError::conflict("app name \"<n>\" already exists"). update_app on a

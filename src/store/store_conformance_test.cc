@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/error.h"
+#include "core/test_api_error.h"
 #include "store/store_conformance.h"
 #include "store/timestamp.h"
 
@@ -59,16 +60,7 @@ std::vector<std::string> ids_of(const std::vector<Bundle>& bundles) {
   return ids;
 }
 
-// Runs `body` and returns the status of the ApiError it throws (0 if none).
-template <typename Body>
-int api_status_of(Body&& body) {
-  try {
-    body();
-  } catch (const ApiError& e) {
-    return e.status();
-  }
-  return 0;
-}
+using blockyard::testing::api_status_of;
 
 // ---- Users ----
 
@@ -503,7 +495,7 @@ TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
   store().update_app(open);
 
   AppListQuery query;
-  query.visible_to = "alice";
+  query.visible_to = Viewer{"alice", {}};
   auto result = store().list_apps(query);
   EXPECT_EQ(result.total, 3);
   EXPECT_THAT(names_of(result.apps),

@@ -29,29 +29,43 @@ function runToExit(args, { timeoutMs = 30_000 } = {}) {
 }
 
 describe('start-up refusals', () => {
-  test('[oidc] stops start-up: sign-in is not built, and serving apps anonymously would fail open', async () => {
-    const dir = await makeTempDir('oidc');
+  // The refusals shared set-up: a config in a fresh directory.
+  async function refusedConfig(sections) {
+    const dir = await makeTempDir('refused');
     const db = path.join(dir, 'db.sqlite');
     const config = path.join(dir, 'blockyard.toml');
     await fsp.writeFile(
       config,
       toToml({
+        ...sections,
         server: {
           bind: `127.0.0.1:${await freePort()}`,
-          external_url: 'https://blockyard.example.com',
-          session_secret: '0123456789abcdef0123456789abcdef',
           admin_token_file: path.join(dir, 'admin-token'),
+          ...(sections.server ?? {}),
         },
         database: { path: db },
         storage: { bundle_server_path: path.join(dir, 'bundles') },
-        oidc: { issuer_url: 'https://idp.example.com', client_id: 'blockyard', client_secret: 'secret' },
       }),
     );
     const r = await runToExit(['--config', config]);
     assert.equal(r.code, 1, `expected exit 1, got ${r.code}:\n${r.output}`);
-    assert.match(r.output, /\[oidc\]/, `the message should name [oidc]:\n${r.output}`);
-    assert.match(r.output, /not supported/, r.output);
     assert.ok(!fs.existsSync(db), 'a refused start-up created the database');
     assert.ok(!fs.existsSync(path.join(dir, 'admin-token')), 'a refused start-up wrote a token');
+    return r.output;
+  }
+
+  test('[oidc] with an identity provider that cannot be reached stops start-up naming it', async () => {
+    const port = await freePort(); // nothing listens there
+    const output = await refusedConfig({
+      server: { external_url: 'https://blockyard.example.com', session_secret: '0123456789abcdef0123456789abcdef' },
+      oidc: { issuer_url: `http://127.0.0.1:${port}`, client_id: 'blockyard', client_secret: 'secret' },
+    });
+    assert.match(output, new RegExp(`oidc: cannot use the identity provider http://127\\.0\\.0\\.1:${port}`), output);
+    assert.match(output, /\.well-known\/openid-configuration/, output);
+  });
+
+  test('an audit log that cannot be written stops start-up naming audit.path', async () => {
+    const output = await refusedConfig({ audit: { path: '/nonexistent-dir/audit.jsonl' } });
+    assert.match(output, /audit\.path: audit log \/nonexistent-dir\/audit\.jsonl: cannot open/, output);
   });
 });

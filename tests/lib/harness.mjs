@@ -214,10 +214,11 @@ function tailOf(text, lines) {
 // {key: value}}; a section set to null is removed). `env` adds environment
 // variables. Resolves once GET /healthz answers 200 and the admin token file
 // exists; rejects (with the server's log) if the server exits first or
-// `startTimeoutMs` passes.
-export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true } = {}) {
+// `startTimeoutMs` passes. `port` fixes the listening port (sign-in suites
+// must tell their identity provider the callback URL beforehand).
+export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true, port: fixedPort } = {}) {
   const dataDir = await makeTempDir('data');
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const workerPorts = await pickWorkerPortRange();
   const tokenFile = path.join(dataDir, 'admin-token');
   const base = {
