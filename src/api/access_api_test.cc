@@ -14,6 +14,7 @@ using ::testing::UnorderedElementsAre;
 class AccessApiTest : public ApiTest {
  protected:
   AccessApiTest() {
+    config_.oidc.emplace().groups_claim = "groups";
     app_ = create_app("sales");
     id_ = app_["id"];
     stranger_ = add_user("stranger-sub", "publisher");
@@ -34,8 +35,12 @@ class AccessApiTest : public ApiTest {
   // fixed order, each on a fresh app state where it matters.
   std::vector<int> matrix_row(const std::string& token) {
     std::vector<int> row;
-    row.push_back(call("GET", "/api/v1/apps/sales", token).status);           // view
-    row.push_back(call("GET", "/api/v1/apps/sales/bundles", token).status);   // deploy side
+    row.push_back(call("GET", "/api/v1/apps/sales", token).status);          // view
+    row.push_back(call("GET", "/api/v1/apps/sales/bundles", token).status);  // list bundles
+    // Past the relation check, a body that is no bundle and a log request
+    // naming no worker are refused as bad requests (400).
+    row.push_back(call("POST", "/api/v1/apps/sales/bundles", token, "not a bundle").status);
+    row.push_back(call("GET", "/api/v1/apps/sales/logs", token).status);      // logs
     row.push_back(call("GET", "/api/v1/apps/sales/runtime", token).status);   // runtime
     row.push_back(call("POST", "/api/v1/apps/sales/disable", token).status);  // stop
     row.push_back(call("POST", "/api/v1/apps/sales/enable", token).status);   // start
@@ -54,12 +59,33 @@ class AccessApiTest : public ApiTest {
 
 TEST_F(AccessApiTest, PermissionMatrixForEveryRelation) {
   using V = std::vector<int>;
-  EXPECT_EQ(matrix_row(stranger_), (V{404, 404, 404, 404, 404, 404, 404, 404})) << "none";
-  EXPECT_EQ(matrix_row(grantee_viewer_), (V{200, 404, 404, 404, 404, 404, 404, 404})) << "viewer";
-  EXPECT_EQ(matrix_row(grantee_collab_), (V{200, 200, 200, 200, 200, 200, 404, 404}))
+  const V none(10, 404);
+  EXPECT_EQ(matrix_row(stranger_), none) << "none";
+  EXPECT_EQ(matrix_row(grantee_viewer_), (V{200, 404, 404, 404, 404, 404, 404, 404, 404, 404}))
+      << "viewer";
+  EXPECT_EQ(matrix_row(grantee_collab_), (V{200, 200, 400, 400, 200, 200, 200, 200, 404, 404}))
       << "collaborator";
-  EXPECT_EQ(matrix_row(publisher_token_), (V{200, 200, 200, 200, 200, 200, 200, 200})) << "owner";
-  EXPECT_EQ(matrix_row(admin_token_), (V{200, 200, 200, 200, 200, 200, 200, 200})) << "admin";
+  EXPECT_EQ(matrix_row(publisher_token_), (V{200, 200, 400, 400, 200, 200, 200, 200, 200, 200}))
+      << "owner";
+  EXPECT_EQ(matrix_row(admin_token_), (V{200, 200, 400, 400, 200, 200, 200, 200, 200, 200}))
+      << "admin";
+
+  // logged_in and public make every signed-in user a viewer, and no more.
+  for (const char* type : {"logged_in", "public"}) {
+    ASSERT_EQ(
+        call("PATCH", "/api/v1/apps/sales", publisher_token_, json{{"access_type", type}}.dump())
+            .status,
+        200);
+    EXPECT_EQ(matrix_row(stranger_), (V{200, 404, 404, 404, 404, 404, 404, 404, 404, 404}))
+        << "viewer through access_type " << type;
+    EXPECT_EQ(body_of(call("GET", "/api/v1/apps/sales", stranger_))["access_type"], type)
+        << "the viewer's attempt to reset access_type changed nothing";
+    ASSERT_EQ(
+        call("PATCH", "/api/v1/apps/sales", publisher_token_, json{{"access_type", "acl"}}.dump())
+            .status,
+        200);
+  }
+  EXPECT_EQ(matrix_row(stranger_), none) << "none again under acl";
 }
 
 TEST_F(AccessApiTest, DeleteNeedsOwnerOrAdmin) {
@@ -129,6 +155,17 @@ TEST_F(AccessApiTest, GrantBodyIsValidated) {
   EXPECT_EQ(message({{"principal", "publisher-sub"}, {"kind", "user"}, {"role", "viewer"}}),
             "cannot grant access to yourself");
   EXPECT_EQ(call("POST", "/api/v1/apps/sales/access", publisher_token_, "not json").status, 400);
+
+  // Without a groups claim no one's groups are known: a group grant would
+  // silently admit no one.
+  config_.oidc->groups_claim.clear();
+  const std::string no_groups =
+      "group grants need [oidc] groups_claim: without it no user's groups are known";
+  EXPECT_EQ(message({{"principal", "analysts"}, {"kind", "group"}, {"role", "viewer"}}), no_groups);
+  config_.oidc.reset();
+  EXPECT_EQ(message({{"principal", "analysts"}, {"kind", "group"}, {"role", "viewer"}}), no_groups);
+  EXPECT_EQ(body_of(call("GET", "/api/v1/apps/sales/access", publisher_token_)).size(), 2u)
+      << "only the fixture's two user grants";
 }
 
 TEST_F(AccessApiTest, GroupGrantsFollowTheSessionsGroups) {
@@ -206,19 +243,47 @@ TEST_F(AccessApiTest, AccessChangesAreAudited) {
   for (const auto& l : lines) EXPECT_EQ(l["outcome"], "success");
 }
 
-TEST_F(AccessApiTest, AppChangesAreAudited) {
+TEST_F(AccessApiTest, AppChangesAndDeploysAreAudited) {
   call("PATCH", "/api/v1/apps/sales", publisher_token_,
        json{{"title", "Sales"}, {"access_type", "logged_in"}}.dump());
+  json deployed = deploy("sales", make_archive("sales", {{"app.R", kAppR}}), grantee_collab_);
   call("POST", "/api/v1/apps/sales/disable", publisher_token_);
   call("DELETE", "/api/v1/apps/sales", publisher_token_);
   auto lines = audit_lines();
-  ASSERT_GE(lines.size(), 3u);
+  ASSERT_GE(lines.size(), 4u);
   auto n = lines.size();
-  EXPECT_EQ(lines[n - 3]["action"], "app.update");
-  EXPECT_EQ(lines[n - 3]["detail"], (json{{"title", "Sales"}, {"access_type", "logged_in"}}));
+  EXPECT_EQ(lines[n - 4]["action"], "app.update");
+  EXPECT_EQ(lines[n - 4]["actor"], "publisher-sub");
+  EXPECT_EQ(lines[n - 4]["target"], id_);
+  EXPECT_EQ(lines[n - 4]["detail"], (json{{"title", "Sales"}, {"access_type", "logged_in"}}));
+  EXPECT_EQ(lines[n - 3]["action"], "bundle.upload");
+  EXPECT_EQ(lines[n - 3]["actor"], "grantee-collab") << "a collaborator deployed";
+  EXPECT_EQ(lines[n - 3]["target"], id_);
+  EXPECT_EQ(lines[n - 3]["detail"],
+            (json{{"name", "sales"}, {"bundle_id", deployed["bundle_id"]}}));
+  EXPECT_EQ(lines[n - 3]["source_ip"], "127.0.0.1");
   EXPECT_EQ(lines[n - 2]["action"], "app.disable");
   EXPECT_EQ(lines[n - 1]["action"], "app.delete");
   EXPECT_EQ(lines[n - 1]["target"], id_);
+  for (std::size_t i = n - 4; i < n; ++i) EXPECT_EQ(lines[i]["outcome"], "success");
+}
+
+TEST_F(AccessApiTest, RefusedDeploysAreAuditedAsFailures) {
+  auto r = call("POST", "/api/v1/apps/sales/bundles", grantee_collab_,
+                read_file(make_archive("no-app", {{"README.md", "no app"}})));
+  ASSERT_EQ(r.status, 400) << r.body;
+  json line = audit_lines().back();
+  EXPECT_EQ(line["action"], "bundle.upload");
+  EXPECT_EQ(line["actor"], "grantee-collab");
+  EXPECT_EQ(line["target"], id_);
+  EXPECT_EQ(line["outcome"], "failure");
+  EXPECT_EQ(line["detail"]["name"], "sales");
+  EXPECT_EQ(line["detail"]["reason"], body_of(r)["message"]);
+  // One who may not deploy learns nothing, and writes nothing: the app's
+  // existence stays masked in the log's absence of a line too.
+  const auto count = audit_lines().size();
+  EXPECT_EQ(call("POST", "/api/v1/apps/sales/bundles", grantee_viewer_, "x").status, 404);
+  EXPECT_EQ(audit_lines().size(), count);
 }
 
 }  // namespace

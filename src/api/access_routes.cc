@@ -36,6 +36,11 @@ http::Response grant(ApiContext& ctx, http::Request& req, const Caller& caller) 
     throw ApiError::bad_request("role must be 'viewer' or 'collaborator'");
   }
   if (g.principal.empty()) throw ApiError::bad_request("principal must not be empty");
+  if (g.kind == "group" && (!ctx.config.oidc || ctx.config.oidc->groups_claim.empty())) {
+    // It would admit no one, silently.
+    throw ApiError::bad_request(
+        "group grants need [oidc] groups_claim: without it no user's groups are known");
+  }
   if (g.kind == "user" && g.principal == caller.sub) {
     throw ApiError::bad_request("cannot grant access to yourself");
   }

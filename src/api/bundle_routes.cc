@@ -6,6 +6,7 @@
 #include "api/relation.h"
 #include "api/route_helpers.h"
 #include "api/routes.h"
+#include "core/error.h"
 
 namespace blockyard::api {
 
@@ -15,7 +16,14 @@ namespace {
 
 http::Response upload_bundle(ApiContext& ctx, http::Request& req, const Caller& caller) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
-  DeployStarted started = start_bundle_deploy(ctx, app, caller.sub, req.body_file, req.body);
+  DeployStarted started;
+  try {
+    started = start_bundle_deploy(ctx, app, caller.sub, req.body_file, req.body);
+  } catch (const ApiError& e) {
+    audit(ctx, req, caller, "bundle.upload", app.id, json{{"name", app.name}, {"reason", e.what()}},
+          "failure");
+    throw;
+  }
   audit(ctx, req, caller, "bundle.upload", app.id,
         json{{"name", app.name}, {"bundle_id", started.bundle_id}});
   return json_response(202, json{{"bundle_id", started.bundle_id}, {"task_id", started.task_id}});

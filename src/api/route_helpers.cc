@@ -40,9 +40,10 @@ void add_route(http::Router& router, ApiContext& context, const std::string& met
 }
 
 void audit(ApiContext& ctx, const http::Request& request, const Caller& caller,
-           const std::string& action, const std::string& target, nlohmann::json detail) {
+           const std::string& action, const std::string& target, nlohmann::json detail,
+           const std::string& outcome) {
   if (ctx.audit == nullptr) return;
-  ctx.audit->emit({action, caller.sub, target, std::move(detail), source_ip(request), "success"});
+  ctx.audit->emit({action, caller.sub, target, std::move(detail), source_ip(request), outcome});
 }
 
 nlohmann::json parse_json_body(const http::Request& request) {

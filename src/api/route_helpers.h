@@ -37,7 +37,8 @@ void add_public_route(http::Router& router, const std::string& method, const std
 // request); does nothing when [audit] is not configured.
 void audit(ApiContext& ctx, const http::Request& request, const Caller& caller,
            const std::string& action, const std::string& target,
-           nlohmann::json detail = nlohmann::json::object());
+           nlohmann::json detail = nlohmann::json::object(),
+           const std::string& outcome = "success");
 
 // Sets the headers every /api/v1 response carries.
 void add_api_headers(http::Response& response);

@@ -128,6 +128,24 @@ TEST_F(ApiTest, DeactivationEndsSessionsAndTokensAndIsAudited) {
       404);
 }
 
+// Without [oidc] (control-plane spec §8.1 items 2 and 14): there is no
+// sign-in to start or finish, and /logout still expires a leftover cookie.
+TEST_F(ApiTest, WithoutSignInLoginAndCallbackAre404AndLogoutClearsTheCookie) {
+  EXPECT_EQ(call("GET", "/login?return_url=%2Fapp%2Fx%2F", "").status, 404);
+  EXPECT_EQ(call("GET", "/callback?code=c&state=s", "").status, 404);
+  EXPECT_EQ(call("GET", "/login/cli", "").status, 404);
+  for (const char* method : {"GET", "POST"}) {
+    auto out = call(method, "/logout", "", "", {{"Cookie", "blockyard_session=leftover"}});
+    EXPECT_EQ(out.status, 302) << method;
+    EXPECT_EQ(out.headers.get("Location").value_or(""), "/signed-out") << method;
+    EXPECT_EQ(out.headers.get("Set-Cookie").value_or(""),
+              "blockyard_session=; Path=/; HttpOnly; Max-Age=0")
+        << method;
+  }
+  EXPECT_EQ(call("GET", "/signed-out", "").status, 200);
+  EXPECT_TRUE(audit_lines().empty()) << "nothing happened worth an audit line";
+}
+
 class BootstrapTest : public ApiTest {
  protected:
   BootstrapTest() : boot_(sha256_hex("boot-secret"), "root-sub", false) {

@@ -183,7 +183,8 @@ bool BrowserSessions::refresh(const std::string& session_id, Clock::time_point n
   std::lock_guard serial(*lock_handle);
   auto session = store_.get_session(session_id);
   if (!session) return false;
-  if (!refresh_due(parse_time(session->token_expires_at), now)) return true;  // done meanwhile
+  if (!refresh_due(parse_time(session->token_expires_at), now)) return true;    // done meanwhile
+  if (now.time_since_epoch().count() < provider_retry_at_.load()) return true;  // see below
   try {
     TokenSet tokens = oidc_->refresh(session->refresh_token);
     if (!tokens.id_token.empty()) {
@@ -202,8 +203,11 @@ bool BrowserSessions::refresh(const std::string& session_id, Clock::time_point n
     return true;
   } catch (const OidcUnavailable& e) {
     // Keep the sign-in: the provider being down is no reason to sign
-    // everyone out. The next request tries again.
-    spdlog::warn("oidc: could not refresh a session of {}: {}", session->sub, e.what());
+    // everyone out. Leave it alone for a while: each try may have cost a
+    // request the whole fetch timeout.
+    provider_retry_at_ = (now + kProviderRetryPause).time_since_epoch().count();
+    spdlog::warn("oidc: could not refresh a session of {} (next try in {} s): {}", session->sub,
+                 kProviderRetryPause.count(), e.what());
     return true;
   } catch (const OidcError& e) {
     spdlog::info("oidc: refresh refused for a session of {}, signing it out: {}", session->sub,

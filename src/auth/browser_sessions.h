@@ -13,8 +13,8 @@
 // When the IdP's access token is within 60 s of expiring and a refresh token
 // exists, it is refreshed: in the background while the token is still
 // valid, before answering once it has expired. A refresh the provider
-// refuses ends the session; an unreachable provider does not (the next
-// request tries again).
+// refuses ends the session; an unreachable provider does not (refreshes
+// are tried again after kProviderRetryPause).
 //
 // check_cached() answers from memory without touching the store or the IdP
 // (the data plane calls it on its I/O threads); entries are trusted while
@@ -23,6 +23,7 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -144,11 +145,17 @@ class BrowserSessions {
   std::unordered_map<std::string, Cached> cache_;
   std::map<std::string, std::shared_ptr<std::mutex>> refresh_locks_;
   std::set<std::string> refreshing_;  // background refreshes queued or running
+  // Clock::rep of the time before which refreshes skip an unreachable provider.
+  std::atomic<Clock::rep> provider_retry_at_{0};
   AccessListener* listener_ = nullptr;
 };
 
 // Time left before a refresh is due: refresh when less than this remains.
 inline constexpr std::chrono::seconds kRefreshAhead{60};
+// After the provider fails to answer a refresh, refreshes skip it this long
+// (sessions carry on as they are), so that an unreachable provider costs one
+// request its timeout, not every request of every signed-in user.
+inline constexpr std::chrono::seconds kProviderRetryPause{30};
 // Access-token lifetime assumed when the IdP states none.
 inline constexpr std::chrono::seconds kDefaultTokenLifetime{300};
 

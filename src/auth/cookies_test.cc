@@ -120,6 +120,12 @@ TEST(Csrf, UnsafeCookieRequestsMustComeFromOurOrigin) {
   EXPECT_FALSE(is_same_origin_request("POST", std::nullopt, O("null"), own));
   EXPECT_FALSE(is_same_origin_request("POST", std::nullopt, std::nullopt, own))
       << "no evidence of the origin at all";
+  // The same rule, whatever the method (WebSocket handshakes are GETs).
+  EXPECT_TRUE(comes_from_own_origin(O("same-origin"), O("https://evil.com"), own));
+  EXPECT_TRUE(comes_from_own_origin(std::nullopt, O(own), own));
+  EXPECT_FALSE(comes_from_own_origin(O("same-site"), O(own), own));
+  EXPECT_FALSE(comes_from_own_origin(std::nullopt, O("https://evil.com"), own));
+  EXPECT_FALSE(comes_from_own_origin(std::nullopt, std::nullopt, own));
 }
 
 }  // namespace

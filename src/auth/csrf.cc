@@ -9,7 +9,11 @@ bool is_safe_method(std::string_view method) {
 bool is_same_origin_request(std::string_view method,
                             const std::optional<std::string>& sec_fetch_site,
                             const std::optional<std::string>& origin, std::string_view own_origin) {
-  if (is_safe_method(method)) return true;
+  return is_safe_method(method) || comes_from_own_origin(sec_fetch_site, origin, own_origin);
+}
+
+bool comes_from_own_origin(const std::optional<std::string>& sec_fetch_site,
+                           const std::optional<std::string>& origin, std::string_view own_origin) {
   if (sec_fetch_site) return *sec_fetch_site == "same-origin" || *sec_fetch_site == "none";
   if (origin) return !own_origin.empty() && *origin == own_origin;
   return false;

@@ -21,6 +21,12 @@ namespace blockyard::auth {
 
 bool is_safe_method(std::string_view method);
 
+// Whether the browser says the request comes from a page of `own_origin`
+// (the rule above, whatever the method). The data plane applies it to
+// WebSocket handshakes too: a GET that opens a channel acting for the user.
+bool comes_from_own_origin(const std::optional<std::string>& sec_fetch_site,
+                           const std::optional<std::string>& origin, std::string_view own_origin);
+
 // `own_origin`: "scheme://host[:port]" of server.external_url.
 bool is_same_origin_request(std::string_view method,
                             const std::optional<std::string>& sec_fetch_site,

@@ -363,11 +363,41 @@ TEST_F(SignInTest, RefusedRefreshEndsTheSessionButAnOutageDoesNot) {
 
   idp_->unreachable = false;
   idp_->token_status = 400;
-  auto refused = sessions_->check(cookie, soon);
+  auto refused = sessions_->check(cookie, soon + kProviderRetryPause);
   EXPECT_FALSE(refused.caller);
   EXPECT_TRUE(refused.clear_cookie);
   EXPECT_EQ(listener_.ended.size(), 1u);
   EXPECT_FALSE(store_->get_session(*sessions_->session_id_of(cookie)));
+}
+
+// A provider that does not answer (a firewall drops the packets) costs a
+// request the fetch timeout; after one such failure, refreshes of every
+// session skip the provider for kProviderRetryPause instead of each waiting
+// in turn.
+TEST_F(SignInTest, AnUnreachableProviderIsNotAskedAgainForAWhile) {
+  idp_->expires_in = 30;
+  std::string alice = session_cookie(sign_in());
+  std::string laptop = session_cookie(sign_in());
+  auto token_calls = [&] {
+    return std::count_if(idp_->calls.begin(), idp_->calls.end(),
+                         [&](const HttpCall& c) { return c.url == idp_->issuer_ + "/token"; });
+  };
+  auto soon = BrowserSessions::Clock::now() + std::chrono::seconds(40);  // tokens expired
+  idp_->unreachable = true;
+  const auto before = token_calls();
+  EXPECT_TRUE(sessions_->check(alice, soon).caller);
+  EXPECT_EQ(token_calls(), before + 1);
+  EXPECT_TRUE(sessions_->check(alice, soon + std::chrono::seconds(5)).caller);
+  EXPECT_TRUE(sessions_->check(laptop, soon + std::chrono::seconds(5)).caller);
+  EXPECT_EQ(token_calls(), before + 1) << "the provider was asked again during the pause";
+
+  // After the pause the provider is tried again, and refreshes resume.
+  idp_->unreachable = false;
+  auto later = soon + kProviderRetryPause + std::chrono::seconds(1);
+  EXPECT_TRUE(sessions_->check(laptop, later).caller);
+  EXPECT_EQ(token_calls(), before + 2);
+  EXPECT_EQ(store_->get_session(*sessions_->session_id_of(laptop))->access_token,
+            "access-" + std::to_string(idp_->token_requests));
 }
 
 TEST_F(SignInTest, EndAllSignsAUserOutEverywhere) {

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/cookies.h"
+#include "auth/csrf.h"
+#include "auth/oidc_client.h"
 #include "authz/access.h"
 #include "core/crypto.h"
 #include "http/rate_limiter.h"
@@ -358,6 +360,22 @@ bool Exchange::authorize(const std::vector<store::AccessGrant>& grants) {
     }
     caller_ = check->caller;
     if (check->clear_cookie) auth_cookies_.push_back(deps_.sessions->clear_cookie_header());
+  }
+  // A page of another origin (a sibling of the same site gets the cookie)
+  // must not act as the user: no form posts, no WebSocket into their session.
+  if (caller_ && (!auth::is_safe_method(sv(req.method_string())) ||
+                  http::iequals(sv(req[bhttp::field::upgrade]), "websocket"))) {
+    auto header = [&](std::string_view name) -> std::optional<std::string> {
+      if (auto it = req.find(beast::string_view(name.data(), name.size())); it != req.end()) {
+        return std::string(sv(it->value()));
+      }
+      return std::nullopt;
+    };
+    if (!auth::comes_from_own_origin(header("Sec-Fetch-Site"), header("Origin"),
+                                     auth::url_origin(deps_.config.server.external_url))) {
+      respond(403, "text/plain; charset=utf-8", "cross-site request refused\n");
+      return false;
+    }
   }
   relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants);
   if (authz::can_use_proxy(relation_)) return true;

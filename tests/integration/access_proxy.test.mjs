@@ -169,6 +169,43 @@ describe('access control on /app/', { timeout: 900_000 }, () => {
     }
   });
 
+  test('a signed-in user\'s app WebSocket or form post from another origin is refused; from ours it works', async () => {
+    // A page of a sibling origin (another port or subdomain of the same
+    // site) gets the SameSite=Lax cookie sent along: it must not drive the
+    // user's R session with the user's identity.
+    await grant('carol', 'viewer');
+    const ws = `${env.url.replace('http', 'ws')}/app/echo/websocket/`;
+    for (const headers of [
+      { Origin: 'http://127.0.0.1:1' },
+      { Origin: 'http://localhost:1', 'Sec-Fetch-Site': 'same-site' },
+      {},
+    ]) {
+      const cross = await openWebSocket(ws, { headers: { cookie: cookies.carol, ...headers } });
+      assert.equal(cross.status, 403, `${JSON.stringify(headers)}: ${cross.rawHead}`);
+    }
+    const post = await request(`${env.url}/app/echo/headers`, {
+      method: 'POST',
+      headers: { cookie: cookies.carol, origin: 'http://127.0.0.1:1', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
+    assert.equal(post.status, 403, post.body);
+    // Our own origin.
+    const own = await openWebSocket(ws, { headers: { cookie: cookies.carol, Origin: env.url } });
+    assert.equal(own.status, 101, own.rawHead);
+    own.destroy();
+    // Without a signed-in identity there is nothing to borrow: an anonymous
+    // visitor of a public app may come from anywhere.
+    await setType('public');
+    try {
+      const anon = await openWebSocket(ws, { headers: { Origin: 'http://127.0.0.1:1' } });
+      assert.equal(anon.status, 101, anon.rawHead);
+      anon.destroy();
+    } finally {
+      await setType('acl');
+      await env.server.api('DELETE', '/api/v1/apps/echo/access/user/carol');
+    }
+  });
+
   async function openAppSocket(user) {
     const page = await headersAs(user);
     assert.equal(page.status, 200, page.body);

@@ -201,7 +201,7 @@ describe('sign-in through oidc-provider', { timeout: 600_000 }, () => {
     find((l) => l.action === 'token.create' && l.actor === 'alice' && l.detail.name === 'from-browser', 'alice\'s token');
   });
 
-  test('bootstrap: the token is burned, 8 concurrent exchanges on a fresh server give one 201 and seven 410', async () => {
+  test('bootstrap: the token is burned, 8 concurrent exchanges on a fresh server give one 201 and seven 410; a restart keeps the burn and the sign-ins', async () => {
     const used = await request(`${env.url}/api/v1/bootstrap`, {
       method: 'POST',
       headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, 'content-type': 'application/json' },
@@ -226,13 +226,22 @@ describe('sign-in through oidc-provider', { timeout: 600_000 }, () => {
       const tokens = await fresh.server.api('GET', '/api/v1/users/me/tokens', { token: winner.token });
       assert.equal(tokens.status, 200);
       assert.equal(tokens.json.length, 1, `losers left token rows: ${tokens.body}`);
-      // A restart keeps it burned.
-      const wrong = await request(`${fresh.url}/api/v1/bootstrap`, {
+      const alice = await signIn(fresh, 'alice');
+      assert.equal((await me(fresh, alice.cookie)).status, 200);
+
+      await fresh.restart();
+      const again = await request(`${fresh.url}/api/v1/bootstrap`, {
         method: 'POST',
-        headers: { authorization: 'Bearer not-it', 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, 'content-type': 'application/json' },
         body: '{}',
       });
-      assert.equal(wrong.status, 410);
+      assert.equal(again.status, 410, `the burn did not survive the restart: ${again.body}`);
+      const afterRestart = await fresh.server.api('GET', '/api/v1/users/me/tokens', { token: winner.token });
+      assert.equal(afterRestart.status, 200, 'the exchanged token still works');
+      assert.equal(afterRestart.json.length, 1, afterRestart.body);
+      const still = await me(fresh, alice.cookie);
+      assert.equal(still.status, 200, `the browser session did not survive the restart: ${still.body}`);
+      assert.equal(JSON.parse(still.body).sub, 'alice');
     } finally {
       await fresh.stop();
     }

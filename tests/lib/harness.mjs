@@ -216,8 +216,10 @@ function tailOf(text, lines) {
 // exists; rejects (with the server's log) if the server exits first or
 // `startTimeoutMs` passes. `port` fixes the listening port (sign-in suites
 // must tell their identity provider the callback URL beforehand).
-export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true, port: fixedPort } = {}) {
-  const dataDir = await makeTempDir('data');
+// `dataDir` restarts on the data (database, bundles, token) of an earlier
+// server, e.g. to check what survives a restart.
+export async function startServer({ config = {}, env = {}, startTimeoutMs = 30_000, waitForToken = true, port: fixedPort, dataDir: reuse } = {}) {
+  const dataDir = reuse ?? (await makeTempDir('data'));
   const port = fixedPort ?? (await freePort());
   const workerPorts = await pickWorkerPortRange();
   const tokenFile = path.join(dataDir, 'admin-token');

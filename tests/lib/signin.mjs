@@ -34,8 +34,8 @@ function merge(base, overrides) {
 // sections of the server config; `idp` options go to startIdp;
 // `splitDiscovery` makes the server reach the provider at
 // http://127.0.0.1:<port> (issuer_discovery_url) whatever its issuer name.
-// Resolves {server, idp, url, auditPath}; server.token is the initial
-// admin's API token (from the bootstrap exchange).
+// Resolves {server, idp, url, auditPath, restart, stop}; server.token is the
+// initial admin's API token (from the bootstrap exchange).
 export async function startSignInServer({ config = {}, idp: idpOptions = {}, users = USERS, bootstrap = true, splitDiscovery = false } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -54,8 +54,9 @@ export async function startSignInServer({ config = {}, idp: idpOptions = {}, use
   const auditDir = await makeTempDir('audit');
   const auditPath = path.join(auditDir, 'audit.jsonl');
   let server;
+  let serverOptions;
   try {
-    server = await startServer({
+    serverOptions = {
       port,
       waitForToken: false,
       config: merge(
@@ -75,7 +76,8 @@ export async function startSignInServer({ config = {}, idp: idpOptions = {}, use
         },
         config,
       ),
-    });
+    };
+    server = await startServer(serverOptions);
   } catch (err) {
     await idp.stop();
     throw err;
@@ -85,16 +87,25 @@ export async function startSignInServer({ config = {}, idp: idpOptions = {}, use
     if (r.status !== 201) throw new Error(`bootstrap exchange: ${r.status} ${r.body}${server.logTail()}`);
     server.token = r.json.token;
   }
-  return {
+  const env = {
     server,
     idp,
     url,
     auditPath,
+    // Stops the server (SIGTERM) and starts it again on the same port, data
+    // and config; the suite's admin token stays valid.
+    async restart() {
+      const token = env.server.token;
+      await env.server.stop();
+      env.server = await startServer({ ...serverOptions, dataDir: env.server.dataDir });
+      env.server.token = token;
+    },
     async stop() {
-      await server.cleanup();
+      await env.server.cleanup();
       await idp.stop();
     },
   };
+  return env;
 }
 
 // Signs `user` in over plain HTTP, starting at `startPath` on the server;
