@@ -104,6 +104,12 @@ std::string memory_text(const Json& stats) {
   return format_bytes(bytes.get<uint64_t>());
 }
 
+// "failing (R exited with code 1 during start-up)".
+std::string status_text(const Json& app) {
+  const std::string reason = field_text(app, "status_reason");
+  return field_text(app, "status", "-") + (reason.empty() ? "" : " (" + reason + ")");
+}
+
 std::string runtime_text(const Json& runtime) {
   std::string out =
       "\nRuntime:\n" +
@@ -119,9 +125,11 @@ std::string runtime_text(const Json& runtime) {
     const Json stats = worker.value("stats", Json());
     rows.push_back({short_id(field_text(worker, "id")), field_text(worker, "status", "-"),
                     percent_text(stats), memory_text(stats),
-                    std::to_string(array_field(worker, "sessions").size())});
+                    std::to_string(array_field(worker, "sessions").size()),
+                    field_text(worker, "end_reason")});
   }
-  return out + "\n" + format_table({"WORKER", "STATUS", "CPU%", "MEMORY", "SESSIONS"}, rows);
+  return out + "\n" +
+         format_table({"WORKER", "STATUS", "CPU%", "MEMORY", "SESSIONS", "ENDED BECAUSE"}, rows);
 }
 
 void run_get(const GetOptions& opts, bool json) {
@@ -150,7 +158,7 @@ void run_get(const GetOptions& opts, bool json) {
   std::string out = field_text(app, "name") + "\n" +
                     format_key_values({{"ID", field_text(app, "id")},
                                        {"Owner", field_text(app, "owner", "-")},
-                                       {"Status", field_text(app, "status", "-")},
+                                       {"Status", status_text(app)},
                                        {"Enabled", yes_no(field_bool(app, "enabled"))},
                                        {"Access", field_text(app, "access_type", "-")},
                                        {"Title", field_text(app, "title", "(none)")},
@@ -199,13 +207,17 @@ void run_bundles(const AppArg& opts, bool json) {
   if (json) return print_json(body);
   const Json bundles = array_field(body, "bundles");
   if (bundles.empty()) return print_out("No bundles found.\n");
+  // The bundle new sessions get is the app's, not a bundle's, property.
+  const std::string active = field_text(expect_json(client.get(app_path(opts.app))), "active_bundle");
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : bundles) {
-    rows.push_back({short_id(field_text(b, "id")), field_text(b, "status", "-"),
-                    field_text(b, "uploaded_at", "-"), field_text(b, "deployed_by", "-"),
-                    yes_no(field_bool(b, "pinned"))});
+    const std::string id = field_text(b, "id");
+    rows.push_back({short_id(id), field_text(b, "status", "-"), field_text(b, "uploaded_at", "-"),
+                    field_text(b, "deployed_by", "-"), yes_no(field_bool(b, "pinned")),
+                    id == active ? "yes" : ""});
   }
-  print_out(format_table({"ID", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED"}, rows));
+  // ACTIVE: the bundle new sessions start on.
+  print_out(format_table({"ID", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ACTIVE"}, rows));
 }
 
 struct RenameOptions {

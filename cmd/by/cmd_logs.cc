@@ -1,7 +1,9 @@
 // `by logs APP`: print (or follow) one worker's output.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "command_support.h"
 #include "commands.h"
@@ -31,10 +33,15 @@ std::string choose_worker(ApiClient& client, const std::string& app) {
 }
 
 // A followed stream ends when the worker does: say how, from the runtime.
+// The server notices an exit within about a second of the log closing.
 std::optional<WorkerEnd> why_stream_ended(ApiClient& client, const std::string& app,
                                           const std::string& worker) {
-  const auto runtime = expect_json(client.get(app_path(app, "/runtime")));
-  if (auto end = worker_end(runtime, worker)) return end;
+  constexpr int kAttempts = 10;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto runtime = expect_json(client.get(app_path(app, "/runtime")));
+    if (auto end = worker_end(runtime, worker)) return end;
+  }
   return WorkerEnd{"the server closed the stream while worker " + short_id(worker) +
                        " still runs",
                    false};

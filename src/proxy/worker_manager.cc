@@ -36,6 +36,8 @@ struct WorkerManager::Record {
   bool prewarmed = false;        // started ahead of demand, not yet claimed by a session
   std::string started_at;
   std::optional<std::string> ended_at;
+  EndCause end_cause = EndCause::none;
+  std::string end_reason;
   Clock::time_point start_deadline;
   Clock::time_point last_activity;
   Clock::time_point ended_time;
@@ -221,9 +223,9 @@ void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool ret
     spdlog::error("worker {} for app {} failed to spawn: {}", record->view.id, record->app_name,
                   e.what());
     std::lock_guard lock(mu_);
-    record->view.failure = e.what();
     record->log = backend_.logs(record->view.id);
-    finish_record(*record, WorkerState::failed);
+    finish_record(*record, WorkerState::failed, EndCause::failed,
+                  std::string("could not start the sandbox: ") + e.what());
     if (rethrow) throw;
     return;
   }
@@ -318,11 +320,19 @@ std::vector<std::string> WorkerManager::log_tail(const std::string& worker_id, s
   return log ? log->tail(lines) : std::vector<std::string>{};
 }
 
-void WorkerManager::finish_record(Record& record, WorkerState final_state) {
+void WorkerManager::finish_record(Record& record, WorkerState final_state, EndCause cause,
+                                  const std::string& reason) {
   // Caller holds mu_.
   record.view.state = final_state;
   record.ended_at = store::now_rfc3339();
   record.ended_time = Clock::now();
+  record.end_cause = cause;
+  record.end_reason = reason;
+  if (cause == EndCause::failed) record.view.failure = reason;
+  if (record.log && cause != EndCause::stopped) {
+    record.log->append(std::string("[blockyard] worker ") +
+                       (cause == EndCause::failed ? "failed to start: " : "ended: ") + reason);
+  }
   // A failed worker keeps its session so the loading page can say it failed;
   // the next page load of that session starts a fresh worker.
   if (final_state != WorkerState::failed && !record.session_id.empty()) {
@@ -339,7 +349,7 @@ void WorkerManager::stop_worker(const std::string& worker_id, const char* reason
     auto it = workers_.find(worker_id);
     if (it == workers_.end() || !it->second->live()) return;
     spdlog::info("stopping worker {} ({})", worker_id, reason);
-    finish_record(*it->second, WorkerState::ended);
+    finish_record(*it->second, WorkerState::ended, EndCause::stopped, reason);
   }
   backend_.stop(worker_id);
 }
@@ -406,12 +416,14 @@ void WorkerManager::check_starting(std::vector<std::function<void()>>& notificat
       record.waiters.clear();
       for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(true); });
     } else if (exited || Clock::now() > record.start_deadline) {
-      record.view.failure = exited ? "the R process exited during start-up"
-                                   : "the app did not start within worker_start_timeout";
-      spdlog::warn("worker {} failed to start: {}", id, record.view.failure);
+      const auto timeout =
+          std::chrono::duration_cast<std::chrono::seconds>(config_.proxy.worker_start_timeout);
+      const std::string reason = exited ? "R " + exit_reason(status->exit_code) + " during start-up"
+                                        : start_timeout_reason(timeout.count());
+      spdlog::warn("worker {} failed to start: {}", id, reason);
       auto waiters = std::move(record.waiters);
       record.waiters.clear();
-      finish_record(record, WorkerState::failed);
+      finish_record(record, WorkerState::failed, EndCause::failed, reason);
       for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(false); });
       notifications.push_back([this, id] { backend_.stop(id); });
     }
@@ -429,7 +441,8 @@ void WorkerManager::sweep_idle_and_exited() {
         auto status = backend_.status(id);
         if (status && !status->running) {
           spdlog::warn("worker {} exited unexpectedly (code {})", id, status->exit_code);
-          finish_record(*r, WorkerState::ended);
+          finish_record(*r, WorkerState::ended, EndCause::exited,
+                        "R " + exit_reason(status->exit_code));
           continue;
         }
         if (!r->prewarmed && r->active_requests <= 0 &&
@@ -456,7 +469,7 @@ void WorkerManager::shutdown() {
     if (stopping_) return;
     stopping_ = true;
     for (auto& [id, r] : workers_) {
-      if (r->live()) finish_record(*r, WorkerState::ended);
+      if (r->live()) finish_record(*r, WorkerState::ended, EndCause::stopped, "server shutdown");
     }
   }
   wake_.notify_all();
@@ -478,6 +491,8 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
       s.status = to_string(r->view.state);
       s.started_at = r->started_at;
       s.ended_at = r->ended_at;
+      s.end_cause = to_string(r->end_cause);
+      s.end_reason = r->end_reason;
       if (r->live()) {
         if (r->active_requests <= 0)
           s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
@@ -523,7 +538,7 @@ void WorkerManager::stop_owned_workers(const std::function<bool(const SessionOwn
     for (auto& [id, r] : workers_) {
       if (!r->live() || !owned(r->owner)) continue;
       spdlog::info("stopping worker {} ({})", id, reason);
-      finish_record(*r, WorkerState::ended);
+      finish_record(*r, WorkerState::ended, EndCause::stopped, reason);
       pending_stops_.push_back(id);
     }
   }

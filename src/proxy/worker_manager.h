@@ -27,6 +27,7 @@
 #include "auth/browser_sessions.h"
 #include "backend/backend.h"
 #include "core/config.h"
+#include "proxy/worker_end.h"
 #include "store/models.h"
 
 namespace blockyard::proxy {
@@ -45,7 +46,7 @@ struct WorkerView {
   std::string app_id;
   WorkerState state = WorkerState::starting;
   backend::Endpoint endpoint;
-  std::string failure;  // why it failed to start
+  std::string failure;  // why it failed to start (for the publisher)
 };
 
 // An app that wants pre-warmed workers, and the bundle they should run.
@@ -133,7 +134,10 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   void stop_worker(const std::string& worker_id, const char* reason);
   void stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
                           const char* reason);
-  void finish_record(Record& record, WorkerState final_state);
+  // Ends the record: `cause` and `reason` say how (the API, the app status),
+  // and a last line in the worker's log says so for `by logs`.
+  void finish_record(Record& record, WorkerState final_state, EndCause cause,
+                     const std::string& reason);
   void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
   void start_queued();
   void refill_prewarmed();

@@ -246,6 +246,8 @@ describe('deploy with by, serve through bwrap workers', { timeout: 900_000 }, ()
     const row = human.stdout.split('\n').find((l) => l.startsWith(helloBundle.slice(0, 12)));
     assert.ok(row, `bundle ${helloBundle} not listed: ${human.stdout}`);
     assert.match(row, /\bready\b/, `bundle row: ${row}`);
+    assert.match(human.stdout, /^ID\s+STATUS.*\bACTIVE\s*$/m, `table header: ${human.stdout}`);
+    assert.match(row, /\byes\s*$/, `the active bundle must be marked: ${row}`);
 
     const json = await byOk(['bundles', 'hello', '--json']);
     const bundle = listItems(tryParseJson(json.stdout)).find((b) => b.id === helloBundle);

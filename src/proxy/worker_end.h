@@ -1,0 +1,30 @@
+// How a worker ended, worded for the publisher (the API, `by logs`, the app
+// status) and, separately, for app users (the loading page), who never see
+// R's output nor our internals.
+#pragma once
+
+#include <string>
+
+namespace blockyard::proxy {
+
+enum class EndCause {
+  none,     // still live
+  stopped,  // by the server: idle, redeploy, disable, sign-out, shutdown
+  failed,   // never became ready: spawn error, exit or timeout during start-up
+  exited,   // exited on its own after it was ready
+};
+const char* to_string(EndCause cause);
+
+// Why an R process ended, from its exit code (128 + signal for a signal
+// death): "exited with code 1", "was killed (exit code 137: SIGKILL, most
+// likely out of memory)".
+std::string exit_reason(int exit_code);
+
+// The publisher's reason for a start-up that did not finish in time.
+std::string start_timeout_reason(long long timeout_seconds);
+
+// One sentence for an app user about a worker that failed to start, chosen
+// by what the reason says (a timeout, memory, anything else).
+std::string user_start_failure(const std::string& reason);
+
+}  // namespace blockyard::proxy
