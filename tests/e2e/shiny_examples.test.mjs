@@ -109,7 +109,13 @@ describe("shiny's examples in Chromium under the default rate limits", { timeout
 
     const limited = seen.filter((r) => r.status === 429);
     assert.deepEqual(limited, [], 'requests refused by the rate limit');
-    const failed = seen.filter((r) => r.status >= 400 && new URL(r.url).pathname.startsWith('/app/'));
+    // Debian's r-cran-shiny 1.7.4 ships strftime as shared/strftime/strftime.min.js
+    // while its sliders ask for strftime-0.9.2/strftime-min.js: the worker
+    // itself answers 404 there (a packaging quirk, not the proxy's doing).
+    const debianMissing = (r) => r.status === 404 && r.url.endsWith('/strftime-0.9.2/strftime-min.js');
+    const failed = seen.filter(
+      (r) => r.status >= 400 && new URL(r.url).pathname.startsWith('/app/') && !debianMissing(r),
+    );
     assert.deepEqual(failed, [], 'app requests that failed');
 
     const first = loads.filter((l) => !l.reload);
