@@ -1,7 +1,8 @@
 # Shared setup for the bench/*.sh scripts (sourced, not run): a throw-away
 # blockyard server with its own config, database and port range, app deploys
 # through `by`, and sessions whose cookie and worker port the caller learns.
-# Everything started here is stopped, and the temp directory removed, on exit.
+# Everything started here is stopped, and the temp directory removed, on exit
+# (kept with BENCH_KEEP=1, for the server log).
 #
 # After `bench_start_server`: $work (temp dir), $PORT (blockyard), $BY_PID,
 # $RANGE_START..$RANGE_END (worker ports), BLOCKYARD_URL/BLOCKYARD_TOKEN exported.
@@ -13,7 +14,7 @@ pids=()
 bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap bench_cleanup EXIT
 
@@ -38,7 +39,7 @@ bench_start_server() {
 [server]
 bind = "127.0.0.1:$PORT"
 admin_token_file = "$work/admin-token"
-log_level = "warn"
+log_level = "${BENCH_LOG_LEVEL:-warn}"
 [storage]
 bundle_server_path = "$work/bundles"
 [database]

@@ -87,41 +87,42 @@ AppPatch parse_app_patch(const json& body, const Config& config) {
     if (auto error = app_name_error(name)) throw ApiError::bad_request(*error);
     patch.name = name;
   }
-  if (auto it = body.find("title"); it != body.end()) patch.title = clearable_string(*it, "title");
+  if (auto it = body.find("title"); it != body.end())
+    patch.settings.title = clearable_string(*it, "title");
   if (auto it = body.find("description"); it != body.end()) {
-    patch.description = clearable_string(*it, "description");
+    patch.settings.description = clearable_string(*it, "description");
   }
   if (auto it = body.find("access_type"); it != body.end()) {
     std::string access = string_field(*it, "access_type");
     if (access != "acl" && access != "logged_in" && access != "public") {
       throw ApiError::bad_request("access_type must be one of: acl, logged_in, public");
     }
-    patch.access_type = access;
+    patch.settings.access_type = access;
   }
   if (auto it = body.find("max_workers_per_app"); it != body.end()) {
     if (it->is_null()) {
-      patch.max_workers_per_app = std::optional<int>{};  // unlimited
+      patch.settings.max_workers_per_app = std::optional<int>{};  // unlimited
     } else {
       int n = integer_field(*it, "max_workers_per_app");
       if (n < 1) throw ApiError::bad_request("max_workers_per_app must be >= 1");
-      patch.max_workers_per_app = n;
+      patch.settings.max_workers_per_app = n;
     }
   }
   if (auto it = body.find("max_sessions_per_worker"); it != body.end()) {
     int n = integer_field(*it, "max_sessions_per_worker");
     if (n < 1) throw ApiError::bad_request("max_sessions_per_worker must be >= 1");
-    patch.max_sessions_per_worker = n;
+    patch.settings.max_sessions_per_worker = n;
   }
   if (auto it = body.find("memory_limit"); it != body.end()) {
     auto limit = clearable_string(*it, "memory_limit");
     if (limit && !parse_memory_limit(*limit)) {
       throw ApiError::bad_request(R"(invalid memory_limit format: use e.g. "256m", "1g", "512mb")");
     }
-    patch.memory_limit = limit;
+    patch.settings.memory_limit = limit;
   }
   if (auto it = body.find("cpu_limit"); it != body.end()) {
     if (it->is_null()) {
-      patch.cpu_limit = std::optional<double>{};
+      patch.settings.cpu_limit = std::optional<double>{};
     } else {
       if (!it->is_number()) throw ApiError::bad_request("cpu_limit must be a number");
       double cpu = it->get<double>();
@@ -131,7 +132,7 @@ AppPatch parse_app_patch(const json& body, const Config& config) {
         throw ApiError::bad_request(fmt::format("cpu_limit must not exceed {:.1f}", max));
       }
       // 0 means "no limit", which the store represents as null.
-      patch.cpu_limit = cpu > 0 ? std::optional<double>(cpu) : std::nullopt;
+      patch.settings.cpu_limit = cpu > 0 ? std::optional<double>(cpu) : std::nullopt;
     }
   }
   if (auto it = body.find("pre_warmed_sessions"); it != body.end()) {
@@ -139,7 +140,7 @@ AppPatch parse_app_patch(const json& body, const Config& config) {
     if (n < 0 || n > 10) {
       throw ApiError::bad_request("pre_warmed_sessions must be between 0 and 10");
     }
-    patch.pre_warmed_sessions = n;
+    patch.settings.pre_warmed_sessions = n;
   }
   if (auto it = body.find("refresh_schedule"); it != body.end()) {
     std::string schedule = it->is_null() ? "" : string_field(*it, "refresh_schedule");
@@ -150,33 +151,19 @@ AppPatch parse_app_patch(const json& body, const Config& config) {
     if (!schedule.empty()) {
       throw ApiError::not_implemented("scheduled dependency refresh is not supported yet");
     }
-    patch.refresh_schedule = schedule;
+    patch.settings.refresh_schedule = schedule;
   }
   if (auto it = body.find("image"); it != body.end()) {
     std::string image = it->is_null() ? "" : string_field(*it, "image");
     if (image.find_first_of(" \t\r\n") != std::string::npos) {
       throw ApiError::bad_request("image must not contain whitespace");
     }
-    patch.image = image;
+    patch.settings.image = image;
   }
   if (auto it = body.find("runtime"); it != body.end()) {
-    patch.runtime = it->is_null() ? "" : string_field(*it, "runtime");
+    patch.settings.runtime = it->is_null() ? "" : string_field(*it, "runtime");
   }
   return patch;
-}
-
-void AppPatch::apply_to(store::App& app) const {
-  if (title) app.title = *title;
-  if (description) app.description = *description;
-  if (access_type) app.access_type = *access_type;
-  if (max_workers_per_app) app.max_workers_per_app = *max_workers_per_app;
-  if (max_sessions_per_worker) app.max_sessions_per_worker = *max_sessions_per_worker;
-  if (memory_limit) app.memory_limit = *memory_limit;
-  if (cpu_limit) app.cpu_limit = *cpu_limit;
-  if (pre_warmed_sessions) app.pre_warmed_sessions = *pre_warmed_sessions;
-  if (refresh_schedule) app.refresh_schedule = *refresh_schedule;
-  if (image) app.image = *image;
-  if (runtime) app.runtime = *runtime;
 }
 
 }  // namespace blockyard::api

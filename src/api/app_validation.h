@@ -27,22 +27,10 @@ std::optional<std::int64_t> parse_memory_limit(std::string_view text);
 // sent"; an inner nullopt means "clear".
 struct AppPatch {
   std::optional<std::string> name;  // rename; the store keeps the old name as an alias
-  std::optional<std::optional<std::string>> title;
-  std::optional<std::optional<std::string>> description;
-  std::optional<std::string> access_type;
-  std::optional<std::optional<int>> max_workers_per_app;
-  std::optional<int> max_sessions_per_worker;
-  std::optional<std::optional<std::string>> memory_limit;
-  std::optional<std::optional<double>> cpu_limit;
-  std::optional<int> pre_warmed_sessions;
-  std::optional<std::string> refresh_schedule;
-  std::optional<std::string> image;
-  std::optional<std::string> runtime;
+  store::AppUpdate settings;        // every other field (Store::update_app)
 
   // True when a field only the owner (or an admin) may change is present.
-  bool needs_owner() const { return access_type.has_value() || name.has_value(); }
-  // Every field but `name`, which goes through Store::rename_app.
-  void apply_to(store::App& app) const;
+  bool needs_owner() const { return settings.access_type.has_value() || name.has_value(); }
 };
 
 // Parses and validates a PATCH body (a JSON object; unknown keys are

@@ -60,10 +60,10 @@ TEST(AppPatch, ZeroCpuMeansNoLimitAndUncappedWhenMaxIsZero) {
   Config config;
   config.proxy.max_cpu_limit = 0;
   AppPatch big = parse_app_patch(nlohmann::json::parse(R"({"cpu_limit":64})"), config);
-  EXPECT_EQ(big.cpu_limit, std::optional<std::optional<double>>(64.0));
+  EXPECT_EQ(big.settings.cpu_limit, std::optional<std::optional<double>>(64.0));
   AppPatch zero = parse_app_patch(nlohmann::json::parse(R"({"cpu_limit":0})"), config);
-  ASSERT_TRUE(zero.cpu_limit.has_value());
-  EXPECT_FALSE(zero.cpu_limit->has_value());
+  ASSERT_TRUE(zero.settings.cpu_limit.has_value());
+  EXPECT_FALSE(zero.settings.cpu_limit->has_value());
 }
 
 TEST(AppStatus, DerivedFromLiveWorkers) {

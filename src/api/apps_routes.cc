@@ -40,14 +40,11 @@ http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& cal
   if (ctx.store.get_app_by_name(name)) throw ApiError::conflict(conflict);
   store::App app;
   try {
-    app = ctx.store.create_app(name, caller.sub);
-  } catch (const ApiError& e) {
-    // Lost a race with a concurrent create of the same name (the store's own
-    // message also covers a name still serving a renamed app).
-    if (e.status() == 409 &&
-        std::string_view(e.what()).find("reserved") == std::string_view::npos) {
-      throw ApiError::conflict(conflict);
-    }
+    app = ctx.store.create_app(name, caller.sub, store::now_rfc3339());
+  } catch (const store::StoreError& e) {
+    // Lost a race with a concurrent create of the same name; a name still
+    // serving a renamed app (name_reserved) keeps the store's own message.
+    if (e.kind() == store::StoreErrorKind::conflict) throw ApiError::conflict(conflict);
     throw;
   }
   audit(ctx, req, caller, "app.create", app.id, json{{"name", app.name}});
@@ -100,16 +97,14 @@ http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& call
   if (patch.needs_owner() && relation_for(ctx.store, caller, app) < Relation::owner) {
     throw ApiError::not_found("app not found");
   }
-  if (patch.runtime && caller.role != "admin") throw ApiError::forbidden("runtime requires admin");
+  if (patch.settings.runtime && caller.role != "admin")
+    throw ApiError::forbidden("runtime requires admin");
+  const std::string now = store::now_rfc3339();
   // Rename first: when the new name is taken nothing else changes either.
-  if (patch.name && *patch.name != app.name) {
-    ctx.store.rename_app(app.id, *patch.name, store::now_rfc3339());
-    app.name = *patch.name;
-  }
-  patch.apply_to(app);
-  ctx.store.update_app(app);
-  auto updated = ctx.store.get_app(app.id);
-  if (!updated) throw ApiError::not_found("app not found");
+  if (patch.name && *patch.name != app.name) ctx.store.rename_app(app.id, *patch.name, now);
+  // Only the fields the client sent are written: a bundle activated or a
+  // setting changed meanwhile stays as it is.
+  store::App updated = ctx.store.update_app(app.id, patch.settings, now);
   json changes = json::object();
   for (const char* field : {"name", "title", "description", "access_type", "max_workers_per_app",
                             "max_sessions_per_worker", "memory_limit", "cpu_limit",
@@ -117,7 +112,7 @@ http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& call
     if (auto it = body.find(field); it != body.end()) changes[field] = *it;
   }
   audit(ctx, req, caller, "app.update", app.id, changes);
-  json j = full_app(ctx, *updated);
+  json j = full_app(ctx, updated);
   j["data_mounts"] = json::array();
   return json_response(200, j);
 }
@@ -138,14 +133,13 @@ http::Response delete_app(ApiContext& ctx, http::Request& req, const Caller& cal
 http::Response set_enabled(ApiContext& ctx, http::Request& req, const Caller& caller,
                            bool enabled) {
   store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::collaborator);
-  app.enabled = enabled;
-  ctx.store.update_app(app);
+  store::AppUpdate update;
+  update.enabled = enabled;
+  store::App updated = ctx.store.update_app(app.id, update, store::now_rfc3339());
   // A disabled app answers 503 on the proxy; its workers have nothing to do.
   if (!enabled) ctx.workers.stop_app_workers(app.id);
-  auto updated = ctx.store.get_app(app.id);
-  if (!updated) throw ApiError::not_found("app not found");
   audit(ctx, req, caller, enabled ? "app.enable" : "app.disable", app.id, json{{"name", app.name}});
-  return json_response(200, full_app(ctx, *updated));
+  return json_response(200, full_app(ctx, updated));
 }
 
 }  // namespace

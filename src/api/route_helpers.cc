@@ -21,6 +21,9 @@ void add_public_route(http::Router& router, const std::string& method, const std
       response = handler(request);
     } catch (const ApiError& e) {
       response = http::Response::error(e.status(), e.code(), e.what());
+    } catch (const store::StoreError& e) {
+      const ApiError api = error_for(e);
+      response = http::Response::error(api.status(), api.code(), api.what());
     } catch (const std::exception& e) {
       spdlog::error("api {} {} failed: {}", request.method, request.path, e.what());
       response = http::Response::error(500, "internal_error", "internal server error");
@@ -44,6 +47,17 @@ void audit(ApiContext& ctx, const http::Request& request, const Caller& caller,
            const std::string& outcome) {
   if (ctx.audit == nullptr) return;
   ctx.audit->emit({action, caller.sub, target, std::move(detail), source_ip(request), outcome});
+}
+
+ApiError error_for(const store::StoreError& error) {
+  switch (error.kind()) {
+    case store::StoreErrorKind::not_found:
+      return ApiError::not_found(error.what());
+    case store::StoreErrorKind::conflict:
+    case store::StoreErrorKind::name_reserved:
+      return ApiError::conflict(error.what());
+  }
+  return ApiError::conflict(error.what());
 }
 
 nlohmann::json parse_json_body(const http::Request& request) {

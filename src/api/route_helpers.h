@@ -9,8 +9,10 @@
 
 #include "api/api.h"
 #include "api/caller.h"
+#include "core/error.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "store/store_error.h"
 
 namespace blockyard::api {
 
@@ -22,11 +24,16 @@ using CallerHandler = std::function<http::Response(http::Request&, const Caller&
 using PublicHandler = std::function<http::Response(http::Request&)>;
 
 // Registers "/api/v1" + `pattern`. The handler runs only for an
-// authenticated caller; ApiError and other exceptions thrown by it (or by
-// authentication) become JSON error responses here, so that every answer,
+// authenticated caller; ApiError, store::StoreError (error_for()) and other
+// exceptions thrown by it (or by authentication) become JSON error responses
+// here, so that every answer,
 // errors included, carries Cache-Control: no-store and the API's CSP.
 void add_route(http::Router& router, ApiContext& context, const std::string& method,
                const std::string& pattern, CallerHandler handler);
+
+// The HTTP meaning of a write the store refused: not_found is 404, conflict
+// and name_reserved are 409; the store's message is kept.
+ApiError error_for(const store::StoreError& error);
 
 // Registers "/api/v1" + `pattern` for a handler that authenticates by
 // itself (bootstrap, CLI sign-in), with the same error handling and headers.

@@ -31,7 +31,7 @@ std::string hash_token(std::string_view plaintext);
 
 // Creates a PAT row for `user_sub` named `name`, expiring at `expires_at`
 // (RFC 3339, nullopt = never), and returns the plaintext: the only time it
-// exists. Throws ApiError::not_found if the user does not exist.
+// exists. Throws store::StoreError (not_found) if the user does not exist.
 std::string issue_pat(store::Store& store, const std::string& user_sub, const std::string& name,
                       std::optional<std::string> expires_at);
 

@@ -117,7 +117,12 @@ TEST_F(PatTest, OnlyTheHashIsStored) {
 }
 
 TEST_F(PatTest, IssuingForUnknownUserFails) {
-  EXPECT_EQ(api_status_of([&] { issue_pat(*store_, "ghost", "x", std::nullopt); }), 404);
+  try {
+    issue_pat(*store_, "ghost", "x", std::nullopt);
+    ADD_FAILURE() << "issued a token to an unknown user";
+  } catch (const store::StoreError& e) {
+    EXPECT_EQ(e.kind(), store::StoreErrorKind::not_found);
+  }
 }
 
 TEST_F(PatTest, DisplayNameFallsBackToSub) {
@@ -140,6 +145,7 @@ TEST_F(PatTest, TokenWithoutPrefixIsRejectedEvenIfItsHashIsStored) {
   pat.user_sub = "alice";
   pat.name = "legacy";
   pat.token_hash = hash_token("abcdef123456");
+  pat.created_at = "2026-01-01T00:00:00Z";
   store_->create_pat(pat);
   expect_rejected("abcdef123456");
   expect_rejected("Bearer by_abcdef123456");

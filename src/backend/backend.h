@@ -2,12 +2,19 @@
 // stopped. The proxy and the API depend only on this interface; the process
 // backend (backend/process/) is the first implementation.
 //
+// The backend's table holds what it needs to run a worker (its processes and
+// claims) from spawn() until stop(): a worker that exited on its own stays
+// listed (running = false, with its exit code) until its owner calls stop(),
+// which it does when it learns of the exit (WorkerSpec::on_exit). Nothing is
+// kept after that: the worker's record, log and history belong to the caller.
+//
 // Thread safety: all methods may be called concurrently from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,22 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "core/endpoint.h"
 #include "core/line_log.h"
 
 namespace blockyard::backend {
 
-// Where a worker serves HTTP: TCP host:port now; a Unix socket once workers
-// get their own network namespace.
-struct Endpoint {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::string unix_path;  // non-empty = Unix domain socket, host/port unused
-
-  bool is_unix() const { return !unix_path.empty(); }
-  std::string to_string() const {
-    return is_unix() ? "unix:" + unix_path : host + ":" + std::to_string(port);
-  }
-};
+// Where a worker serves HTTP (TCP or a Unix socket): core/endpoint.h.
+using Endpoint = ::blockyard::Endpoint;
 
 struct WorkerSpec {
   std::string worker_id;
@@ -42,6 +40,15 @@ struct WorkerSpec {
   std::string memory_limit;  // e.g. "512m", parsed with parse_memory_size()
   double cpu_limit = 0;      // vCPUs
   int pids_limit = 0;        // processes and threads
+  // Receives the worker's stdout/stderr lines and is closed when it exits;
+  // the caller keeps it as long as it wants the lines. Null = the backend
+  // makes one (logs() returns it).
+  std::shared_ptr<LineLog> log;
+  // Called once, on a backend thread, when the worker's processes have all
+  // exited and its claims (port, UID, …) are free again, with the exit code.
+  // Not called when spawn() throws. Must not block, nor call stop() for this
+  // worker synchronously (post it elsewhere).
+  std::function<void(int exit_code)> on_exit;
 };
 
 // What a backend can enforce on this host (for preflight and warnings).
@@ -138,20 +145,23 @@ class Backend {
   // reason when the worker cannot be started; nothing is leaked then.
   virtual Endpoint spawn(const WorkerSpec& spec) = 0;
 
-  // SIGTERM to the sandbox, SIGKILL after `grace_ms`, the whole tree reaped.
-  // Idempotent; unknown ids are ignored.
+  // SIGTERM to the sandbox, SIGKILL after `grace_ms`, the whole tree reaped,
+  // then the worker leaves the table. Blocks until then. Idempotent; unknown
+  // ids are ignored.
   virtual void stop(const std::string& worker_id, int grace_ms = 5000) = 0;
 
-  // True when the worker answers HTTP on its endpoint.
+  // True when the worker answers HTTP on its endpoint (blocks up to the
+  // backend's probe timeout).
   virtual bool health_check(const std::string& worker_id) = 0;
 
+  // Workers in the table: running, or exited and not yet stopped.
   virtual std::optional<WorkerStatus> status(const std::string& worker_id) = 0;
   virtual std::vector<WorkerStatus> list_managed() = 0;
 
-  // The worker's stdout/stderr lines (kept after exit); null for unknown ids.
+  // The worker's stdout/stderr lines while it is in the table; null otherwise.
   virtual std::shared_ptr<LineLog> logs(const std::string& worker_id) = 0;
 
-  // Stops every worker (shutdown).
+  // Stops every worker (shutdown); the table is empty afterwards.
   virtual void stop_all(int grace_ms = 5000) = 0;
 
   // Start-up: kills what a crashed predecessor left running (workers and

@@ -8,19 +8,24 @@ AppResolver::AppResolver(store::Store& store, Clock::duration max_age,
                          std::function<Clock::time_point()> now)
     : store_(store), max_age_(max_age), now_(std::move(now)) {}
 
+std::optional<AppRoute> AppResolver::cached(const std::string& segment) {
+  const std::uint64_t changes = store_.change_count();
+  const Clock::time_point now = now_();
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(segment);
+  if (it != entries_.end() && it->second.change_count == changes &&
+      now - it->second.read_at < max_age_) {
+    return it->second.route;
+  }
+  return std::nullopt;
+}
+
 AppRoute AppResolver::resolve(const std::string& segment) {
   // Read the counter before the store: a write that lands in between makes
   // the entry look stale at once, never fresh when it is not.
   const std::uint64_t changes = store_.change_count();
   const Clock::time_point now = now_();
-  {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(segment);
-    if (it != entries_.end() && it->second.change_count == changes &&
-        now - it->second.read_at < max_age_) {
-      return it->second.route;
-    }
-  }
+  if (auto hit = cached(segment)) return *hit;
   AppRoute route = read_store(segment);
   std::lock_guard lock(mu_);
   if (entries_.size() >= kMaxEntries) entries_.clear();

@@ -6,7 +6,9 @@
 // read (Store::change_count) and for at most `max_age`: alias phases change
 // with the clock, and other processes may write the database.
 //
-// Thread safety: resolve() may be called from any thread.
+// Thread safety: resolve() and cached() may be called from any thread.
+// Blocking: cached() never touches the store (the proxy calls it on its I/O
+// threads); resolve() may, and so runs elsewhere.
 // Failure: resolve() throws whatever the store throws; nothing is cached then.
 #pragma once
 
@@ -39,6 +41,8 @@ class AppResolver {
                        std::function<Clock::time_point()> now = Clock::now);
 
   AppRoute resolve(const std::string& segment);
+  // The cached answer, if one is fresh; never reads the store.
+  std::optional<AppRoute> cached(const std::string& segment);
 
  private:
   struct Entry {

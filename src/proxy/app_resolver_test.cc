@@ -10,6 +10,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+const std::string kNow = "2026-03-01T12:00:00Z";
+
 class AppResolverTest : public ::testing::Test {
  protected:
   AppResolverTest()
@@ -32,7 +34,7 @@ class AppResolverTest : public ::testing::Test {
 };
 
 TEST_F(AppResolverTest, ResolvesByNameByIdAndUnknown) {
-  store::App app = store_->create_app("sales", "alice");
+  store::App app = store_->create_app("sales", "alice", kNow);
   auto by_name = resolver_.resolve("sales");
   ASSERT_TRUE(by_name.app);
   EXPECT_EQ(by_name.app->id, app.id);
@@ -44,7 +46,7 @@ TEST_F(AppResolverTest, ResolvesByNameByIdAndUnknown) {
 }
 
 TEST_F(AppResolverTest, FormerNameResolvesThroughItsAlias) {
-  store::App app = store_->create_app("old-name", "alice");
+  store::App app = store_->create_app("old-name", "alice", kNow);
   resolver_.resolve("old-name");  // cached under the old name first
   store_->rename_app(app.id, "new-name", store::now_rfc3339());
   auto route = resolver_.resolve("old-name");
@@ -55,27 +57,45 @@ TEST_F(AppResolverTest, FormerNameResolvesThroughItsAlias) {
 }
 
 TEST_F(AppResolverTest, WritesThroughTheStoreAreSeenAtOnce) {
-  store::App app = store_->create_app("sales", "alice");
+  store::App app = store_->create_app("sales", "alice", kNow);
   EXPECT_TRUE(resolver_.resolve("sales").app->enabled);
-  app.enabled = false;
-  store_->update_app(app);
+  store::AppUpdate disable;
+  disable.enabled = false;
+  store_->update_app(app.id, disable, kNow);
   EXPECT_FALSE(resolver_.resolve("sales").app->enabled);  // same instant: no clock help
   store_->delete_app(app.id);
   EXPECT_FALSE(resolver_.resolve("sales").app);
-  store_->create_app("sales", "bob");
+  store_->create_app("sales", "bob", kNow);
   auto route = resolver_.resolve("sales");  // a cached "unknown" does not stick either
   ASSERT_TRUE(route.app);
   EXPECT_EQ(route.app->owner, "bob");
 }
 
 TEST_F(AppResolverTest, AnswersFromCacheUntilMaxAgeForWritesItCannotSee) {
-  store_->create_app("sales", "alice");
+  store_->create_app("sales", "alice", kNow);
   ASSERT_TRUE(resolver_.resolve("sales").app->enabled);
   write_behind_the_stores_back("UPDATE apps SET enabled = 0 WHERE name = 'sales'");
   now_ += 900ms;
   EXPECT_TRUE(resolver_.resolve("sales").app->enabled) << "expected the cached answer";
   now_ += 200ms;
   EXPECT_FALSE(resolver_.resolve("sales").app->enabled) << "the entry outlived max_age";
+}
+
+TEST_F(AppResolverTest, CachedAnswersOnlyWhatResolveReadAndIsStillFresh) {
+  store::App app = store_->create_app("sales", "alice", kNow);
+  EXPECT_FALSE(resolver_.cached("sales")) << "nothing read yet: the caller must resolve";
+  resolver_.resolve("sales");
+  auto hit = resolver_.cached("sales");
+  ASSERT_TRUE(hit && hit->app);
+  EXPECT_EQ(hit->app->id, app.id);
+  store::AppUpdate disable;
+  disable.enabled = false;
+  store_->update_app(app.id, disable, kNow);
+  EXPECT_FALSE(resolver_.cached("sales")) << "a write makes the entry stale";
+  resolver_.resolve("sales");
+  EXPECT_TRUE(resolver_.cached("sales"));
+  now_ += 1100ms;
+  EXPECT_FALSE(resolver_.cached("sales")) << "older than max_age";
 }
 
 }  // namespace

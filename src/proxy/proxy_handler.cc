@@ -1,8 +1,5 @@
 #include "proxy/proxy_handler.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
@@ -22,6 +19,7 @@
 #include "proxy/resilient_socket.h"
 #include "proxy/resume_protocol.h"
 #include "proxy/tunnel.h"
+#include "proxy/upstream.h"
 #include "proxy/user_errors.h"
 #include "proxy/worker_end.h"
 
@@ -77,16 +75,6 @@ void strip_headers(Fields& fields, bool keep_upgrade) {
   for (const auto& name : remove) fields.erase(name);
 }
 
-// Workers (httpuv) write a response's header and body separately with Nagle
-// on, so the body waits for the header's ACK; a keep-alive connection in
-// Linux's interactive mode delays that ACK up to 40 ms, hoping to piggyback
-// it on data we will not send. Asking for quick ACKs before each response
-// removes the stall (it is a one-shot switch, hence per request).
-void ack_promptly(tcp::socket& socket) {
-  int on = 1;
-  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
-}
-
 // A header value from IdP claims: control characters would break the header.
 std::string header_safe(std::string_view text) {
   std::string out;
@@ -121,17 +109,29 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void run();
 
  private:
+  // Runs `work` where it may block: inline when the data plane's state is in
+  // this process (it never waits for I/O), else on the lookup pool; then
+  // `then` on this connection's strand.
+  void with_state(std::function<void()> work, std::function<void()> then);
+  void with_route(AppRoute route);
+  void open_session();
+  void session_opened();
   void respond(int status, std::string content_type, std::string body,
                std::vector<std::pair<std::string, std::string>> extra = {});
   void respond_failure(ProxyFailure failure);
   void serve_ready_endpoint();
-  bool authorize(const std::vector<store::AccessGrant>& grants);
+  void identify_caller();
+  void identified(auth::SessionCheck check);
+  void with_caller();
+  bool authorize();
   std::string owner_sub() const { return caller_ ? caller_->sub : std::string(); }
   template <class Fields>
   void add_set_cookies(Fields& fields);
   void proceed_with_worker();
   void forward();
   void forward_http();
+  void send_request();
+  bool retry_on_new_connection();
   void relay_response();
   void relay_injected_page(bool upstream_keep_alive);
   void forward_websocket();
@@ -150,17 +150,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser_;
   std::optional<bhttp::response_parser<bhttp::string_body>> page_parser_;
   std::optional<bhttp::response_parser<bhttp::empty_body>> upgrade_response_parser_;
-  tcp::socket upstream_;
+  UpstreamSocket upstream_;
   bool upstream_reused_ = false;
+  bool retried_ = false;  // sent again on a new connection (retry_on_new_connection)
   beast::flat_buffer upstream_buffer_;
 
   store::App app_;
+  std::vector<store::AccessGrant> grants_;  // the app's, from the route
   std::string segment_;
   std::string rest_;
   std::string query_;
   std::string session_id_;
   bool new_session_ = false;
   WorkerView worker_;
+  std::optional<WorkerView> existing_;  // the cookie's session, as with_state() read it
+  std::optional<NewSession> opened_;    // set by open_session(), or:
+  ProxyFailure open_failure_ = ProxyFailure::start_failed;  // why it could not open one
   bool keep_alive_ = true;
   bool wants_html_ = false;    // Accept mentions text/html (read before the header is moved)
   bool body_unread_ = false;   // an error answer now would leave request bytes unread
@@ -206,6 +211,11 @@ std::string Exchange::session_cookie() const {
 }
 
 void Exchange::run() {
+  // The connection's deadline for reading the header ends here: a new session
+  // may wait for its worker (which fails after worker_start_timeout), and the
+  // request and response then have http_forward_timeout.
+  conn_->stream().expires_after(deps_.config.proxy.worker_start_timeout +
+                                deps_.config.proxy.http_forward_timeout);
   const auto& req = header_parser_.get();
   keep_alive_ = req.keep_alive();
   wants_html_ = accepts_html(req);
@@ -229,14 +239,38 @@ void Exchange::run() {
   }
   rest_ = after.substr(slash);
 
-  // By id, then current name, then a former name (rename alias).
-  AppRoute route;
-  try {
-    route = deps_.apps.resolve(segment_);
-  } catch (const std::exception& e) {
-    spdlog::error("proxy: app lookup failed: {}", e.what());
-    return respond_failure(ProxyFailure::internal);
+  // By id, then current name, then a former name (rename alias). A cached
+  // answer is used here; a miss reads the store on the lookup pool.
+  if (auto route = deps_.apps.cached(segment_)) return with_route(std::move(*route));
+  const bool posted = deps_.lookups.post([self = shared_from_this()] {
+    std::optional<AppRoute> route;
+    try {
+      route = self->deps_.apps.resolve(self->segment_);
+    } catch (const std::exception& e) {
+      spdlog::error("proxy: app lookup failed: {}", e.what());
+    }
+    asio::post(self->conn_->stream().get_executor(), [self, route = std::move(route)]() mutable {
+      if (!route) return self->respond_failure(ProxyFailure::internal);
+      self->with_route(std::move(*route));
+    });
+  });
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
+}
+
+void Exchange::with_state(std::function<void()> work, std::function<void()> then) {
+  if (deps_.workers.state_is_local()) {
+    work();
+    return then();
   }
+  const bool posted = deps_.lookups.post(
+      [self = shared_from_this(), work = std::move(work), then = std::move(then)] {
+        work();
+        asio::post(self->conn_->stream().get_executor(), then);
+      });
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
+}
+
+void Exchange::with_route(AppRoute route) {
   auto& [app, alias, grants] = route;
   if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
@@ -245,9 +279,44 @@ void Exchange::run() {
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
   app_ = *app;
+  grants_ = std::move(grants);
+  identify_caller();
+}
+
+// With [oidc] and a sign-in cookie: who the caller is. A cached answer is
+// used here; a miss reads the store on the lookup pool.
+void Exchange::identify_caller() {
+  std::optional<std::string> value;
+  if (deps_.sessions != nullptr)
+    value = auth::find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), auth::kSessionCookie);
+  if (!value) return with_caller();
+  if (auto check = deps_.sessions->check_cached(*value)) return identified(std::move(*check));
+  const bool posted = deps_.lookups.post([self = shared_from_this(), value = std::move(*value)] {
+    std::optional<auth::SessionCheck> check;
+    try {
+      check = self->deps_.sessions->check(value, auth::BrowserSessions::Clock::now(),
+                                          auth::BrowserSessions::RefreshMode::background);
+    } catch (const std::exception& e) {
+      spdlog::error("proxy: sign-in lookup failed: {}", e.what());
+    }
+    asio::post(self->conn_->stream().get_executor(), [self, check = std::move(check)]() mutable {
+      if (!check) return self->respond_failure(ProxyFailure::internal);
+      self->identified(std::move(*check));
+    });
+  });
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
+}
+
+void Exchange::identified(auth::SessionCheck check) {
+  caller_ = std::move(check.caller);
+  if (check.clear_cookie) auth_cookies_.push_back(deps_.sessions->clear_cookie_header());
+  with_caller();
+}
+
+void Exchange::with_caller() {
   // Who may use it before whether it is enabled: a disabled app stays
   // invisible to those who may not see it.
-  if (!authorize(grants)) return;
+  if (!authorize()) return;
   if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
@@ -255,18 +324,27 @@ void Exchange::run() {
     return respond_failure(ProxyFailure::app_not_found);
   }
 
-  auto cookie = find_cookie(sv(req[bhttp::field::cookie]), kRouteCookie);
-  std::optional<WorkerView> existing;
-  if (cookie) existing = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
-  if (existing && existing->state != WorkerState::failed) {
-    session_id_ = *cookie;
-    worker_ = *existing;
-    return proceed_with_worker();
-  }
+  auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
+  if (!cookie) return open_session();
+  with_state(
+      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
+      [self = shared_from_this(), cookie] {
+        if (!self->existing_ || self->existing_->state == WorkerState::failed) {
+          return self->open_session();
+        }
+        self->session_id_ = *cookie;
+        self->worker_ = *self->existing_;
+        self->proceed_with_worker();
+      });
+}
 
-  // A new session, with a worker of its own.
+// A new session, with a worker of its own.
+void Exchange::open_session() {
   if (!app_.active_bundle) return respond_failure(ProxyFailure::not_published);
+  // Each new session starts an R worker: that is what the per-client limit
+  // counts (a session's own requests never reach here).
   if (auto* limits = conn_->rate_limits()) {
+    const auto& req = header_parser_.get();
     const std::string client = limits->client_of(conn_->peer_ip(), http::forwarded_for(req),
                                                  sv(req["X-Real-IP"]));
     if (auto refusal = limits->admit_new_session(client, wants_html_)) {
@@ -274,48 +352,70 @@ void Exchange::run() {
       return conn_->send(std::move(*refusal), keep_alive_ && !body_unread_);
     }
   }
-  session_id_ = uuid_v4();
-  new_session_ = true;
-  auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
-                    *app_.active_bundle;
-  try {
-    SessionOwner owner;
-    if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
-    auto worker_id = deps_.workers.start_session_worker(app_, *app_.active_bundle,
-                                                        bundle_dir.string(), session_id_, owner);
-    worker_ =
-        deps_.workers.session_worker(session_id_, app_.id, owner_sub()).value_or(WorkerView{});
-    worker_.id = worker_id;
-  } catch (const CapacityError& e) {
-    new_session_ = false;
-    return respond_failure(capacity_failure(e.what()));
-  } catch (const std::exception& e) {
-    new_session_ = false;
-    return respond_failure(ProxyFailure::start_failed);
+  with_state(
+      [this] {
+        auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
+                          *app_.active_bundle;
+        try {
+          SessionOwner owner;
+          if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
+          opened_ =
+              deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(), owner);
+        } catch (const CapacityError& e) {
+          open_failure_ = capacity_failure(e.what());
+        } catch (const std::exception& e) {
+          spdlog::error("proxy: new session of app {}: {}", app_.name, e.what());
+          open_failure_ = ProxyFailure::start_failed;
+        }
+      },
+      [self = shared_from_this()] { self->session_opened(); });
+}
+
+void Exchange::session_opened() {
+  if (!opened_) return respond_failure(open_failure_);
+  session_id_ = opened_->session_id;
+  worker_ = opened_->worker;
+  if (worker_.state != WorkerState::starting) {
+    new_session_ = true;
+    return proceed_with_worker();
   }
-  proceed_with_worker();
+  // The backend starts the worker on its own threads; answer once it has
+  // (or failed to), without holding this connection's thread meanwhile.
+  deps_.workers.when_spawned(worker_.id, [self = shared_from_this()](bool spawned) {
+    asio::post(self->conn_->stream().get_executor(), [self, spawned] {
+      if (!spawned) return self->respond_failure(ProxyFailure::start_failed);
+      self->new_session_ = true;
+      self->proceed_with_worker();
+    });
+  });
 }
 
 void Exchange::serve_ready_endpoint() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
-  nlohmann::json state = {{"ready", false}};
-  std::optional<WorkerView> view;
-  if (cookie) view = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
-  if (!view) {
-    state["restart"] = true;  // no session (expired or never made): reload to get one
-  } else if (view->state == WorkerState::failed) {
-    state["failed"] = true;
-    state["message"] = user_start_failure(view->failure);
-    // The reason and R's output are for the app's publishers only: an app
-    // user sees one plain sentence.
-    if (authz::can_deploy(relation_)) {
-      state["reason"] = view->failure;
-      state["log"] = deps_.workers.log_tail(view->id, kFailureLogLines);
-    }
-  } else if (view->state != WorkerState::starting) {
-    state["ready"] = true;
-  }
-  respond(200, "application/json", state.dump());
+  with_state(
+      [this, cookie] {
+        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
+      },
+      [self = shared_from_this()] {
+        nlohmann::json state = {{"ready", false}};
+        const auto& view = self->existing_;
+        if (!view) {
+          state["restart"] = true;  // no session (expired or never made): reload to get one
+        } else if (view->state == WorkerState::failed) {
+          state["failed"] = true;
+          state["message"] = user_start_failure(view->failure);
+          // The reason and R's output are for the app's publishers only: an
+          // app user sees one plain sentence.
+          if (authz::can_deploy(self->relation_)) {
+            state["reason"] = view->failure;
+            auto log = self->deps_.workers.worker_log(self->app_.id, view->id);
+            state["log"] = log ? log->tail(kFailureLogLines) : std::vector<std::string>{};
+          }
+        } else if (view->state != WorkerState::starting) {
+          state["ready"] = true;
+        }
+        self->respond(200, "application/json", state.dump());
+      });
 }
 
 void Exchange::proceed_with_worker() {
@@ -332,35 +432,25 @@ void Exchange::proceed_with_worker() {
   deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
     asio::post(self->conn_->stream().get_executor(), [self, ready] {
       if (!ready) return self->respond_failure(ProxyFailure::start_failed);
-      auto view =
-          self->deps_.workers.session_worker(self->session_id_, self->app_.id, self->owner_sub());
-      if (!view) return self->respond_failure(ProxyFailure::start_failed);
-      self->worker_ = *view;
-      self->forward();
+      self->with_state(
+          [self] {
+            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
+                                                                 self->owner_sub());
+          },
+          [self] {
+            if (!self->existing_) return self->respond_failure(ProxyFailure::start_failed);
+            self->worker_ = *self->existing_;
+            self->forward();
+          });
     });
   });
 }
 
-// With [oidc]: who the caller is and what they may do with this app.
-// Without: every visitor is anonymous (no access control at all).
-bool Exchange::authorize(const std::vector<store::AccessGrant>& grants) {
+// What the caller (identify_caller) may do with this app. Without [oidc]
+// every visitor is anonymous (no access control at all).
+bool Exchange::authorize() {
   if (deps_.sessions == nullptr) return true;
   const auto& req = header_parser_.get();
-  if (auto value = auth::find_cookie(sv(req[bhttp::field::cookie]), auth::kSessionCookie)) {
-    auto check = deps_.sessions->check_cached(*value);
-    if (!check) {
-      try {
-        check = deps_.sessions->check(*value, auth::BrowserSessions::Clock::now(),
-                                      auth::BrowserSessions::RefreshMode::background);
-      } catch (const std::exception& e) {
-        spdlog::error("proxy: sign-in lookup failed: {}", e.what());
-        respond_failure(ProxyFailure::internal);
-        return false;
-      }
-    }
-    caller_ = check->caller;
-    if (check->clear_cookie) auth_cookies_.push_back(deps_.sessions->clear_cookie_header());
-  }
   // A page of another origin (a sibling of the same site gets the cookie)
   // must not act as the user: no form posts, no WebSocket into their session.
   if (caller_ && (!auth::is_safe_method(sv(req.method_string())) ||
@@ -377,7 +467,7 @@ bool Exchange::authorize(const std::vector<store::AccessGrant>& grants) {
       return false;
     }
   }
-  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants);
+  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants_);
   if (authz::can_use_proxy(relation_)) return true;
   if (!caller_) {
     // Sign in, then come back here.
@@ -429,21 +519,24 @@ void Exchange::forward() {
 }
 
 void Exchange::connect_upstream(std::function<void()> then) {
-  if (auto pooled = deps_.upstreams.take(worker_.id)) {
+  if (auto pooled = retried_ ? std::optional<UpstreamSocket>() : deps_.upstreams.take(worker_.id)) {
     upstream_ = std::move(*pooled);
     upstream_reused_ = true;
     return then();
   }
-  tcp::endpoint ep(asio::ip::make_address(worker_.endpoint.host),
-                   static_cast<unsigned short>(worker_.endpoint.port));
+  auto endpoint = upstream_endpoint(worker_.endpoint);
+  if (!endpoint) {
+    spdlog::warn("proxy: worker {} has no usable endpoint \"{}\"", worker_.id,
+                 worker_.endpoint.to_string());
+    return respond_failure(ProxyFailure::worker_unreachable);
+  }
   upstream_.async_connect(
-      ep, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
+      *endpoint, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
         if (ec) {
           spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
           return self->respond_failure(ProxyFailure::worker_unreachable);
         }
-        beast::error_code ignored;
-        self->upstream_.set_option(tcp::no_delay(true), ignored);
+        tune_upstream(self->upstream_);
         then();
       });
 }
@@ -461,10 +554,15 @@ void Exchange::forward_http() {
   // Pages come back uncompressed so the resilient-socket script can go in.
   page_request_ = req.method() == bhttp::verb::get && wants_html_;
   if (page_request_) req.erase(bhttp::field::accept_encoding);
+  send_request();
+}
+
+void Exchange::send_request() {
   connect_upstream([self = shared_from_this()] {
     relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
                self->upstream_, [self](beast::error_code ec) {
                  if (ec) {
+                   if (self->retry_on_new_connection()) return;
                    // Nothing was answered yet: tell the client, drop both sides.
                    self->keep_alive_ = false;
                    return self->respond_failure(ProxyFailure::worker_unreachable);
@@ -479,6 +577,9 @@ void Exchange::forward_http() {
                      self->upstream_, self->upstream_buffer_, *self->response_parser_,
                      [self](beast::error_code ec, std::size_t) {
                        if (ec) {
+                         if (self->retry_on_new_connection()) return;
+                         spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
+                                      ec.message());
                          self->keep_alive_ = false;
                          return self->respond_failure(ProxyFailure::worker_silent);
                        }
@@ -486,6 +587,26 @@ void Exchange::forward_http() {
                      });
                });
   });
+}
+
+// A worker may close a kept-alive connection just as it is reused (httpuv
+// sometimes reads the next request and closes without an answer): a request
+// without a body and without side effects is then sent again, once, on a
+// new connection, instead of failing with 502.
+bool Exchange::retry_on_new_connection() {
+  const auto& req = request_parser_->get();
+  const bool idempotent = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head ||
+                          req.method() == bhttp::verb::options;
+  const bool bodyless = !req.chunked() && req.payload_size().value_or(0) == 0;
+  if (!upstream_reused_ || retried_ || !idempotent || !bodyless) return false;
+  retried_ = true;
+  upstream_reused_ = false;
+  beast::error_code ignored;
+  upstream_.close(ignored);
+  upstream_ = UpstreamSocket(deps_.io);
+  upstream_buffer_.clear();
+  send_request();
+  return true;
 }
 
 void Exchange::relay_response() {
@@ -518,7 +639,11 @@ void Exchange::relay_response() {
                if (!ec && upstream_keep_alive && self->response_parser_->is_done()) {
                  self->deps_.upstreams.give(self->worker_.id, std::move(self->upstream_));
                }
-               if (ec) return self->conn_->close();
+               if (ec) {
+                 spdlog::debug("proxy: relaying the response of worker {} failed: {}",
+                               self->worker_.id, ec.message());
+                 return self->conn_->close();
+               }
                self->conn_->finish_request(self->keep_alive_);
              });
 }
@@ -560,7 +685,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   add_proxy_headers(client.request);
   add_set_cookies(client.response_fields);
   conn_->add_common_headers(client.response_fields);
-  SessionBinding binding{session_id_, app_.id};
+  SessionBinding binding{session_id_, app_.id, worker_.id};
   if (!resume.fresh) {
     return resume_resilient_session(deps_.io, deps_.resumes, resume.token, resume.last, binding,
                                     std::move(client));
@@ -568,7 +693,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   ResilientOptions options;
   options.hold_ttl =
       std::chrono::duration_cast<std::chrono::milliseconds>(deps_.config.proxy.ws_cache_ttl);
-  BackendTarget backend{worker_.endpoint.host, worker_.endpoint.port,
+  BackendTarget backend{worker_.endpoint,
                         rest_ + (resume.other_query.empty() ? "" : "?" + resume.other_query)};
   auto workers = &deps_.workers;
   auto worker_id = worker_.id;
@@ -617,7 +742,13 @@ void Exchange::forward_websocket() {
 
 ProxyHandler::ProxyHandler(asio::io_context& io, const Config& config, store::Store& store,
                            WorkerManager& workers, auth::BrowserSessions* sessions)
-    : apps_(store), deps_{io, config, store, workers, upstreams_, resumes_, apps_, sessions} {}
+    : apps_(store),
+      deps_{io, config, store, workers, upstreams_, resumes_, apps_, lookups_, sessions},
+      // What this handler keeps per worker goes when the worker does.
+      worker_ended_(workers.on_worker_ended([this](const WorkerEnded& e) {
+        upstreams_.drop(e.worker_id);
+        resumes_.drop_worker(e.worker_id);
+      })) {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) {
   std::make_shared<Exchange>(deps_, std::move(conn), parser)->run();

@@ -14,6 +14,7 @@
 #include "auth/browser_sessions.h"
 #include "auth/cookies.h"
 #include "core/config.h"
+#include "core/task_pool.h"
 #include "http/connection.h"
 #include "proxy/app_resolver.h"
 #include "proxy/resume_registry.h"
@@ -40,6 +41,7 @@ class ProxyHandler : public http::DataPlaneHandler {
     UpstreamPool& upstreams;
     ResumeRegistry& resumes;          // resumable Shiny WebSockets by token
     AppResolver& apps;                // the store's apps, cached for the hot path
+    TaskPool& lookups;                // store reads (and shared-state calls) off the I/O threads
     auth::BrowserSessions* sessions;  // sign-in; null without [oidc]
   };
 
@@ -47,7 +49,9 @@ class ProxyHandler : public http::DataPlaneHandler {
   UpstreamPool upstreams_;
   ResumeRegistry resumes_;
   AppResolver apps_;
+  TaskPool lookups_{"proxy lookups", 2};
   Deps deps_;
+  WorkerEvents::Subscription worker_ended_;  // last: unsubscribed before the rest goes
 };
 
 // Name of the routing cookie.

@@ -16,6 +16,7 @@
 #include "http/message.h"
 #include "proxy/resume_buffer.h"
 #include "proxy/resume_protocol.h"
+#include "proxy/upstream.h"
 
 namespace blockyard::proxy {
 
@@ -26,6 +27,8 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Strand = asio::strand<asio::io_context::executor_type>;
 using WsStream = websocket::stream<beast::tcp_stream>;
+// The worker's side: TCP or a Unix socket (upstream.h).
+using BackendStream = websocket::stream<beast::basic_stream<asio::generic::stream_protocol>>;
 
 namespace {
 
@@ -172,7 +175,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
         options_(options),
         binding_(std::move(binding)),
         on_end_(std::move(on_end)),
-        backend_(tcp::socket(strand)),
+        backend_(UpstreamSocket(strand)),
         to_client_(options.max_unacked_bytes),
         hold_timer_(strand),
         ack_timer_(strand) {}
@@ -204,28 +207,25 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   using Pending = std::shared_ptr<ClientUpgrade>;
 
   void connect_backend(const Pending& pending, const BackendTarget& backend) {
-    beast::error_code ec;
-    auto address = asio::ip::make_address(backend.host, ec);
-    if (ec) return fail_open(pending, "the app's worker is not reachable");
-    auto& tcp_layer = beast::get_lowest_layer(backend_);
-    tcp_layer.expires_after(kConnectTimeout);
-    tcp_layer.async_connect(
-        tcp::endpoint(address, static_cast<unsigned short>(backend.port)),
-        [self = shared_from_this(), pending, backend](beast::error_code ec) {
-          if (ec) {
-            spdlog::warn("proxy: resumable WebSocket: cannot reach worker {}:{}: {}", backend.host,
-                         backend.port, ec.message());
-            return self->fail_open(pending, "the app's worker is not reachable");
-          }
-          self->handshake_backend(pending, backend);
-        });
+    auto endpoint = upstream_endpoint(backend.endpoint);
+    if (!endpoint) return fail_open(pending, "the app's worker is not reachable");
+    auto& lowest = beast::get_lowest_layer(backend_);
+    lowest.expires_after(kConnectTimeout);
+    lowest.async_connect(*endpoint,
+                         [self = shared_from_this(), pending, backend](beast::error_code ec) {
+                           if (ec) {
+                             spdlog::warn("proxy: resumable WebSocket: cannot reach worker {}: {}",
+                                          backend.endpoint.to_string(), ec.message());
+                             return self->fail_open(pending, "the app's worker is not reachable");
+                           }
+                           self->handshake_backend(pending, backend);
+                         });
   }
 
   void handshake_backend(const Pending& pending, const BackendTarget& backend) {
-    auto& tcp_layer = beast::get_lowest_layer(backend_);
-    tcp_layer.expires_never();
-    beast::error_code ignored;
-    tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
+    auto& lowest = beast::get_lowest_layer(backend_);
+    lowest.expires_never();
+    tune_upstream(lowest.socket());
     backend_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     backend_.read_message_max(options_.max_message_bytes);
     backend_.set_option(websocket::stream_base::decorator(
@@ -233,15 +233,16 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
           for (const auto& [name, value] : headers) req.set(name, value);
         }));
     auto host_header = pending->request[bhttp::field::host];
-    std::string host = host_header.empty() ? backend.host + ":" + std::to_string(backend.port)
-                                           : std::string(sv(host_header));
+    std::string host = !host_header.empty()         ? std::string(sv(host_header))
+                       : backend.endpoint.is_unix() ? "localhost"
+                                                    : backend.endpoint.to_string();
     backend_.async_handshake(
         host, backend.target, [self = shared_from_this(), pending](beast::error_code ec) {
           if (ec) {
             return self->fail_open(pending, "the app's worker did not accept the WebSocket");
           }
           self->token_ = self->registry_.add(self->weak_from_this(), self->binding_.route_session,
-                                             self->binding_.app_id);
+                                             self->binding_.app_id, self->binding_.worker_id);
           self->backend_open_ = true;
           self->read_backend();
           self->attach(pending, 0, false);
@@ -494,7 +495,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
     ack_timer_.cancel();
     backend_open_ = false;
     beast::error_code ignored;
-    beast::get_lowest_layer(backend_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(backend_).socket().shutdown(asio::socket_base::shutdown_both, ignored);
     beast::get_lowest_layer(backend_).close();
     auto link = std::exchange(client_, nullptr);
     if (!link) return;
@@ -513,7 +514,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   std::function<void()> on_end_;
   std::string token_;
 
-  WsStream backend_;
+  BackendStream backend_;
   beast::flat_buffer backend_buffer_;
   bool backend_open_ = false;
   bool backend_reading_ = false;

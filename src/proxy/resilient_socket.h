@@ -27,6 +27,7 @@
 #include <functional>
 #include <string>
 
+#include "core/endpoint.h"
 #include "proxy/resume_registry.h"
 
 namespace blockyard::proxy {
@@ -49,15 +50,15 @@ struct ClientUpgrade {
 
 // Where the worker's WebSocket is.
 struct BackendTarget {
-  std::string host;
-  int port = 0;
+  Endpoint endpoint;   // TCP or a Unix socket
   std::string target;  // path and query on the worker
 };
 
-// Who may resume the session.
+// Who may resume the session, and the worker that serves it.
 struct SessionBinding {
   std::string route_session;  // blockyard_route cookie value
   std::string app_id;
+  std::string worker_id;  // its tokens go when this worker ends
 };
 
 // Opens the worker's WebSocket, then accepts the browser's and runs the

@@ -24,7 +24,7 @@ bool would_block(const error_code& ec) {
 
 }  // namespace
 
-Tunnel::Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, tcp::socket upstream,
+Tunnel::Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, UpstreamSocket upstream,
                std::function<void()> on_close)
     : client_(client),
       keep_alive_(std::move(keep_alive)),
@@ -50,7 +50,7 @@ void Tunnel::start(boost::beast::flat_buffer& client_pending,
   error_code ec;
   client_.non_blocking(true, ec);
   if (!ec) upstream_.non_blocking(true, ec);
-  auto take = [](boost::beast::flat_buffer& from, Direction& d) {
+  auto take = [](boost::beast::flat_buffer& from, auto& d) {
     auto data = from.data();
     const char* begin = static_cast<const char*>(data.data());
     d.unsent.assign(begin, begin + data.size());
@@ -67,7 +67,8 @@ void Tunnel::start(boost::beast::flat_buffer& client_pending,
   }));
 }
 
-void Tunnel::wait_readable(Direction& d) {
+template <class D>
+void Tunnel::wait_readable(D& d) {
   if (closed_) return;
   d.from->async_wait(tcp::socket::wait_read,
                      on_strand([self = shared_from_this(), &d](error_code ec) {
@@ -78,7 +79,8 @@ void Tunnel::wait_readable(Direction& d) {
 
 // One read into the scratch buffer, written straight on; a remainder the
 // destination will not take now goes to the heap until it drains.
-void Tunnel::pass_on(Direction& d) {
+template <class D>
+void Tunnel::pass_on(D& d) {
   if (closed_) return;
   thread_local std::array<char, kScratchBytes> scratch;
   error_code ec;
@@ -93,7 +95,8 @@ void Tunnel::pass_on(Direction& d) {
   write_unsent(d);
 }
 
-void Tunnel::write_unsent(Direction& d) {
+template <class D>
+void Tunnel::write_unsent(D& d) {
   if (d.unsent.empty()) return wait_readable(d);
   asio::async_write(*d.to, asio::buffer(d.unsent),
                     on_strand([self = shared_from_this(), &d](error_code ec, std::size_t) {

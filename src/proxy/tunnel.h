@@ -19,6 +19,8 @@
 #include <memory>
 #include <vector>
 
+#include "proxy/upstream.h"
+
 namespace blockyard::proxy {
 
 class Tunnel : public std::enable_shared_from_this<Tunnel> {
@@ -28,7 +30,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   // `keep_alive` is held for the tunnel's lifetime (it owns `client`, whose
   // executor must be a strand). `on_close` runs once, when both directions
   // have ended.
-  Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, tcp::socket upstream,
+  Tunnel(tcp::socket& client, std::shared_ptr<void> keep_alive, UpstreamSocket upstream,
          std::function<void()> on_close);
   ~Tunnel();
 
@@ -36,24 +38,30 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
              boost::beast::flat_buffer& upstream_pending);
 
  private:
+  // One direction: from the client to the worker, or back. The two ends are
+  // different socket types (the worker's may be a Unix socket).
+  template <class From, class To>
   struct Direction {
-    tcp::socket* from;
-    tcp::socket* to;
+    From* from;
+    To* to;
     std::vector<char> unsent;  // what `to` could not take yet; empty while idle
   };
-  void wait_readable(Direction& d);
-  void pass_on(Direction& d);
-  void write_unsent(Direction& d);
+  template <class D>
+  void wait_readable(D& d);
+  template <class D>
+  void pass_on(D& d);
+  template <class D>
+  void write_unsent(D& d);
   void shut_down();
   template <class Handler>
   auto on_strand(Handler&& handler);
 
   tcp::socket& client_;
   std::shared_ptr<void> keep_alive_;
-  tcp::socket upstream_;
+  UpstreamSocket upstream_;
   std::function<void()> on_close_;
-  Direction to_upstream_;
-  Direction to_client_;
+  Direction<tcp::socket, UpstreamSocket> to_upstream_;
+  Direction<UpstreamSocket, tcp::socket> to_client_;
   bool closed_ = false;
 };
 

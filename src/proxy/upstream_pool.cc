@@ -8,7 +8,7 @@ namespace {
 
 // A pooled connection the worker has closed reads as EOF (or an error)
 // without blocking; one still usable has nothing to read.
-bool still_open(UpstreamPool::tcp::socket& socket) {
+bool still_open(UpstreamSocket& socket) {
   char byte;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -16,13 +16,13 @@ bool still_open(UpstreamPool::tcp::socket& socket) {
 
 }  // namespace
 
-std::optional<UpstreamPool::tcp::socket> UpstreamPool::take(const std::string& worker_id) {
+std::optional<UpstreamSocket> UpstreamPool::take(const std::string& worker_id) {
   std::lock_guard lock(mu_);
   auto it = idle_.find(worker_id);
   if (it == idle_.end()) return std::nullopt;
   auto& sockets = it->second;
   while (!sockets.empty()) {
-    tcp::socket socket = std::move(sockets.back());
+    UpstreamSocket socket = std::move(sockets.back());
     sockets.pop_back();
     if (still_open(socket)) return socket;
   }
@@ -30,7 +30,7 @@ std::optional<UpstreamPool::tcp::socket> UpstreamPool::take(const std::string& w
   return std::nullopt;
 }
 
-void UpstreamPool::give(const std::string& worker_id, tcp::socket socket) {
+void UpstreamPool::give(const std::string& worker_id, UpstreamSocket socket) {
   std::lock_guard lock(mu_);
   auto& sockets = idle_[worker_id];
   if (sockets.size() < max_idle_per_worker_) sockets.push_back(std::move(socket));

@@ -12,18 +12,16 @@ constexpr const char* kMemoryMarker = "out of memory";
 
 }  // namespace
 
-const char* to_string(EndCause cause) {
-  switch (cause) {
-    case EndCause::stopped:
-      return "stopped";
-    case EndCause::failed:
+const char* end_cause_name(WorkerEnded::How how) {
+  switch (how) {
+    case WorkerEnded::How::failed:
       return "failed";
-    case EndCause::exited:
+    case WorkerEnded::How::exited:
       return "exited";
-    case EndCause::none:
+    case WorkerEnded::How::stopped:
       break;
   }
-  return "";
+  return "stopped";
 }
 
 std::string exit_reason(int exit_code) {

@@ -5,15 +5,12 @@
 
 #include <string>
 
+#include "proxy/worker_events.h"
+
 namespace blockyard::proxy {
 
-enum class EndCause {
-  none,     // still live
-  stopped,  // by the server: idle, redeploy, disable, sign-out, shutdown
-  failed,   // never became ready: spawn error, exit or timeout during start-up
-  exited,   // exited on its own after it was ready
-};
-const char* to_string(EndCause cause);
+// "stopped", "failed" or "exited": the API's end_cause.
+const char* end_cause_name(WorkerEnded::How how);
 
 // Why an R process ended, from its exit code (128 + signal for a signal
 // death): "exited with code 1", "was killed (exit code 137: SIGKILL, most

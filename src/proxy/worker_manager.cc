@@ -2,10 +2,43 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/crypto.h"
-#include "store/store.h"
+#include "proxy/worker_end.h"
+#include "store/timestamp.h"
 
 namespace blockyard::proxy {
+
+namespace {
+
+using state::WorkerPhase;
+using state::WorkerRecord;
+using WallClock = std::chrono::system_clock;
+
+WorkerView view_of(const WorkerRecord& r) {
+  WorkerView v;
+  v.id = r.id;
+  v.app_id = r.app_id;
+  v.endpoint = r.endpoint;
+  v.state = r.phase == WorkerPhase::starting ? WorkerState::starting
+            : r.draining                     ? WorkerState::draining
+                                             : WorkerState::ready;
+  return v;
+}
+
+std::shared_future<void> done_future() {
+  std::promise<void> p;
+  p.set_value();
+  return p.get_future().share();
+}
+
+void notify(std::vector<std::function<void(bool)>>& waiters, bool outcome) {
+  for (auto& w : waiters) w(outcome);
+  waiters.clear();
+}
+
+}  // namespace
 
 const char* to_string(WorkerState state) {
   switch (state) {
@@ -17,126 +50,482 @@ const char* to_string(WorkerState state) {
       return "draining";
     case WorkerState::failed:
       return "failed";
-    case WorkerState::ended:
-      return "ended";
   }
   return "unknown";
 }
 
-struct WorkerManager::Record {
-  WorkerView view;
+// A worker of this process between its reservation and its first good health
+// probe (or its end): what it takes to start it, and who waits for it.
+struct WorkerManager::Starting {
+  backend::WorkerSpec spec;
   std::string app_name;
-  std::string bundle_id;
-  std::string bundle_path;
-  std::string memory_limit;  // app setting; "" = the backend default
-  double cpu_limit = 0;
-  std::string session_id;
-  SessionOwner owner;
-  bool spawn_requested = false;  // false while waiting in the spawn queue
-  bool prewarmed = false;        // started ahead of demand, not yet claimed by a session
-  std::string started_at;
-  std::optional<std::string> ended_at;
-  EndCause end_cause = EndCause::none;
-  std::string end_reason;
-  Clock::time_point start_deadline;
-  Clock::time_point last_activity;
-  Clock::time_point ended_time;
-  int active_requests = 0;  // in-flight HTTP requests and open WebSockets
-  std::string idle_since;   // wall clock, when active_requests last reached 0
-  std::vector<std::function<void(bool)>> waiters;
-  std::shared_ptr<LineLog> log;
-
-  bool live() const {
-    return view.state == WorkerState::starting || view.state == WorkerState::ready ||
-           view.state == WorkerState::draining;
-  }
+  std::string session_id;        // "" for a pre-warmed worker
+  bool spawn_requested = false;  // false while it waits in the spawn queue
+  bool spawned = false;          // Backend::spawn returned
+  bool probing = false;          // a health probe is in flight
+  Clock::time_point deadline;    // worker_start_timeout, from the spawn request
+  std::vector<Waiter> on_spawned;
+  std::vector<Waiter> on_ready;
 };
 
-WorkerManager::WorkerManager(backend::Backend& backend, const Config& config,
-                             int max_concurrent_starts)
+WorkerManager::WorkerManager(backend::Backend& backend, state::SessionStore& sessions,
+                             state::WorkerMap& workers, const Config& config,
+                             int max_concurrent_starts, std::string server_id)
     : backend_(backend),
+      sessions_(sessions),
+      workers_(workers),
       config_(config),
       max_concurrent_starts_(
           max_concurrent_starts > 0
               ? max_concurrent_starts
               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))),
+      server_id_(server_id.empty() ? "local" : std::move(server_id)),
+      history_(std::chrono::duration_cast<std::chrono::milliseconds>(config.proxy.log_retention),
+               10000),
+      own_listener_(events_.subscribe([this](const WorkerEnded& e) {
+        // This process's own per-worker state.
+        const bool failed = e.how == WorkerEnded::How::failed;
+        history_.ended(e.worker_id, end_cause_name(e.how), e.reason, WallClock::now());
+        connections_.forget(e.worker_id);
+        // A failed worker keeps its session so the loading page can say it
+        // failed (until its history entry goes); any other end frees it.
+        if (!failed) sessions_.remove_by_worker(e.worker_id);
+        // The backend's table: the processes go, off this thread.
+        auto stopped = std::make_shared<std::promise<void>>();
+        {
+          std::lock_guard lock(mu_);
+          stops_[e.worker_id] = stopped->get_future().share();
+        }
+        auto stop = [this, id = e.worker_id, stopped] {
+          backend_.stop(id);
+          {
+            std::lock_guard lock(mu_);
+            stops_.erase(id);
+          }
+          stopped->set_value();
+        };
+        if (!stops_pool_.post(stop)) stop();  // only once the pool is gone (destruction)
+      })),
+      spawns_("worker spawns", static_cast<std::size_t>(max_concurrent_starts_)),
+      probes_("worker probes", static_cast<std::size_t>(max_concurrent_starts_)),
+      stops_pool_("worker stops", 4),
       monitor_([this] { monitor_loop(); }) {}
 
 WorkerManager::~WorkerManager() {
   shutdown();
 }
 
-std::shared_ptr<WorkerManager::Record> WorkerManager::reserve_locked(
-    const store::App& app, const std::string& bundle_id, const std::string& bundle_path) {
-  if (stopping_) throw CapacityError("server is shutting down");
-  int live_total = 0;
-  int live_app = 0;
-  for (const auto& [id, r] : workers_) {
-    if (!r->live()) continue;
-    ++live_total;
-    if (r->view.app_id == app.id) ++live_app;
-  }
-  if (live_total >= config_.proxy.max_workers) throw CapacityError("server at capacity");
-  if (app.max_workers_per_app && live_app >= *app.max_workers_per_app) {
-    throw CapacityError("app at capacity");
-  }
-  auto record = std::make_shared<Record>();
-  record->view.id = uuid_v4();
-  record->view.app_id = app.id;
-  record->app_name = app.name;
-  record->bundle_id = bundle_id;
-  record->bundle_path = bundle_path;
-  record->memory_limit = app.memory_limit.value_or("");
-  record->cpu_limit = app.cpu_limit.value_or(0.0);
-  record->started_at = store::now_rfc3339();
-  record->last_activity = Clock::now();
-  // Reserved before the (slow) spawn so concurrent requests count it.
-  workers_[record->view.id] = record;
-  record->spawn_requested = spawning_count_locked() < max_concurrent_starts_;
-  if (!record->spawn_requested) {
-    spawn_queue_.push_back(record->view.id);
-    spdlog::info("worker {} for app {} queued: {} workers already starting", record->view.id,
-                 app.name, max_concurrent_starts_);
-  }
-  return record;
+bool WorkerManager::state_is_local() const {
+  return sessions_.is_local() && workers_.is_local();
 }
 
-std::string WorkerManager::start_session_worker(const store::App& app, const std::string& bundle_id,
-                                                const std::string& bundle_path,
-                                                const std::string& session_id,
-                                                const SessionOwner& owner) {
-  std::shared_ptr<Record> record;
+WorkerEvents::Subscription WorkerManager::on_worker_ended(WorkerEvents::Listener listener) {
+  return events_.subscribe(std::move(listener));
+}
+
+// ---- Starting workers ----
+
+void WorkerManager::refuse_when_stopping() {
+  std::lock_guard lock(mu_);
+  if (stopping_) throw CapacityError("server is shutting down");
+}
+
+std::string WorkerManager::reserve(const store::App& app, const std::string& bundle_id,
+                                   const std::string& bundle_path, bool prewarmed,
+                                   const std::string& session_id) {
+  refuse_when_stopping();
+  const auto now = WallClock::now();
+  WorkerRecord record;
+  record.id = uuid_v4();
+  record.app_id = app.id;
+  record.bundle_id = bundle_id;
+  record.server_id = server_id_;
+  record.unclaimed = prewarmed;
+  record.started_at = now;
+  const state::WorkerLimits limits{config_.proxy.max_workers, app.max_workers_per_app};
+  switch (workers_.add(record, limits)) {
+    case state::AddResult::added:
+      break;
+    case state::AddResult::server_full:
+      throw CapacityError("server at capacity");
+    case state::AddResult::app_full:
+      throw CapacityError("app at capacity");
+    case state::AddResult::duplicate:
+      throw std::runtime_error("worker id collision: " + record.id);
+  }
+  connections_.touch(record.id);
+  auto starting = std::make_shared<Starting>();
+  starting->app_name = app.name;
+  starting->session_id = session_id;
+  auto& spec = starting->spec;
+  spec.worker_id = record.id;
+  spec.app_id = app.id;
+  spec.bundle_id = bundle_id;
+  spec.bundle_path = bundle_path;
+  spec.env = config_.server.worker_env;
+  spec.memory_limit = app.memory_limit.value_or("");
+  spec.cpu_limit = app.cpu_limit.value_or(0.0);
+  spec.log = history_.started(record.id, app.id, bundle_id, now);
+  spec.on_exit = [this, id = record.id](int code) { exited(id, code); };
+  std::lock_guard lock(mu_);
+  starting_[record.id] = std::move(starting);
+  return record.id;
+}
+
+void WorkerManager::request_spawn(const std::string& worker_id) {
   {
     std::lock_guard lock(mu_);
-    // A pre-warmed worker of the same bundle serves the session at once.
-    std::shared_ptr<Record> claim;
-    for (const auto& [id, r] : workers_) {
-      if (!r->prewarmed || !r->live() || r->view.app_id != app.id || r->bundle_id != bundle_id) {
-        continue;
-      }
-      if (!claim ||
-          (r->view.state == WorkerState::ready && claim->view.state != WorkerState::ready)) {
-        claim = r;
-      }
+    auto it = starting_.find(worker_id);
+    if (it == starting_.end()) return;  // ended meanwhile
+    auto& s = *it->second;
+    if (spawning_ >= max_concurrent_starts_) {
+      spawn_queue_.push_back(worker_id);
+      spdlog::info("worker {} for app {} queued: {} workers already starting", worker_id,
+                   s.app_name, max_concurrent_starts_);
+      return;
     }
-    if (claim) {
-      // Claimed under the lock: the first session gets it, no other ever.
-      claim->prewarmed = false;
-      claim->session_id = session_id;
-      claim->owner = owner;
-      claim->last_activity = Clock::now();
-      sessions_[session_id] = claim->view.id;
-      spdlog::info("session {} claimed pre-warmed worker {}", session_id, claim->view.id);
-      return claim->view.id;
-    }
-    record = reserve_locked(app, bundle_id, bundle_path);
-    record->session_id = session_id;
-    record->owner = owner;
-    sessions_[session_id] = record->view.id;
+    ++spawning_;
+    s.spawn_requested = true;
+    s.deadline = Clock::now() + config_.proxy.worker_start_timeout;
   }
-  if (record->spawn_requested) spawn_record(record, /*rethrow=*/true);
+  spawns_.post([this, worker_id] { spawn(worker_id); });
+}
+
+void WorkerManager::spawn(const std::string& worker_id) {
+  backend::WorkerSpec spec;
+  {
+    std::lock_guard lock(mu_);
+    auto it = starting_.find(worker_id);
+    if (it == starting_.end() || stopping_) return;  // ended, or shutting down
+    spec = it->second->spec;
+  }
+  Endpoint endpoint;
+  try {
+    endpoint = backend_.spawn(spec);
+  } catch (const std::exception& e) {
+    spdlog::error("worker {} for app {} failed to spawn: {}", worker_id, spec.app_id, e.what());
+    end_worker(worker_id, WorkerEnded::How::failed,
+               std::string("could not start the sandbox: ") + e.what());
+    return;
+  }
+  if (!workers_.set_endpoint(worker_id, endpoint)) {
+    backend_.stop(worker_id);  // ended while it was being spawned
+    return;
+  }
+  std::vector<Waiter> waiters;
+  std::string session_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = starting_.find(worker_id);
+    if (it != starting_.end()) {
+      it->second->spawned = true;
+      waiters = std::move(it->second->on_spawned);
+      session_id = it->second->session_id;
+    }
+  }
+  spdlog::info("worker {} starting for app {} (session {})", worker_id, spec.app_id, session_id);
+  notify(waiters, true);
+  wake_.notify_all();  // probe it now
+}
+
+void WorkerManager::probe(const std::string& worker_id) {
+  if (backend_.health_check(worker_id)) return became_ready(worker_id);
+  std::lock_guard lock(mu_);
+  if (auto it = starting_.find(worker_id); it != starting_.end()) it->second->probing = false;
+}
+
+void WorkerManager::became_ready(const std::string& worker_id) {
+  if (!workers_.set_phase(worker_id, WorkerPhase::starting, WorkerPhase::ready)) return;
+  connections_.touch(worker_id);
+  std::vector<Waiter> waiters;
+  Endpoint endpoint;
+  {
+    std::lock_guard lock(mu_);
+    auto it = starting_.find(worker_id);
+    if (it != starting_.end()) {
+      waiters = std::move(it->second->on_ready);
+      if (it->second->spawn_requested) --spawning_;
+      starting_.erase(it);
+    }
+  }
+  if (auto record = workers_.get(worker_id)) endpoint = record->endpoint;
+  spdlog::info("worker {} ready on {}", worker_id, endpoint.to_string());
+  notify(waiters, true);
+  wake_.notify_all();  // a queued worker may start now
+}
+
+void WorkerManager::exited(const std::string& worker_id, int exit_code) {
+  auto record = workers_.get(worker_id);
+  if (!record) return;  // we ended it ourselves
+  if (record->phase == WorkerPhase::starting) {
+    end_worker(worker_id, WorkerEnded::How::failed, "R " + exit_reason(exit_code) + " during start-up");
+  } else {
+    spdlog::warn("worker {} exited unexpectedly (code {})", worker_id, exit_code);
+    end_worker(worker_id, WorkerEnded::How::exited, "R " + exit_reason(exit_code));
+  }
+}
+
+void WorkerManager::when_spawned(const std::string& worker_id, std::function<void(bool)> done) {
+  bool settled = false;  // queued, or spawned already
+  {
+    std::lock_guard lock(mu_);
+    auto it = starting_.find(worker_id);
+    if (it != starting_.end()) {
+      auto& s = *it->second;
+      if (s.spawn_requested && !s.spawned) {
+        s.on_spawned.push_back(std::move(done));
+        return;
+      }
+      settled = true;
+    }
+  }
+  done(settled || workers_.get(worker_id).has_value());
+}
+
+void WorkerManager::when_ready(const std::string& worker_id, std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = starting_.find(worker_id);
+    if (it != starting_.end()) {
+      it->second->on_ready.push_back(std::move(done));
+      return;
+    }
+  }
+  auto record = workers_.get(worker_id);
+  done(record && record->phase == WorkerPhase::ready);
+}
+
+// ---- Sessions ----
+
+NewSession WorkerManager::open_session(const store::App& app, const std::string& bundle_id,
+                                       const std::string& bundle_path, const SessionOwner& owner) {
+  refuse_when_stopping();
+  const auto now = WallClock::now();
+  NewSession session;
+  session.session_id = uuid_v4();
+  // A pre-warmed worker of the same bundle serves the session at once.
+  if (auto claimed = workers_.claim_unclaimed(app.id, bundle_id)) {
+    connections_.touch(claimed->id);
+    sessions_.set(session.session_id, {claimed->id, app.id, owner.sub, now, owner.sign_in_id});
+    spdlog::info("session {} claimed pre-warmed worker {}", session.session_id, claimed->id);
+    session.worker = view_of(*claimed);
+    return session;
+  }
+  const std::string worker_id = reserve(app, bundle_id, bundle_path, false, session.session_id);
+  sessions_.set(session.session_id, {worker_id, app.id, owner.sub, now, owner.sign_in_id});
+  auto record = workers_.get(worker_id);
+  if (!record) {
+    // Ended in between (shutdown): its session must not outlive it.
+    sessions_.remove(session.session_id);
+    throw CapacityError("server is shutting down");
+  }
+  request_spawn(worker_id);
   wake_.notify_all();
-  return record->view.id;
+  session.worker = view_of(*record);
+  return session;
+}
+
+std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
+                                                        const std::string& app_id,
+                                                        const std::string& user_sub) {
+  auto session = sessions_.get(session_id);
+  if (!session || session->app_id != app_id || session->user_sub != user_sub) return std::nullopt;
+  // Last use, to the second (a write per request would buy nothing).
+  const auto now = WallClock::now();
+  if (now - session->last_access >= std::chrono::seconds(1)) sessions_.touch(session_id, now);
+  if (auto record = workers_.get(session->worker_id)) {
+    if (record->app_id != app_id) return std::nullopt;
+    return view_of(*record);
+  }
+  auto past = history_.find(session->worker_id);
+  if (!past || !past->failed) return std::nullopt;
+  WorkerView view;
+  view.id = session->worker_id;
+  view.app_id = app_id;
+  view.state = WorkerState::failed;
+  view.failure = past->failure;
+  return view;
+}
+
+void WorkerManager::request_started(const std::string& worker_id) {
+  connections_.opened(worker_id);
+}
+
+void WorkerManager::request_finished(const std::string& worker_id) {
+  connections_.closed(worker_id);
+}
+
+int WorkerManager::open_connections() {
+  return connections_.total();
+}
+
+// ---- Ending workers ----
+
+std::shared_future<void> WorkerManager::end_worker(const std::string& worker_id,
+                                                   WorkerEnded::How how,
+                                                   const std::string& reason) {
+  auto record = workers_.get(worker_id);
+  // Removing it from the map is what ends it: exactly one caller succeeds.
+  if (!record || !workers_.remove(worker_id)) return done_future();
+  std::shared_ptr<Starting> starting;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = starting_.find(worker_id); it != starting_.end()) {
+      starting = std::move(it->second);
+      starting_.erase(it);
+      if (starting->spawn_requested) --spawning_;
+    }
+  }
+  if (how == WorkerEnded::How::stopped) {
+    spdlog::info("stopping worker {} ({})", worker_id, reason);
+  } else if (how == WorkerEnded::How::failed) {
+    spdlog::warn("worker {} failed to start: {}", worker_id, reason);
+  }
+  events_.publish(WorkerEnded{worker_id, record->app_id, how, reason});
+  if (starting) {
+    notify(starting->on_spawned, false);
+    notify(starting->on_ready, false);
+  }
+  wake_.notify_all();  // its start slot is free
+  std::lock_guard lock(mu_);
+  auto stop = stops_.find(worker_id);
+  return stop == stops_.end() ? done_future() : stop->second;
+}
+
+void WorkerManager::stop_app_workers(const std::string& app_id) {
+  std::vector<std::shared_future<void>> stopped;
+  for (const auto& r : workers_.for_app(app_id))
+    if (r.server_id == server_id_)
+      stopped.push_back(end_worker(r.id, WorkerEnded::How::stopped, "app stopped"));
+  for (auto& f : stopped) f.wait();
+}
+
+void WorkerManager::end_sessions(const std::map<std::string, state::SessionEntry>& sessions,
+                                 const char* reason) {
+  // end_worker() hands the process to the stop pool: nobody waits here.
+  for (const auto& [id, session] : sessions)
+    end_worker(session.worker_id, WorkerEnded::How::stopped, reason);
+}
+
+void WorkerManager::session_ended(const std::string& sign_in_id) {
+  if (sign_in_id.empty()) return;
+  end_sessions(sessions_.for_sign_in(sign_in_id), "its user signed out");
+}
+
+void WorkerManager::user_signed_out(const std::string& sub) {
+  if (sub.empty()) return;
+  end_sessions(sessions_.for_user(sub), "its user's sign-in was ended");
+}
+
+void WorkerManager::drain_app_workers(const std::string& app_id) {
+  // Sessions are 1:1 with workers, so new sessions already get new workers on
+  // the new bundle; draining marks the old ones, which stop once idle.
+  workers_.mark_draining(app_id);
+}
+
+void WorkerManager::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  // Queued spawns return at once (stopping_); running ones finish first, so
+  // every worker this process started is in the map when it is ended below.
+  spawns_.shutdown();
+  probes_.shutdown();
+  std::vector<std::shared_future<void>> stopped;
+  for (const auto& r : workers_.for_server(server_id_))
+    stopped.push_back(end_worker(r.id, WorkerEnded::How::stopped, "shutdown"));
+  for (auto& f : stopped) f.wait();
+  stops_pool_.shutdown();
+  backend_.stop_all();
+}
+
+// ---- The monitor ----
+
+void WorkerManager::monitor_loop() {
+  auto last_sweep = Clock::now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    bool any_starting = false;
+    for (const auto& [id, s] : starting_) any_starting = any_starting || s->spawn_requested;
+    // A starting worker is probed often: every poll interval is start-up
+    // time a waiting user sees (a refused connect costs microseconds).
+    wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(10) : std::chrono::seconds(1));
+    if (stopping_) break;
+    lock.unlock();
+    const auto now = Clock::now();
+    check_starting(now);
+    start_queued();
+    if (now - last_sweep >= std::chrono::seconds(1)) {
+      sweep_idle();
+      refill_prewarmed();
+      prune_history();
+      last_sweep = now;
+    }
+    lock.lock();
+  }
+}
+
+// Schedules a health probe for every spawned worker not being probed, and
+// fails those past worker_start_timeout. Never waits for either.
+void WorkerManager::check_starting(Clock::time_point now) {
+  std::vector<std::string> to_probe, timed_out;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, s] : starting_) {
+      if (!s->spawn_requested) continue;
+      if (now > s->deadline) {
+        timed_out.push_back(id);
+      } else if (s->spawned && !s->probing) {
+        s->probing = true;
+        to_probe.push_back(id);
+      }
+    }
+  }
+  for (const auto& id : to_probe) probes_.post([this, id] { probe(id); });
+  for (const auto& id : timed_out)
+    end_worker(id, WorkerEnded::How::failed,
+               start_timeout_reason(std::chrono::duration_cast<std::chrono::seconds>(
+                                        config_.proxy.worker_start_timeout)
+                                        .count()));
+}
+
+void WorkerManager::start_queued() {
+  std::vector<std::string> ready_to_spawn;
+  {
+    std::lock_guard lock(mu_);
+    while (!stopping_ && spawning_ < max_concurrent_starts_ && !spawn_queue_.empty()) {
+      const std::string id = spawn_queue_.front();
+      spawn_queue_.pop_front();
+      auto it = starting_.find(id);
+      if (it == starting_.end()) continue;  // ended while queued
+      ++spawning_;
+      it->second->spawn_requested = true;
+      it->second->deadline = Clock::now() + config_.proxy.worker_start_timeout;
+      ready_to_spawn.push_back(id);
+    }
+  }
+  for (const auto& id : ready_to_spawn) spawns_.post([this, id] { spawn(id); });
+}
+
+// Copies each worker's idle time into the shared map and stops workers idle
+// for longer than idle_worker_timeout (pre-warmed and starting ones excepted).
+void WorkerManager::sweep_idle() {
+  const auto now = Clock::now();
+  std::vector<std::string> idle;
+  for (const auto& r : workers_.for_server(server_id_)) {
+    if (r.phase != WorkerPhase::ready || r.unclaimed) continue;
+    auto activity = connections_.get(r.id);
+    if (!activity) continue;
+    const bool quiet = activity->open <= 0;
+    const auto idle_since = quiet ? std::optional(activity->last_wall) : std::nullopt;
+    if (idle_since != r.idle_since) workers_.set_idle_since(r.id, idle_since);
+    if (quiet && now - activity->last > config_.proxy.idle_worker_timeout) idle.push_back(r.id);
+  }
+  for (const auto& id : idle) end_worker(id, WorkerEnded::How::stopped, "idle");
 }
 
 void WorkerManager::set_prewarm_source(PrewarmSource source) {
@@ -158,352 +547,72 @@ void WorkerManager::refill_prewarmed() {
     spdlog::warn("pre-warm: cannot list apps: {}", e.what());
     return;
   }
-  std::vector<std::shared_ptr<Record>> to_spawn;
-  std::vector<std::string> to_stop;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    std::map<std::string, const PrewarmTarget*> by_app;
-    for (const auto& t : targets) by_app[t.app.id] = &t;
-    std::map<std::string, int> have;
-    for (const auto& [id, r] : workers_) {
-      if (!r->prewarmed || !r->live()) continue;
-      auto t = by_app.find(r->view.app_id);
-      bool wanted = t != by_app.end() && t->second->bundle_id == r->bundle_id &&
-                    have[r->view.app_id] < t->second->app.pre_warmed_sessions;
-      if (wanted) {
-        ++have[r->view.app_id];
-      } else {
-        to_stop.push_back(id);  // bundle replaced or fewer wanted
-      }
+  std::map<std::string, const PrewarmTarget*> by_app;
+  for (const auto& t : targets) by_app[t.app.id] = &t;
+  std::map<std::string, int> have;
+  std::vector<std::string> surplus;
+  for (const auto& r : workers_.for_server(server_id_)) {
+    if (!r.unclaimed) continue;
+    auto t = by_app.find(r.app_id);
+    const bool wanted = t != by_app.end() && !r.draining && t->second->bundle_id == r.bundle_id &&
+                        have[r.app_id] < t->second->app.pre_warmed_sessions;
+    if (wanted) {
+      ++have[r.app_id];
+    } else {
+      surplus.push_back(r.id);  // bundle replaced or fewer wanted
     }
-    for (const auto& t : targets) {
-      for (int n = have[t.app.id]; n < t.app.pre_warmed_sessions; ++n) {
-        try {
-          auto record = reserve_locked(t.app, t.bundle_id, t.bundle_path);
-          record->prewarmed = true;
-          if (record->spawn_requested) to_spawn.push_back(record);
-        } catch (const CapacityError&) {
-          break;  // limits win over pre-warming
-        }
+  }
+  for (const auto& id : surplus)
+    end_worker(id, WorkerEnded::How::stopped, "no longer needed as pre-warmed");
+  for (const auto& t : targets) {
+    for (int n = have[t.app.id]; n < t.app.pre_warmed_sessions; ++n) {
+      try {
+        request_spawn(reserve(t.app, t.bundle_id, t.bundle_path, true, ""));
+      } catch (const CapacityError&) {
+        break;  // limits win over pre-warming
       }
     }
   }
-  for (const auto& id : to_stop) stop_worker(id, "no longer needed as pre-warmed");
-  for (const auto& r : to_spawn) spawn_record(r, /*rethrow=*/false);
 }
 
-int WorkerManager::spawning_count_locked() const {
-  int n = 0;
-  for (const auto& [id, r] : workers_) {
-    if (r->view.state == WorkerState::starting && r->spawn_requested) ++n;
-  }
-  return n;
+// Ended workers leave the history after log_retention; a failed worker's
+// session (kept for the loading page) goes with it.
+void WorkerManager::prune_history() {
+  for (const auto& forgotten : history_.prune(WallClock::now()))
+    if (forgotten.failed) sessions_.remove_by_worker(forgotten.worker_id);
 }
 
-void WorkerManager::spawn_record(const std::shared_ptr<Record>& record, bool rethrow) {
-  backend::WorkerSpec spec;
-  {
-    std::lock_guard lock(mu_);
-    record->start_deadline = Clock::now() + config_.proxy.worker_start_timeout;
-    spec.worker_id = record->view.id;
-    spec.app_id = record->view.app_id;
-    spec.bundle_id = record->bundle_id;
-    spec.bundle_path = record->bundle_path;
-    spec.env = config_.server.worker_env;
-    spec.memory_limit = record->memory_limit;
-    spec.cpu_limit = record->cpu_limit;
-  }
-  try {
-    auto endpoint = backend_.spawn(spec);
-    std::lock_guard lock(mu_);
-    record->view.endpoint = endpoint;
-    record->log = backend_.logs(record->view.id);
-  } catch (const std::exception& e) {
-    spdlog::error("worker {} for app {} failed to spawn: {}", record->view.id, record->app_name,
-                  e.what());
-    std::lock_guard lock(mu_);
-    record->log = backend_.logs(record->view.id);
-    finish_record(*record, WorkerState::failed, EndCause::failed,
-                  std::string("could not start the sandbox: ") + e.what());
-    if (rethrow) throw;
-    return;
-  }
-  spdlog::info("worker {} starting for app {} (session {})", record->view.id, record->app_name,
-               record->session_id);
-}
-
-void WorkerManager::start_queued() {
-  while (true) {
-    std::shared_ptr<Record> next;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_ || spawn_queue_.empty()) return;
-      if (spawning_count_locked() >= max_concurrent_starts_) return;
-      auto id = spawn_queue_.front();
-      spawn_queue_.pop_front();
-      auto it = workers_.find(id);
-      if (it == workers_.end() || it->second->view.state != WorkerState::starting) continue;
-      next = it->second;
-      next->spawn_requested = true;
-    }
-    spawn_record(next, /*rethrow=*/false);
-  }
-}
-
-std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
-                                                        const std::string& app_id,
-                                                        const std::string& user_sub) {
-  std::lock_guard lock(mu_);
-  auto s = sessions_.find(session_id);
-  if (s == sessions_.end()) return std::nullopt;
-  auto w = workers_.find(s->second);
-  if (w == workers_.end() || w->second->view.app_id != app_id) return std::nullopt;
-  const auto& record = *w->second;
-  if (record.owner.sub != user_sub) return std::nullopt;
-  if (!record.live() && record.view.state != WorkerState::failed) return std::nullopt;
-  return record.view;
-}
-
-void WorkerManager::when_ready(const std::string& worker_id, std::function<void(bool)> done) {
-  std::unique_lock lock(mu_);
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end()) {
-    lock.unlock();
-    done(false);
-    return;
-  }
-  auto& record = *it->second;
-  if (record.view.state == WorkerState::starting) {
-    record.waiters.push_back(std::move(done));
-    return;
-  }
-  bool ready =
-      record.view.state == WorkerState::ready || record.view.state == WorkerState::draining;
-  lock.unlock();
-  done(ready);
-}
-
-void WorkerManager::request_started(const std::string& worker_id) {
-  std::lock_guard lock(mu_);
-  if (auto it = workers_.find(worker_id); it != workers_.end()) {
-    ++it->second->active_requests;
-    it->second->last_activity = Clock::now();
-  }
-}
-
-void WorkerManager::request_finished(const std::string& worker_id) {
-  std::lock_guard lock(mu_);
-  if (auto it = workers_.find(worker_id); it != workers_.end()) {
-    auto& record = *it->second;
-    --record.active_requests;
-    record.last_activity = Clock::now();
-    if (record.active_requests <= 0) record.idle_since = store::now_rfc3339();
-  }
-}
-
-int WorkerManager::open_connections() {
-  std::lock_guard lock(mu_);
-  int total = 0;
-  for (const auto& [id, r] : workers_) {
-    if (r->live()) total += std::max(0, r->active_requests);
-  }
-  return total;
-}
-
-std::vector<std::string> WorkerManager::log_tail(const std::string& worker_id, std::size_t lines) {
-  std::shared_ptr<LineLog> log;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = workers_.find(worker_id); it != workers_.end()) log = it->second->log;
-  }
-  return log ? log->tail(lines) : std::vector<std::string>{};
-}
-
-void WorkerManager::finish_record(Record& record, WorkerState final_state, EndCause cause,
-                                  const std::string& reason) {
-  // Caller holds mu_.
-  record.view.state = final_state;
-  record.ended_at = store::now_rfc3339();
-  record.ended_time = Clock::now();
-  record.end_cause = cause;
-  record.end_reason = reason;
-  if (cause == EndCause::failed) record.view.failure = reason;
-  if (record.log && cause != EndCause::stopped) {
-    record.log->append(std::string("[blockyard] worker ") +
-                       (cause == EndCause::failed ? "failed to start: " : "ended: ") + reason);
-  }
-  // A failed worker keeps its session so the loading page can say it failed;
-  // the next page load of that session starts a fresh worker.
-  if (final_state != WorkerState::failed && !record.session_id.empty()) {
-    sessions_.erase(record.session_id);
-  }
-  auto waiters = std::move(record.waiters);
-  record.waiters.clear();
-  for (auto& w : waiters) w(false);
-}
-
-void WorkerManager::stop_worker(const std::string& worker_id, const char* reason) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = workers_.find(worker_id);
-    if (it == workers_.end() || !it->second->live()) return;
-    spdlog::info("stopping worker {} ({})", worker_id, reason);
-    finish_record(*it->second, WorkerState::ended, EndCause::stopped, reason);
-  }
-  backend_.stop(worker_id);
-}
-
-void WorkerManager::monitor_loop() {
-  auto last_sweep = Clock::now();
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    bool any_starting = false;
-    for (const auto& [id, r] : workers_) {
-      if (r->view.state == WorkerState::starting) any_starting = true;
-    }
-    // A starting worker is probed often: every poll interval is start-up
-    // time a waiting user sees (a refused connect costs microseconds).
-    wake_.wait_for(lock, any_starting ? std::chrono::milliseconds(10) : std::chrono::seconds(1));
-    if (stopping_) break;
-    lock.unlock();
-    {
-      // Destroyed before mu_ is taken again: a waiter may hold the last
-      // reference to a request whose destructor calls back into this class.
-      std::vector<std::function<void()>> notifications;
-      check_starting(notifications);
-      for (auto& n : notifications) n();
-    }
-    start_queued();
-    std::vector<std::string> stops;
-    {
-      std::lock_guard guard(mu_);
-      stops.swap(pending_stops_);
-    }
-    for (const auto& id : stops) backend_.stop(id);
-    if (Clock::now() - last_sweep >= std::chrono::seconds(1)) {
-      sweep_idle_and_exited();
-      refill_prewarmed();
-      last_sweep = Clock::now();
-    }
-    lock.lock();
-  }
-}
-
-void WorkerManager::check_starting(std::vector<std::function<void()>>& notifications) {
-  std::vector<std::string> starting;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, r] : workers_) {
-      if (r->view.state == WorkerState::starting && r->view.endpoint.port != 0) {
-        starting.push_back(id);
-      }
-    }
-  }
-  for (const auto& id : starting) {
-    bool healthy = backend_.health_check(id);
-    auto status = backend_.status(id);
-    bool exited = status && !status->running;
-    std::lock_guard lock(mu_);
-    auto it = workers_.find(id);
-    if (it == workers_.end() || it->second->view.state != WorkerState::starting) continue;
-    auto& record = *it->second;
-    if (healthy) {
-      record.view.state = WorkerState::ready;
-      record.last_activity = Clock::now();
-      spdlog::info("worker {} ready on {}", id, record.view.endpoint.to_string());
-      auto waiters = std::move(record.waiters);
-      record.waiters.clear();
-      for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(true); });
-    } else if (exited || Clock::now() > record.start_deadline) {
-      const auto timeout =
-          std::chrono::duration_cast<std::chrono::seconds>(config_.proxy.worker_start_timeout);
-      const std::string reason = exited ? "R " + exit_reason(status->exit_code) + " during start-up"
-                                        : start_timeout_reason(timeout.count());
-      spdlog::warn("worker {} failed to start: {}", id, reason);
-      auto waiters = std::move(record.waiters);
-      record.waiters.clear();
-      finish_record(record, WorkerState::failed, EndCause::failed, reason);
-      for (auto& w : waiters) notifications.push_back([w = std::move(w)] { w(false); });
-      notifications.push_back([this, id] { backend_.stop(id); });
-    }
-  }
-}
-
-void WorkerManager::sweep_idle_and_exited() {
-  std::vector<std::string> idle;
-  std::vector<std::string> forget;
-  auto now = Clock::now();
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [id, r] : workers_) {
-      if (r->live() && r->view.state != WorkerState::starting) {
-        auto status = backend_.status(id);
-        if (status && !status->running) {
-          spdlog::warn("worker {} exited unexpectedly (code {})", id, status->exit_code);
-          finish_record(*r, WorkerState::ended, EndCause::exited,
-                        "R " + exit_reason(status->exit_code));
-          continue;
-        }
-        if (!r->prewarmed && r->active_requests <= 0 &&
-            now - r->last_activity > config_.proxy.idle_worker_timeout) {
-          idle.push_back(id);
-        }
-      } else if (!r->live() && now - r->ended_time > config_.proxy.log_retention) {
-        forget.push_back(id);
-      }
-    }
-    for (const auto& id : forget) {
-      auto it = workers_.find(id);
-      auto session = sessions_.find(it->second->session_id);
-      if (session != sessions_.end() && session->second == id) sessions_.erase(session);
-      workers_.erase(it);
-    }
-  }
-  for (const auto& id : idle) stop_worker(id, "idle");
-}
-
-void WorkerManager::shutdown() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-    for (auto& [id, r] : workers_) {
-      if (r->live()) finish_record(*r, WorkerState::ended, EndCause::stopped, "server shutdown");
-    }
-  }
-  wake_.notify_all();
-  if (monitor_.joinable()) monitor_.join();
-  backend_.stop_all();
-}
+// ---- api::WorkerControl ----
 
 std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string& app_id) {
-  std::vector<api::WorkerSummary> live;
-  std::vector<api::WorkerSummary> ended;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, r] : workers_) {
-      if (r->view.app_id != app_id) continue;
-      api::WorkerSummary s;
-      s.id = id;
-      s.app_id = app_id;
-      s.bundle_id = r->bundle_id;
-      s.status = to_string(r->view.state);
-      s.started_at = r->started_at;
-      s.ended_at = r->ended_at;
-      s.end_cause = to_string(r->end_cause);
-      s.end_reason = r->end_reason;
-      if (r->live()) {
-        if (r->active_requests <= 0)
-          s.idle_since = r->idle_since.empty() ? r->started_at : r->idle_since;
-        if (!r->session_id.empty()) s.session_ids.push_back(r->session_id);
-        live.push_back(std::move(s));
-      } else {
-        ended.push_back(std::move(s));
-      }
-    }
+  std::vector<api::WorkerSummary> live, ended;
+  for (const auto& r : workers_.for_app(app_id)) {
+    api::WorkerSummary s;
+    s.id = r.id;
+    s.app_id = r.app_id;
+    s.bundle_id = r.bundle_id;
+    s.status = to_string(view_of(r).state);
+    s.started_at = store::format_rfc3339(r.started_at);
+    auto activity = connections_.get(r.id);
+    if (!activity || activity->open <= 0)
+      s.idle_since = store::format_rfc3339(activity ? activity->last_wall : r.started_at);
+    for (const auto& [session_id, entry] : sessions_.for_worker(r.id))
+      s.session_ids.push_back(session_id);
+    live.push_back(std::move(s));
   }
-  // Sampled outside the lock: reading cgroup and /proc files is slow.
+  for (const auto& h : history_.ended_for_app(app_id)) {
+    api::WorkerSummary s;
+    s.id = h.worker_id;
+    s.app_id = h.app_id;
+    s.bundle_id = h.bundle_id;
+    s.status = h.failed ? "failed" : "ended";
+    s.started_at = store::format_rfc3339(h.started_at);
+    s.ended_at = store::format_rfc3339(*h.ended_at);
+    s.end_cause = h.cause;
+    s.end_reason = h.reason;
+    ended.push_back(std::move(s));
+  }
+  // Sampled without any lock held: reading cgroup and /proc files is slow.
   for (auto& s : live) s.stats = backend_.resource_usage(s.id);
   auto newest_first = [](const auto& a, const auto& b) { return a.started_at > b.started_at; };
   std::sort(live.begin(), live.end(), newest_first);
@@ -514,58 +623,9 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
 
 std::shared_ptr<LineLog> WorkerManager::worker_log(const std::string& app_id,
                                                    const std::string& worker_id) {
-  std::lock_guard lock(mu_);
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end() || it->second->view.app_id != app_id) return nullptr;
-  return it->second->log;
-}
-
-void WorkerManager::stop_app_workers(const std::string& app_id) {
-  std::vector<std::string> ids;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, r] : workers_) {
-      if (r->view.app_id == app_id && r->live()) ids.push_back(id);
-    }
-  }
-  for (const auto& id : ids) stop_worker(id, "app stopped");
-}
-
-void WorkerManager::stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
-                                       const char* reason) {
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [id, r] : workers_) {
-      if (!r->live() || !owned(r->owner)) continue;
-      spdlog::info("stopping worker {} ({})", id, reason);
-      finish_record(*r, WorkerState::ended, EndCause::stopped, reason);
-      pending_stops_.push_back(id);
-    }
-  }
-  wake_.notify_all();
-}
-
-void WorkerManager::session_ended(const std::string& sign_in_id) {
-  if (sign_in_id.empty()) return;
-  stop_owned_workers([&](const SessionOwner& o) { return o.sign_in_id == sign_in_id; },
-                     "its user signed out");
-}
-
-void WorkerManager::user_signed_out(const std::string& sub) {
-  if (sub.empty()) return;
-  stop_owned_workers([&](const SessionOwner& o) { return o.sub == sub; },
-                     "its user's sign-in was ended");
-}
-
-void WorkerManager::drain_app_workers(const std::string& app_id) {
-  // Sessions are 1:1 with workers, so new sessions already get new workers on
-  // the new bundle; draining marks the old ones so they stop once idle.
-  std::lock_guard lock(mu_);
-  for (auto& [id, r] : workers_) {
-    if (r->view.app_id == app_id && r->view.state == WorkerState::ready) {
-      r->view.state = WorkerState::draining;
-    }
-  }
+  auto entry = history_.find(worker_id);
+  if (!entry || entry->app_id != app_id) return nullptr;
+  return entry->log;
 }
 
 }  // namespace blockyard::proxy

@@ -1,24 +1,39 @@
-// WorkerManager: the data plane's view of workers and sessions.
+// WorkerManager: the lifecycle of workers, as rules over state kept
+// elsewhere. Every user session gets its own worker (one R process per
+// session). The manager reserves workers within the capacity limits, starts
+// them through the Backend (at most max_concurrent_starts at once, the rest
+// wait in a queue), notices when they answer HTTP, keeps pre-warmed workers
+// for apps that want them, marks an app's workers draining when its bundle
+// changes, stops workers idle for proxy.idle_worker_timeout, and ends every
+// worker through one path that publishes the "worker ended" event.
 //
-// Every user session gets its own worker (one R process per session). The
-// manager starts workers through the Backend, watches them become ready
-// (health checks on its monitor thread), stops workers nobody has used for
-// proxy.idle_worker_timeout, and keeps ended workers' logs for
-// proxy.log_retention. It also implements api::WorkerControl for the API.
+// Where the state lives:
+//   shared (state/):    sessions (SessionStore), workers (WorkerMap)
+//   this process only:  readiness waiters and the spawn queue (here), open
+//                       connections per worker (ConnectionCounts), logs and
+//                       ended workers for log_retention (WorkerHistory)
 //
-// Thread safety: all public methods may be called from any thread. Callbacks
-// passed to when_ready() run on the monitor thread (or the caller's, when the
-// outcome is already known) and must not block.
+// Blocking: no public method waits for the backend except shutdown() and
+// the API's stop_app_workers(), which return once the processes are gone.
+// Spawns, stops and health probes run on the manager's own thread pools;
+// its monitor thread only schedules them, and no backend call is ever made
+// while the manager's lock is held.
+//
+// Thread safety: all public methods may be called from any thread.
+// Callbacks given to when_spawned()/when_ready() run on a pool thread (or
+// the caller's, when the outcome is already known) and must not block.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +42,12 @@
 #include "auth/browser_sessions.h"
 #include "backend/backend.h"
 #include "core/config.h"
-#include "proxy/worker_end.h"
+#include "core/task_pool.h"
+#include "proxy/connection_counts.h"
+#include "proxy/worker_events.h"
+#include "proxy/worker_history.h"
+#include "state/session_store.h"
+#include "state/worker_map.h"
 #include "store/models.h"
 
 namespace blockyard::proxy {
@@ -38,15 +58,22 @@ class CapacityError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class WorkerState { starting, ready, draining, failed, ended };
+enum class WorkerState { starting, ready, draining, failed };
+// The API's word for it: starting | active | draining | failed.
 const char* to_string(WorkerState state);
 
 struct WorkerView {
   std::string id;
   std::string app_id;
   WorkerState state = WorkerState::starting;
-  backend::Endpoint endpoint;
-  std::string failure;  // why it failed to start (for the publisher)
+  Endpoint endpoint;    // empty until spawned
+  std::string failure;  // why it failed to start
+};
+
+// A session just opened, bound to its worker.
+struct NewSession {
+  std::string session_id;
+  WorkerView worker;
 };
 
 // An app that wants pre-warmed workers, and the bundle they should run.
@@ -70,34 +97,46 @@ struct SessionOwner {
 // workers stop, which closes their WebSockets.
 class WorkerManager : public api::WorkerControl, public auth::AccessListener {
  public:
+  // `backend`, `sessions`, `workers` and `config` must outlive the manager.
   // At most `max_concurrent_starts` R processes start at once (0 = one per
   // CPU core, at least 2); further new sessions wait in a queue, so a burst
-  // of visitors cannot start more R processes at once than the machine holds.
-  WorkerManager(backend::Backend& backend, const Config& config, int max_concurrent_starts = 0);
+  // of visitors cannot start more R processes at once than the machine
+  // holds. `server_id` names this process in the shared WorkerMap.
+  WorkerManager(backend::Backend& backend, state::SessionStore& sessions, state::WorkerMap& workers,
+                const Config& config, int max_concurrent_starts = 0, std::string server_id = "");
   ~WorkerManager() override;
   WorkerManager(const WorkerManager&) = delete;
   WorkerManager& operator=(const WorkerManager&) = delete;
 
-  // Starts a worker for a new session of `app` running `bundle_path`, and binds
-  // the session to it. Returns the worker id. Throws CapacityError when the
-  // global or per-app worker limit is reached, std::runtime_error when the
-  // backend cannot start the process.
-  std::string start_session_worker(const store::App& app, const std::string& bundle_id,
-                                   const std::string& bundle_path, const std::string& session_id,
-                                   const SessionOwner& owner = {});
+  // True when sessions and workers are kept in this process: then calls
+  // never wait for I/O and the proxy may make them on its I/O threads.
+  bool state_is_local() const;
+
+  // A new session of `app` running `bundle_path`, bound to a worker of its
+  // own: a pre-warmed one of that bundle if there is one, else a new one,
+  // reserved within the limits and started in the background (see
+  // when_spawned). `owner` opened it (empty: anonymous). Throws
+  // CapacityError ("server at capacity", "app at capacity", "server is
+  // shutting down").
+  NewSession open_session(const store::App& app, const std::string& bundle_id,
+                          const std::string& bundle_path, const SessionOwner& owner = {});
 
   // Where the monitor learns which apps want pre-warmed workers (once per
   // second). Pre-warmed workers belong to no session until one claims them;
   // they are exempt from the idle timeout.
   void set_prewarm_source(PrewarmSource source);
 
-  // The live worker bound to this session of this app, if the session was
-  // opened by `user_sub` ("" = anonymous); a routing cookie of another user
-  // finds nothing.
+  // The worker bound to this session of this app: live, or failed (its
+  // failure kept for log_retention); nullopt otherwise, and when the session
+  // was opened by another user than `user_sub` ("" = anonymous): a routing
+  // cookie of another user finds nothing.
   std::optional<WorkerView> session_worker(const std::string& session_id, const std::string& app_id,
                                            const std::string& user_sub = "");
 
-  // Calls `done(ready)` once the worker is ready (true) or has failed (false).
+  // `done(true)` once the backend started the worker (or it waits in the
+  // start queue, or it is past that already), `done(false)` if it failed.
+  void when_spawned(const std::string& worker_id, std::function<void(bool)> done);
+  // `done(true)` once the worker answers HTTP, `done(false)` if it ended first.
   void when_ready(const std::string& worker_id, std::function<void(bool)> done);
 
   // Activity accounting for idle detection.
@@ -107,9 +146,11 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   // Open WebSockets and in-flight requests over all workers (drain waits for 0).
   int open_connections();
 
-  std::vector<std::string> log_tail(const std::string& worker_id, std::size_t lines);
+  // Subscribes to the "worker ended" event (see worker_events.h).
+  [[nodiscard]] WorkerEvents::Subscription on_worker_ended(WorkerEvents::Listener listener);
 
-  // Stops every worker (shutdown) and the monitor thread.
+  // Ends every worker and waits for their processes, stops the monitor and
+  // the pools. Later open_session() calls throw CapacityError.
   void shutdown();
 
   // api::WorkerControl
@@ -119,44 +160,60 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   void stop_app_workers(const std::string& app_id) override;
   void drain_app_workers(const std::string& app_id) override;
 
-  // auth::AccessListener: the workers are stopped by the monitor thread
-  // (callers never wait for a stop).
+  // auth::AccessListener: the sessions' workers end at once; their processes
+  // are stopped on the stop pool (callers never wait for a stop).
   void session_ended(const std::string& sign_in_id) override;
   void user_signed_out(const std::string& sub) override;
 
  private:
   using Clock = std::chrono::steady_clock;
-  struct Record;
+  struct Starting;
+  using Waiter = std::function<void(bool)>;
 
+  void refuse_when_stopping();
+  std::string reserve(const store::App& app, const std::string& bundle_id,
+                      const std::string& bundle_path, bool prewarmed,
+                      const std::string& session_id);
+  void request_spawn(const std::string& worker_id);
+  void spawn(const std::string& worker_id);
+  void probe(const std::string& worker_id);
+  void became_ready(const std::string& worker_id);
+  void exited(const std::string& worker_id, int exit_code);
+  std::shared_future<void> end_worker(const std::string& worker_id, WorkerEnded::How how,
+                                      const std::string& reason);
+  void end_sessions(const std::map<std::string, state::SessionEntry>& sessions, const char* reason);
   void monitor_loop();
-  void check_starting(std::vector<std::function<void()>>& notifications);
-  void sweep_idle_and_exited();
-  void stop_worker(const std::string& worker_id, const char* reason);
-  void stop_owned_workers(const std::function<bool(const SessionOwner&)>& owned,
-                          const char* reason);
-  // Ends the record: `cause` and `reason` say how (the API, the app status),
-  // and a last line in the worker's log says so for `by logs`.
-  void finish_record(Record& record, WorkerState final_state, EndCause cause,
-                     const std::string& reason);
-  void spawn_record(const std::shared_ptr<Record>& record, bool rethrow);
+  void check_starting(Clock::time_point now);
   void start_queued();
+  void sweep_idle();
   void refill_prewarmed();
-  std::shared_ptr<Record> reserve_locked(const store::App& app, const std::string& bundle_id,
-                                         const std::string& bundle_path);
-  int spawning_count_locked() const;
+  void prune_history();
 
   backend::Backend& backend_;
+  state::SessionStore& sessions_;
+  state::WorkerMap& workers_;
   const Config& config_;
   const int max_concurrent_starts_;
+  const std::string server_id_;
 
-  std::mutex mu_;
+  WorkerHistory history_;
+  ConnectionCounts connections_;
+  WorkerEvents events_;
+  WorkerEvents::Subscription own_listener_;
+
+  std::mutex mu_;  // guards everything below; never held across a backend call
   std::condition_variable wake_;
-  std::map<std::string, std::shared_ptr<Record>> workers_;  // by worker id
-  std::map<std::string, std::string> sessions_;             // session id -> worker id
-  std::deque<std::string> spawn_queue_;                     // worker ids waiting to spawn
-  std::vector<std::string> pending_stops_;                  // ended by sign-out, for the monitor
+  std::map<std::string, std::shared_ptr<Starting>> starting_;  // by worker id
+  std::deque<std::string> spawn_queue_;                        // worker ids waiting to spawn
+  int spawning_ = 0;  // spawn requested, not yet ready or ended
+  std::map<std::string, std::shared_future<void>> stops_;  // backend stops in progress
   PrewarmSource prewarm_source_;
   bool stopping_ = false;
+
+  // Declared last: their threads stop (shutdown) before the state above goes.
+  TaskPool spawns_;      // Backend::spawn
+  TaskPool probes_;      // Backend::health_check
+  TaskPool stops_pool_;  // Backend::stop
   std::thread monitor_;
 };
 

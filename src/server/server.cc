@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "auth/pat.h"
 #include "backend/process/process_backend.h"
+#include "core/crypto.h"
 #include "http/connection.h"
 #include "http/rate_limiter.h"
 #include "http/server.h"
@@ -31,6 +32,7 @@
 #include "server/identity.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
+#include "state/open_state.h"
 #include "tasks/task_registry.h"
 
 namespace blockyard::server {
@@ -129,7 +131,6 @@ backend::process::ProcessBackendOptions process_backend_options(const Config& co
   options.port_range_end = pc.port_range_end;
   options.bundle_worker_path = config.storage.bundle_worker_path;
   options.state_dir = std::filesystem::path(config.storage.bundle_server_path) / ".workers";
-  options.log_retention = config.proxy.log_retention;
   options.worker_env = config.server.worker_env;
   options.worker_uid_range_start = pc.worker_uid_range_start;
   options.worker_uid_range_end = pc.worker_uid_range_end;
@@ -186,10 +187,14 @@ std::vector<proxy::PrewarmTarget> prewarm_targets(const Config& config, store::S
 }  // namespace
 
 int run_server(const Config& config) {
-  // The audit log and the identity provider first: an unwritable audit path
+  // A configuration asking for a database or shared state this version does
+  // not have is refused before anything is written.
+  store::require_supported_driver(config.database);
+  state::DataPlaneState state = state::open_state(config);
+  // The audit log and the identity provider next: an unwritable audit path
   // or an unreachable provider stops start-up before anything is written.
   Identity identity = open_identity(config);
-  auto store = store::open_sqlite_store(config.database.path);
+  auto store = store::open_store(config.database);
   if (int n = store->fail_interrupted_bundles(); n > 0) {
     spdlog::warn("marked {} bundle(s) interrupted by a previous stop as failed", n);
   }
@@ -201,7 +206,9 @@ int run_server(const Config& config) {
   // One set of backend options decides, for the data directories, the
   // preflight sandboxes and the backend alike, whether workers run as their
   // own UIDs.
-  const auto backend_options = process_backend_options(config);
+  auto backend_options = process_backend_options(config);
+  backend_options.port_allocator = state.ports;
+  backend_options.uid_allocator = state.uids;
   restrict_data_permissions(config, backend::process::runs_workers_as_own_uids(backend_options));
 
   // Preflight before the backend exists: an error stops start-up with the
@@ -218,7 +225,10 @@ int run_server(const Config& config) {
   }
 
   auto backend = make_backend(backend_options);
-  proxy::WorkerManager workers(*backend, config, config.proxy.max_concurrent_starts);
+  proxy::WorkerManager workers(*backend, *state.sessions, *state.workers, config,
+                               config.proxy.max_concurrent_starts,
+                               // This process in the shared state: new for every start.
+                               state.host + "-" + base62_encode(random_bytes(6)));
   workers.set_prewarm_source([&config, &store] { return prewarm_targets(config, *store); });
   tasks::TaskRegistry tasks;
   asio::thread_pool build_pool(1);  // bundle activation jobs, one at a time

@@ -9,8 +9,6 @@
 #include <thread>
 
 #include "core/crypto.h"
-#include "core/error.h"
-#include "core/test_api_error.h"
 #include "store/store_conformance.h"
 
 namespace blockyard::store::testing {
@@ -20,7 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-using blockyard::testing::api_status_of;
+const std::string kNow = "2026-03-01T12:00:00Z";
 
 std::vector<std::string> names_of(const std::vector<App>& apps) {
   std::vector<std::string> names;
@@ -181,7 +179,7 @@ TEST_P(StoreConformanceTest, ConcurrentBootstrapRedemptionsHaveOneWinner) {
 // ---- Grants ----
 
 TEST_P(StoreConformanceTest, GrantsAreListedUsersFirstAndUpserted) {
-  App app = store().create_app("sales", "owner-sub");
+  App app = store().create_app("sales", "owner-sub", kNow);
   store().grant_access(grant(app.id, "zoe", "user", "viewer"));
   store().grant_access(grant(app.id, "analysts", "group", "collaborator"));
   store().grant_access(grant(app.id, "adam", "user", "viewer"));
@@ -207,7 +205,7 @@ TEST_P(StoreConformanceTest, GrantsAreListedUsersFirstAndUpserted) {
 }
 
 TEST_P(StoreConformanceTest, UserAndGroupGrantsOfTheSameNameAreDistinct) {
-  App app = store().create_app("sales", "owner-sub");
+  App app = store().create_app("sales", "owner-sub", kNow);
   store().grant_access(grant(app.id, "ops", "user", "viewer"));
   store().grant_access(grant(app.id, "ops", "group", "collaborator"));
   EXPECT_EQ(store().list_access(app.id).size(), 2u);
@@ -219,27 +217,27 @@ TEST_P(StoreConformanceTest, UserAndGroupGrantsOfTheSameNameAreDistinct) {
 }
 
 TEST_P(StoreConformanceTest, GrantNeedsAnAppAndGoesWithIt) {
-  EXPECT_EQ(api_status_of([&] { store().grant_access(grant(uuid_v4(), "x", "user", "viewer")); }),
-            404);
-  App app = store().create_app("sales", "owner-sub");
+  EXPECT_EQ(error_of([&] { store().grant_access(grant(uuid_v4(), "x", "user", "viewer")); }),
+            kNotFound);
+  App app = store().create_app("sales", "owner-sub", kNow);
   store().grant_access(grant(app.id, "x", "user", "viewer"));
   store().delete_app(app.id);
   EXPECT_THAT(store().list_access(app.id), IsEmpty());
 }
 
 TEST_P(StoreConformanceTest, GrantRejectsUnknownKindsAndRoles) {
-  App app = store().create_app("sales", "owner-sub");
+  App app = store().create_app("sales", "owner-sub", kNow);
   EXPECT_THROW(store().grant_access(grant(app.id, "x", "team", "viewer")), std::runtime_error);
   EXPECT_THROW(store().grant_access(grant(app.id, "x", "user", "owner")), std::runtime_error);
   EXPECT_THAT(store().list_access(app.id), IsEmpty());
 }
 
 TEST_P(StoreConformanceTest, ListAppsShowsAppsGrantedToTheViewerOrTheirGroups) {
-  App mine = store().create_app("mine", "alice");
-  App user_grant = store().create_app("granted-to-alice", "bob");
-  App group_grant = store().create_app("granted-to-analysts", "bob");
-  App other_group = store().create_app("granted-to-finance", "bob");
-  App hidden = store().create_app("hidden", "bob");
+  App mine = store().create_app("mine", "alice", kNow);
+  App user_grant = store().create_app("granted-to-alice", "bob", kNow);
+  App group_grant = store().create_app("granted-to-analysts", "bob", kNow);
+  App other_group = store().create_app("granted-to-finance", "bob", kNow);
+  App hidden = store().create_app("hidden", "bob", kNow);
   store().grant_access(grant(user_grant.id, "alice", "user", "viewer"));
   store().grant_access(grant(group_grant.id, "analysts", "group", "viewer"));
   store().grant_access(grant(other_group.id, "finance", "group", "viewer"));
@@ -276,8 +274,8 @@ TEST_P(StoreConformanceTest, SessionRoundTripsEveryField) {
   EXPECT_EQ(got->created_at, "2026-01-01T00:00:00Z");
   EXPECT_EQ(got->expires_at, "2026-01-02T00:00:00Z");
   EXPECT_FALSE(store().get_session(sha256_hex("other")));
-  EXPECT_EQ(api_status_of([&] { store().create_session(s); }), 409);
-  EXPECT_EQ(api_status_of([&] { store().create_session(session_for("ghost", "x")); }), 404);
+  EXPECT_EQ(error_of([&] { store().create_session(s); }), kConflict);
+  EXPECT_EQ(error_of([&] { store().create_session(session_for("ghost", "x")); }), kNotFound);
 }
 
 TEST_P(StoreConformanceTest, SessionsOfOneUserAreIndependent) {

@@ -77,6 +77,25 @@ struct App {
   std::optional<std::string> deleted_at;  // soft delete
 };
 
+// The settings of an app a caller may change (Store::update_app). A field
+// left empty is not written. For nullable columns the outer optional says
+// "write", the inner one the value (std::nullopt clears the column).
+struct AppUpdate {
+  std::optional<std::string> owner;
+  std::optional<std::string> access_type;
+  std::optional<std::optional<int>> max_workers_per_app;
+  std::optional<int> max_sessions_per_worker;
+  std::optional<std::optional<std::string>> memory_limit;
+  std::optional<std::optional<double>> cpu_limit;
+  std::optional<std::optional<std::string>> title;
+  std::optional<std::optional<std::string>> description;
+  std::optional<int> pre_warmed_sessions;
+  std::optional<bool> enabled;
+  std::optional<std::string> refresh_schedule;
+  std::optional<std::string> image;
+  std::optional<std::string> runtime;
+};
+
 // A former app name kept after a rename. While `phase` is "alias" the old
 // name serves the app as before; in "redirect" the proxy answers 301 to the
 // current name. `expires_at` ends the current phase.

@@ -6,11 +6,12 @@
 #include <cerrno>
 #include <mutex>
 #include <system_error>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
 #include "core/crypto.h"
-#include "core/error.h"
 #include "store/alias_phase.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
@@ -148,6 +149,53 @@ std::string contains_pattern(std::string_view needle) {
   pattern.push_back('%');
   return pattern;
 }
+
+// The SET list of a field-level UPDATE: only the columns a caller set, bound
+// in order. Column names come from code, never from input.
+class Assignments {
+ public:
+  template <class T>
+  void add(std::string_view column, const std::optional<T>& field) {
+    if (field) items_.emplace_back(column, value_of(*field));
+  }
+  std::string sql() const {
+    std::string out;
+    for (const auto& [column, value] : items_) {
+      if (!out.empty()) out += ", ";
+      out += std::string(column) + " = ?";
+    }
+    return out;
+  }
+  // Binds the values from parameter 1 on; returns the next free index.
+  int bind(Statement& statement) const {
+    int index = 1;
+    for (const auto& [column, value] : items_) {
+      std::visit(
+          [&](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::nullptr_t>) {
+              statement.bind_null(index);
+            } else {
+              statement.bind(index, v);
+            }
+          },
+          value);
+      ++index;
+    }
+    return index;
+  }
+
+ private:
+  using Value = std::variant<std::nullptr_t, std::string, std::int64_t, double>;
+  static Value value_of(const std::string& v) { return v; }
+  static Value value_of(int v) { return std::int64_t{v}; }
+  static Value value_of(bool v) { return std::int64_t{v ? 1 : 0}; }
+  static Value value_of(double v) { return v; }
+  template <class T>
+  static Value value_of(const std::optional<T>& v) {
+    return v ? value_of(*v) : Value(nullptr);
+  }
+  std::vector<std::pair<std::string_view, Value>> items_;
+};
 
 // mkdir -p with mode 0700 for the directories it creates: the database holds
 // user data and token hashes.
@@ -337,7 +385,7 @@ class SqliteStore final : public Store {
     try {
       insert.run();
     } catch (const SqliteError& e) {
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("app not found");
+      if (e.is_foreign_key_violation()) throw StoreError::not_found("app not found");
       throw;
     }
   }
@@ -379,8 +427,8 @@ class SqliteStore final : public Store {
     try {
       insert.run();
     } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw ApiError::conflict("session already exists");
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
+      if (e.is_unique_violation()) throw StoreError::conflict("session already exists");
+      if (e.is_foreign_key_violation()) throw StoreError::not_found("user not found");
       throw;
     }
   }
@@ -433,15 +481,16 @@ class SqliteStore final : public Store {
 
   // ---- Apps ----
 
-  App create_app(const std::string& name, const std::string& owner) override {
+  App create_app(const std::string& name, const std::string& owner,
+                 const std::string& now) override {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
-    claim_name_locked(name, "", now_rfc3339());
+    claim_name_locked(name, "", now);
     App app;
     app.id = uuid_v4();
     app.name = name;
     app.owner = owner;
-    app.created_at = app.updated_at = now_rfc3339();
+    app.created_at = app.updated_at = now;
     Statement insert(db_,
                      "INSERT INTO apps (id, name, owner, access_type, max_sessions_per_worker, "
                      "pre_warmed_sessions, enabled, refresh_schedule, image, runtime, "
@@ -523,39 +572,36 @@ class SqliteStore final : public Store {
     return result;
   }
 
-  void update_app(const App& app) override {
+  App update_app(const std::string& id, const AppUpdate& update, const std::string& now) override {
+    Assignments set;
+    set.add("owner", update.owner);
+    set.add("access_type", update.access_type);
+    set.add("max_workers_per_app", update.max_workers_per_app);
+    set.add("max_sessions_per_worker", update.max_sessions_per_worker);
+    set.add("memory_limit", update.memory_limit);
+    set.add("cpu_limit", update.cpu_limit);
+    set.add("title", update.title);
+    set.add("description", update.description);
+    set.add("pre_warmed_sessions", update.pre_warmed_sessions);
+    set.add("enabled", update.enabled);
+    set.add("refresh_schedule", update.refresh_schedule);
+    set.add("image", update.image);
+    set.add("runtime", update.runtime);
+    set.add("updated_at", std::optional<std::string>(now));
+
     std::lock_guard lock(mu_);
-    Statement update(db_,
-                     "UPDATE apps SET name = ?, owner = ?, access_type = ?, active_bundle = ?, "
-                     "max_workers_per_app = ?, max_sessions_per_worker = ?, memory_limit = ?, "
-                     "cpu_limit = ?, title = ?, description = ?, pre_warmed_sessions = ?, "
-                     "enabled = ?, refresh_schedule = ?, image = ?, runtime = ?, updated_at = ? "
-                     "WHERE id = ? AND deleted_at IS NULL");
-    update.bind(1, app.name)
-        .bind(2, app.owner)
-        .bind(3, app.access_type)
-        .bind(4, app.active_bundle)
-        .bind(5, app.max_workers_per_app)
-        .bind(6, app.max_sessions_per_worker)
-        .bind(7, app.memory_limit)
-        .bind(8, app.cpu_limit)
-        .bind(9, app.title)
-        .bind(10, app.description)
-        .bind(11, app.pre_warmed_sessions)
-        .bind(12, app.enabled)
-        .bind(13, app.refresh_schedule)
-        .bind(14, app.image)
-        .bind(15, app.runtime)
-        .bind(16, now_rfc3339())
-        .bind(17, app.id);
-    try {
-      update.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw name_taken(app.name);
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("bundle not found");
-      throw;
-    }
-    if (db_.changes() == 0) throw ApiError::not_found("app not found");
+    Transaction tx(db_);
+    Statement statement(db_,
+                        "UPDATE apps SET " + set.sql() + " WHERE id = ? AND deleted_at IS NULL");
+    const int next = set.bind(statement);
+    statement.bind(next, id).run();
+    if (db_.changes() == 0) throw StoreError::not_found("app not found");
+    Statement query(db_, sql("SELECT ", kAppColumns, " FROM apps WHERE id = ?"));
+    query.bind(1, id);
+    if (!query.step()) throw StoreError::not_found("app not found");
+    App app = read_app(query);
+    tx.commit();
+    return app;
   }
 
   void delete_app(const std::string& id) override {
@@ -573,17 +619,17 @@ class SqliteStore final : public Store {
     return db_.changes() > 0;
   }
 
-  App restore_app(const std::string& id) override {
+  App restore_app(const std::string& id, const std::string& now) override {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
     Statement find(
         db_, sql("SELECT ", kAppColumns, " FROM apps WHERE id = ? AND deleted_at IS NOT NULL"));
     find.bind(1, id);
-    if (!find.step()) throw ApiError::not_found("deleted app not found");
+    if (!find.step()) throw StoreError::not_found("deleted app not found");
     App app = read_app(find);
-    claim_name_locked(app.name, app.id, now_rfc3339());
+    claim_name_locked(app.name, app.id, now);
     app.deleted_at.reset();
-    app.updated_at = now_rfc3339();
+    app.updated_at = now;
     Statement update(db_, "UPDATE apps SET deleted_at = NULL, updated_at = ? WHERE id = ?");
     update.bind(1, app.updated_at).bind(2, id);
     try {
@@ -616,12 +662,12 @@ class SqliteStore final : public Store {
     Transaction tx(db_);
     Statement find(db_, "SELECT name FROM apps WHERE id = ? AND deleted_at IS NULL");
     find.bind(1, id);
-    if (!find.step()) throw ApiError::not_found("app not found");
+    if (!find.step()) throw StoreError::not_found("app not found");
     std::string old_name = find.text(0);
     if (old_name == new_name) return;
     Statement taken(db_, "SELECT 1 FROM apps WHERE name = ? AND deleted_at IS NULL AND id <> ?");
     taken.bind(1, new_name).bind(2, id);
-    if (taken.step()) throw ApiError::conflict("name already in use");
+    if (taken.step()) throw StoreError::conflict("name already in use");
     claim_name_locked(new_name, id, now);
     // Housekeeping rides on renames: rows only ever appear here.
     expire_aliases_locked(now);
@@ -638,7 +684,7 @@ class SqliteStore final : public Store {
     try {
       update.run();
     } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw ApiError::conflict("name already in use");
+      if (e.is_unique_violation()) throw StoreError::conflict("name already in use");
       throw;
     }
     tx.commit();
@@ -661,13 +707,14 @@ class SqliteStore final : public Store {
 
   void create_bundle(const Bundle& bundle) override {
     if (bundle.id.empty()) throw std::invalid_argument("create_bundle: empty bundle id");
+    if (bundle.uploaded_at.empty()) throw std::invalid_argument("create_bundle: empty uploaded_at");
     std::lock_guard lock(mu_);
     Statement insert(
         db_, sql("INSERT INTO bundles (", kBundleColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     insert.bind(1, bundle.id)
         .bind(2, bundle.app_id)
         .bind(3, bundle.status)
-        .bind(4, bundle.uploaded_at.empty() ? now_rfc3339() : bundle.uploaded_at)
+        .bind(4, bundle.uploaded_at)
         .bind(5, bundle.deployed_by)
         .bind(6, bundle.deployed_at)
         .bind(7, bundle.pinned)
@@ -675,8 +722,8 @@ class SqliteStore final : public Store {
     try {
       insert.run();
     } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw ApiError::conflict("bundle already exists");
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("app not found");
+      if (e.is_unique_violation()) throw StoreError::conflict("bundle already exists");
+      if (e.is_foreign_key_violation()) throw StoreError::not_found("app not found");
       throw;
     }
   }
@@ -705,7 +752,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     Statement update(db_, "UPDATE bundles SET status = ?, error = ? WHERE id = ?");
     update.bind(1, status).bind(2, error).bind(3, id).run();
-    if (db_.changes() == 0) throw ApiError::not_found("bundle not found");
+    if (db_.changes() == 0) throw StoreError::not_found("bundle not found");
   }
 
   void activate_bundle(const std::string& app_id, const std::string& bundle_id,
@@ -716,12 +763,12 @@ class SqliteStore final : public Store {
                      "UPDATE bundles SET status = 'ready', deployed_at = ?, error = NULL "
                      "WHERE id = ? AND app_id = ?");
     bundle.bind(1, now).bind(2, bundle_id).bind(3, app_id).run();
-    if (db_.changes() == 0) throw ApiError::not_found("bundle not found");
+    if (db_.changes() == 0) throw StoreError::not_found("bundle not found");
     Statement app(db_,
                   "UPDATE apps SET active_bundle = ?, updated_at = ? "
                   "WHERE id = ? AND deleted_at IS NULL");
     app.bind(1, bundle_id).bind(2, now).bind(3, app_id).run();
-    if (db_.changes() == 0) throw ApiError::not_found("app not found");
+    if (db_.changes() == 0) throw StoreError::not_found("app not found");
     tx.commit();
   }
 
@@ -737,6 +784,7 @@ class SqliteStore final : public Store {
 
  private:
   void insert_pat_locked(const PersonalAccessToken& pat) {
+    if (pat.created_at.empty()) throw std::invalid_argument("create_pat: empty created_at");
     Statement insert(db_,
                      "INSERT INTO personal_access_tokens (id, user_sub, name, token_hash, "
                      "created_at, expires_at, last_used_at, revoked) VALUES (?, ?, ?, ?, ?, ?, "
@@ -745,15 +793,15 @@ class SqliteStore final : public Store {
         .bind(2, pat.user_sub)
         .bind(3, pat.name)
         .bind(4, pat.token_hash)
-        .bind(5, pat.created_at.empty() ? now_rfc3339() : pat.created_at)
+        .bind(5, pat.created_at)
         .bind(6, pat.expires_at)
         .bind(7, pat.last_used_at)
         .bind(8, pat.revoked);
     try {
       insert.run();
     } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw ApiError::conflict("token already exists");
-      if (e.is_foreign_key_violation()) throw ApiError::not_found("user not found");
+      if (e.is_unique_violation()) throw StoreError::conflict("token already exists");
+      if (e.is_foreign_key_violation()) throw StoreError::not_found("user not found");
       throw;
     }
   }
@@ -797,15 +845,15 @@ class SqliteStore final : public Store {
                          const std::string& now) {
     auto alias = alias_locked(name, now);
     if (alias && alias->phase == "alias" && alias->app_id != app_id) {
-      throw ApiError::conflict("app name \"" + name +
-                               "\" is reserved as an alias of a renamed app until " +
-                               alias->expires_at);
+      throw StoreError::name_reserved("app name \"" + name +
+                                      "\" is reserved as an alias of a renamed app until " +
+                                      alias->expires_at);
     }
     Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, name).run();
   }
 
-  static ApiError name_taken(const std::string& name) {
-    return ApiError::conflict("app name \"" + name + "\" already exists");
+  static StoreError name_taken(const std::string& name) {
+    return StoreError::conflict("app name \"" + name + "\" already exists");
   }
 
   // SQLite calls this for every row inserted, updated or deleted on db_
@@ -824,6 +872,18 @@ class SqliteStore final : public Store {
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
   if (path != ":memory:") create_private_parents(path);
   return std::make_unique<SqliteStore>(path.string());
+}
+
+void require_supported_driver(const DatabaseConfig& config) {
+  if (config.driver == "sqlite") return;
+  throw std::runtime_error("database.driver = \"" + config.driver +
+                           "\" is not supported by this version: it keeps its data in SQLite "
+                           "only; set database.driver = \"sqlite\" (and database.path)");
+}
+
+std::unique_ptr<Store> open_store(const DatabaseConfig& config) {
+  require_supported_driver(config);
+  return open_sqlite_store(config.path);
 }
 
 }  // namespace blockyard::store

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "core/config.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_migrations.h"
 #include "store/store.h"
@@ -19,6 +20,8 @@ using blockyard::testing::TempDir;
 using testing::StoreConformanceTest;
 using testing::StoreHarness;
 using testing::StoreImpl;
+
+const std::string kNow = "2026-03-01T12:00:00Z";
 
 class SqliteHarness : public StoreHarness {
  public:
@@ -49,6 +52,35 @@ TEST(SqliteStore, CreatesMissingParentDirectoriesPrivately) {
   struct stat info {};
   ASSERT_EQ(::stat((dir.path() / "a" / "b").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0700u);
+}
+
+TEST(OpenStore, OpensTheSqliteDriverAtItsPath) {
+  TempDir dir;
+  DatabaseConfig config;
+  config.driver = "sqlite";
+  config.path = (dir.path() / "data" / "by.db").string();
+  auto store = open_store(config);
+  store->ping();
+  EXPECT_TRUE(std::filesystem::exists(config.path));
+}
+
+TEST(OpenStore, RefusesADriverItCannotOpenNamingTheKey) {
+  TempDir dir;
+  DatabaseConfig config;
+  config.driver = "postgres";
+  config.url = "postgres://localhost/blockyard";
+  config.path = (dir.path() / "by.db").string();
+  try {
+    open_store(config);
+    FAIL() << "postgres was opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("database.driver = \"postgres\""), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(config.path)) << "no SQLite file behind the operator's back";
+  EXPECT_THROW(require_supported_driver(config), std::runtime_error);
+  config.driver = "sqlite";
+  EXPECT_NO_THROW(require_supported_driver(config));
 }
 
 TEST(SqliteStore, UsesWalJournal) {
@@ -100,13 +132,14 @@ TEST(SqliteStore, EnforcesForeignKeysOnItsConnection) {
   Bundle orphan;
   orphan.id = "b1";
   orphan.app_id = "no-such-app";
+  orphan.uploaded_at = kNow;
   EXPECT_THROW(store->create_bundle(orphan), std::runtime_error);
   EXPECT_FALSE(store->get_bundle("b1"));
 }
 
 TEST(SqliteStore, InMemoryDatabaseWorks) {
   auto store = open_sqlite_store(":memory:");
-  App app = store->create_app("sales", "alice");
+  App app = store->create_app("sales", "alice", kNow);
   EXPECT_EQ(store->get_app(app.id)->name, "sales");
 }
 

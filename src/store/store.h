@@ -3,8 +3,11 @@
 // conformance tests (store/store_conformance_test.cc).
 //
 // Thread safety: every method may be called from any thread.
-// Failure: database errors throw std::runtime_error; "not found" is an empty
-// optional, never an exception; uniqueness violations throw ApiError::conflict.
+// Failure: a refused write throws StoreError (store_error.h) whose kind says
+// why (not_found, conflict, name_reserved); database errors throw
+// std::runtime_error. A read that finds nothing returns an empty optional.
+// Time: the store never reads the clock. Every timestamp it writes comes from
+// the caller (a `now` argument or a field), in the format of timestamp.h.
 #pragma once
 
 #include <chrono>
@@ -16,6 +19,12 @@
 #include <vector>
 
 #include "store/models.h"
+#include "store/store_error.h"
+#include "store/timestamp.h"
+
+namespace blockyard {
+struct DatabaseConfig;
+}
 
 namespace blockyard::store {
 
@@ -72,8 +81,9 @@ class Store {
                                           const std::optional<std::string>& role,
                                           const std::optional<bool>& active) = 0;
 
-  // Personal access tokens. create_pat: an empty id/created_at is filled in;
-  // duplicate hash => ApiError::conflict, unknown user => ApiError::not_found.
+  // Personal access tokens. create_pat: an empty id is generated; created_at
+  // is required (std::invalid_argument when empty); a duplicate hash =>
+  // conflict, an unknown user => not_found.
   // find_pat_by_hash returns the row in any state (revoked, expired).
   // list_pats: the user's non-revoked tokens, newest first. revoke_pat: true
   // when a row with that id belongs to that user (also if already revoked).
@@ -93,7 +103,7 @@ class Store {
 
   // Per-app access grants (app_access). grant_access inserts or replaces the
   // role/granted_by/granted_at of (app, principal, kind); an unknown app =>
-  // ApiError::not_found("app not found"). list_access: the app's grants,
+  // StoreError not_found ("app not found"). list_access: the app's grants,
   // users before groups, then by principal. revoke_access: true when a grant
   // was deleted. Grants go with their app when it is deleted.
   virtual void grant_access(const AccessGrant& grant) = 0;
@@ -102,7 +112,7 @@ class Store {
                              const std::string& principal) = 0;
 
   // Browser sign-in sessions (see UserSession). create_session: duplicate id
-  // => ApiError::conflict, unknown user => ApiError::not_found.
+  // => StoreError conflict, unknown user => StoreError not_found.
   // get_session returns the row whatever its expiry (callers compare).
   // update_session_tokens: after a refresh; an empty refresh_token keeps the
   // stored one; false when the session is gone. delete_user_sessions: every
@@ -117,35 +127,43 @@ class Store {
   virtual int delete_user_sessions(const std::string& sub) = 0;
   virtual std::vector<std::string> delete_expired_sessions(const std::string& now) = 0;
 
-  // Apps (live = not soft-deleted). create_app/update_app: a live name clash
-  // => ApiError::conflict("app name \"<n>\" already exists"). update_app on a
-  // missing or soft-deleted app => ApiError::not_found("app not found").
+  // Apps (live = not soft-deleted). create_app: created_at = updated_at =
+  // now; a live name clash => conflict("app name \"<n>\" already exists"),
+  // a name still serving a renamed app => name_reserved.
   // list_apps: updated_at descending, ties newest-created first; `total`
   // counts every match, not just the page; page < 1 is 1, per_page < 1 is 25.
-  virtual App create_app(const std::string& name, const std::string& owner) = 0;
+  virtual App create_app(const std::string& name, const std::string& owner,
+                         const std::string& now) = 0;
   virtual std::optional<App> get_app(const std::string& id) = 0;
   virtual std::optional<App> get_app_by_name(const std::string& name) = 0;
   virtual AppListResult list_apps(const AppListQuery& query) = 0;
-  virtual void update_app(const App& app) = 0;  // writes every mutable field, bumps updated_at
+  // Writes only the fields `update` sets (and updated_at = now), in one
+  // statement, and returns the row as it is afterwards: writers of different
+  // fields never undo each other. The name changes only through rename_app,
+  // the active bundle only through activate_bundle. A missing or soft-deleted
+  // app => not_found("app not found").
+  virtual App update_app(const std::string& id, const AppUpdate& update,
+                         const std::string& now) = 0;
   virtual void delete_app(const std::string& id) = 0;  // hard delete, cascades bundles
   // Soft delete (storage.soft_delete_retention > 0): stamps deleted_at and
   // updated_at, which hides the app from get/list and frees its name. Returns
   // false when no live app has that id. Bundles stay until delete_app.
   virtual bool soft_delete_app(const std::string& id, const std::string& now) = 0;
-  // Makes a soft-deleted app live again and returns it. Throws
-  // ApiError::not_found("deleted app not found") when `id` is not a
-  // soft-deleted app, ApiError::conflict when a live app now holds its name.
-  virtual App restore_app(const std::string& id) = 0;
+  // Makes a soft-deleted app live again (updated_at = now) and returns it.
+  // Throws not_found("deleted app not found") when `id` is not a soft-deleted
+  // app, conflict when a live app now holds its name, name_reserved when
+  // another app's alias serves it.
+  virtual App restore_app(const std::string& id, const std::string& now) = 0;
   // Soft-deleted apps, most recently deleted first; with `deleted_before`,
   // only those deleted strictly before it (the retention sweeper's query).
   virtual std::vector<App> list_deleted_apps(const std::optional<std::string>& deleted_before) = 0;
 
   // Renames (app_aliases). rename_app, in one transaction: gives live app
   // `id` the name `new_name` and keeps its former name as an alias (phase
-  // "alias" until now + kAliasPhase). Throws ApiError::not_found("app not
-  // found") for a missing/soft-deleted app, ApiError::conflict when another
-  // live app has the name ("name already in use") or another app's alias
-  // still serves it ("... reserved as an alias ..."). Renaming to the current
+  // "alias" until now + kAliasPhase). Throws not_found("app not found") for
+  // a missing/soft-deleted app, conflict when another live app has the name
+  // ("name already in use"), name_reserved when another app's alias still
+  // serves it ("... reserved as an alias ..."). Renaming to the current
   // name is a no-op; renaming back to one of the app's own aliases reclaims
   // it. A redirect-phase alias of another app gives way (the live name wins).
   // create_app and restore_app refuse alias-phase names the same way.
@@ -160,10 +178,11 @@ class Store {
   // never depend on it (find_alias computes the phase); rename_app runs it.
   virtual int expire_aliases(const std::string& now) = 0;
 
-  // Bundles. create_bundle: id required, empty uploaded_at = now; unknown
-  // app => ApiError::not_found("app not found"). list_bundles: uploaded_at
+  // Bundles. create_bundle: id and uploaded_at required
+  // (std::invalid_argument when empty); an unknown app => not_found("app not
+  // found"), an existing id => conflict. list_bundles: uploaded_at
   // descending, ties latest-inserted first. set_bundle_status on an unknown
-  // bundle => ApiError::not_found("bundle not found").
+  // bundle => not_found("bundle not found").
   virtual void create_bundle(const Bundle& bundle) = 0;
   virtual std::optional<Bundle> get_bundle(const std::string& id) = 0;
   virtual std::vector<Bundle> list_bundles(const std::string& app_id) = 0;  // newest first
@@ -172,7 +191,7 @@ class Store {
   // Marks the bundle ready, stamps deployed_at, clears its error, and makes it
   // the app's active bundle (app.updated_at = now), in one transaction. A
   // bundle not belonging to the app, or a missing/soft-deleted app =>
-  // ApiError::not_found and nothing changes.
+  // not_found and nothing changes.
   virtual void activate_bundle(const std::string& app_id, const std::string& bundle_id,
                                const std::string& now) = 0;
   // On start-up: bundles left pending/building by a crash become failed with
@@ -188,7 +207,11 @@ inline constexpr std::chrono::seconds kRedirectPhase{7 * 24 * 3600};
 // schema migrations.
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path);
 
-// Current time in the store's timestamp format.
-std::string now_rfc3339();
+// Opens the store [database] configures. Throws std::runtime_error naming the
+// key when the configured driver is not one this build can open (only
+// "sqlite" is: "postgres" is refused rather than quietly served by SQLite).
+std::unique_ptr<Store> open_store(const DatabaseConfig& config);
+// open_store()'s check alone: throws the same refusal, opens nothing.
+void require_supported_driver(const DatabaseConfig& config);
 
 }  // namespace blockyard::store

@@ -13,10 +13,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
 #include "store/store.h"
+#include "store/store_error.h"
 
 namespace blockyard::store::testing {
 
@@ -37,6 +39,21 @@ struct StoreImpl {
 inline void PrintTo(const StoreImpl& impl, std::ostream* os) {
   *os << impl.name;
 }
+
+// Runs `body` and returns the kind of the StoreError it throws (nullopt if none).
+template <typename Body>
+std::optional<StoreErrorKind> error_of(Body&& body) {
+  try {
+    body();
+  } catch (const StoreError& e) {
+    return e.kind();
+  }
+  return std::nullopt;
+}
+
+inline constexpr auto kNotFound = StoreErrorKind::not_found;
+inline constexpr auto kConflict = StoreErrorKind::conflict;
+inline constexpr auto kNameReserved = StoreErrorKind::name_reserved;
 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreImpl> {
  protected:

@@ -8,8 +8,6 @@
 #include <thread>
 
 #include "core/crypto.h"
-#include "core/error.h"
-#include "core/test_api_error.h"
 #include "store/store_conformance.h"
 #include "store/timestamp.h"
 
@@ -60,7 +58,22 @@ std::vector<std::string> ids_of(const std::vector<Bundle>& bundles) {
   return ids;
 }
 
-using blockyard::testing::api_status_of;
+// What every test passes as the current time: the store never reads a clock.
+const std::string kNow = "2026-03-01T12:00:00Z";
+
+// Writes what `change` sets on an AppUpdate to app `id`.
+template <typename Change>
+App update(Store& store, const std::string& id, Change&& change) {
+  AppUpdate fields;
+  change(fields);
+  return store.update_app(id, fields, kNow);
+}
+
+AppUpdate enabled_update(bool enabled) {
+  AppUpdate update;
+  update.enabled = enabled;
+  return update;
+}
 
 // ---- Users ----
 
@@ -70,7 +83,7 @@ TEST_P(StoreConformanceTest, PingSucceeds) {
 
 TEST_P(StoreConformanceTest, ChangeCountGrowsWithWritesAndNotWithReads) {
   const std::uint64_t start = store().change_count();
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   const std::uint64_t created = store().change_count();
   EXPECT_GT(created, start);
 
@@ -79,8 +92,7 @@ TEST_P(StoreConformanceTest, ChangeCountGrowsWithWritesAndNotWithReads) {
   store().find_alias("sales", "2026-01-01T00:00:00Z");
   EXPECT_EQ(store().change_count(), created) << "reads must not look like writes";
 
-  app.enabled = false;
-  store().update_app(app);
+  store().update_app(app.id, enabled_update(false), kNow);
   const std::uint64_t updated = store().change_count();
   EXPECT_GT(updated, created);
   store().rename_app(app.id, "sales-2", "2026-01-01T00:00:00Z");
@@ -159,12 +171,25 @@ TEST_P(StoreConformanceTest, PatHashIsUnique) {
   store().create_pat(first);
   PersonalAccessToken second = make_pat("alice", "two");
   second.token_hash = first.token_hash;
-  EXPECT_EQ(api_status_of([&] { store().create_pat(second); }), 409);
+  EXPECT_EQ(error_of([&] { store().create_pat(second); }), kConflict);
 }
 
 TEST_P(StoreConformanceTest, PatNeedsAnExistingUser) {
-  EXPECT_THROW(store().create_pat(make_pat("ghost", "x")), std::runtime_error);
+  EXPECT_EQ(error_of([&] { store().create_pat(make_pat("ghost", "x")); }), kNotFound);
   EXPECT_FALSE(store().find_pat_by_hash(make_pat("ghost", "x").token_hash));
+}
+
+TEST_P(StoreConformanceTest, TimestampsComeFromTheCallerNeverTheClock) {
+  store().upsert_user(make_user("alice"));
+  PersonalAccessToken pat = make_pat("alice", "laptop", "");
+  EXPECT_THROW(store().create_pat(pat), std::invalid_argument) << "created_at is required";
+  App app = store().create_app("sales", "alice", "2001-02-03T04:05:06Z");
+  EXPECT_EQ(store().get_app(app.id)->created_at, "2001-02-03T04:05:06Z");
+  EXPECT_THROW(store().create_bundle(make_bundle(app.id, "")), std::invalid_argument)
+      << "uploaded_at is required";
+  ASSERT_TRUE(store().soft_delete_app(app.id, "2001-02-04T00:00:00Z"));
+  EXPECT_EQ(store().restore_app(app.id, "2001-02-05T00:00:00Z").updated_at, "2001-02-05T00:00:00Z");
+  EXPECT_EQ(store().get_app(app.id)->updated_at, "2001-02-05T00:00:00Z");
 }
 
 TEST_P(StoreConformanceTest, ListPatsIsOwnNonRevokedNewestFirst) {
@@ -209,7 +234,7 @@ TEST_P(StoreConformanceTest, TouchPatRecordsLastUse) {
 // ---- Apps ----
 
 TEST_P(StoreConformanceTest, CreateAppHasIdDefaultsAndTimestamps) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   EXPECT_TRUE(is_uuid(app.id));
   EXPECT_EQ(app.name, "sales");
   EXPECT_EQ(app.owner, "alice");
@@ -232,43 +257,45 @@ TEST_P(StoreConformanceTest, CreateAppHasIdDefaultsAndTimestamps) {
 
   EXPECT_FALSE(store().get_app(uuid_v4()));
   EXPECT_FALSE(store().get_app_by_name("other"));
-  EXPECT_NE(store().create_app("other", "alice").id, app.id);
+  EXPECT_NE(store().create_app("other", "alice", kNow).id, app.id);
 }
 
 TEST_P(StoreConformanceTest, DuplicateLiveAppNameIsConflict) {
-  store().create_app("sales", "alice");
+  store().create_app("sales", "alice", kNow);
   try {
-    store().create_app("sales", "bob");
+    store().create_app("sales", "bob", kNow);
     FAIL() << "expected a conflict";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.status(), 409);
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), kConflict);
     EXPECT_STREQ(e.what(), "app name \"sales\" already exists");
   }
   EXPECT_EQ(store().list_apps({}).total, 1);
 }
 
-TEST_P(StoreConformanceTest, UpdateAppWritesEveryMutableFieldAndBumpsUpdatedAt) {
-  App app = store().create_app("sales", "alice");
-  app.name = "sales-v2";
-  app.owner = "bob";
-  app.access_type = "public";
-  app.max_workers_per_app = 4;
-  app.max_sessions_per_worker = 3;
-  app.memory_limit = "2g";
-  app.cpu_limit = 1.5;
-  app.title = "Sales";
-  app.description = "Quarterly numbers";
-  app.pre_warmed_sessions = 2;
-  app.enabled = false;
-  app.refresh_schedule = "0 3 * * *";
-  app.image = "rocker/r-ver";
-  app.runtime = "runsc";
-  app.updated_at = "2000-01-01T00:00:00Z";  // ignored: the store stamps it
-  store().update_app(app);
+TEST_P(StoreConformanceTest, UpdateAppWritesEveryGivenFieldAndStampsNow) {
+  App app = store().create_app("sales", "alice", kNow);
+  EXPECT_EQ(app.created_at, kNow);
+  EXPECT_EQ(app.updated_at, kNow);
+  AppUpdate update;
+  update.owner = "bob";
+  update.access_type = "public";
+  update.max_workers_per_app = 4;
+  update.max_sessions_per_worker = 3;
+  update.memory_limit = "2g";
+  update.cpu_limit = 1.5;
+  update.title = "Sales";
+  update.description = "Quarterly numbers";
+  update.pre_warmed_sessions = 2;
+  update.enabled = false;
+  update.refresh_schedule = "0 3 * * *";
+  update.image = "rocker/r-ver";
+  update.runtime = "runsc";
+  const std::string later = "2026-04-02T08:30:00Z";
+  App returned = store().update_app(app.id, update, later);
 
   auto got = store().get_app(app.id);
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->name, "sales-v2");
+  EXPECT_EQ(got->name, "sales");
   EXPECT_EQ(got->owner, "bob");
   EXPECT_EQ(got->access_type, "public");
   EXPECT_EQ(got->max_workers_per_app, 4);
@@ -282,45 +309,77 @@ TEST_P(StoreConformanceTest, UpdateAppWritesEveryMutableFieldAndBumpsUpdatedAt) 
   EXPECT_EQ(got->refresh_schedule, "0 3 * * *");
   EXPECT_EQ(got->image, "rocker/r-ver");
   EXPECT_EQ(got->runtime, "runsc");
-  EXPECT_EQ(got->created_at, app.created_at);
-  EXPECT_GE(got->updated_at, app.created_at);
-  EXPECT_FALSE(store().get_app_by_name("sales")) << "the old name is free again";
+  EXPECT_EQ(got->created_at, kNow);
+  EXPECT_EQ(got->updated_at, later) << "updated_at is the caller's now";
+  EXPECT_EQ(returned.owner, "bob") << "update_app returns the row as written";
+  EXPECT_EQ(returned.updated_at, later);
 
-  // Optional fields can be cleared again.
-  got->max_workers_per_app.reset();
-  got->memory_limit.reset();
-  got->cpu_limit.reset();
-  got->title.reset();
-  store().update_app(*got);
+  // Optional fields can be cleared again; fields not named stay.
+  AppUpdate clear;
+  clear.max_workers_per_app = std::optional<int>{};
+  clear.memory_limit = std::optional<std::string>{};
+  clear.cpu_limit = std::optional<double>{};
+  clear.title = std::optional<std::string>{};
+  store().update_app(app.id, clear, later);
   auto cleared = store().get_app(app.id);
   EXPECT_FALSE(cleared->max_workers_per_app);
   EXPECT_FALSE(cleared->memory_limit);
   EXPECT_FALSE(cleared->cpu_limit);
   EXPECT_FALSE(cleared->title);
   EXPECT_EQ(cleared->description, "Quarterly numbers");
+  EXPECT_EQ(cleared->owner, "bob");
+  EXPECT_EQ(cleared->pre_warmed_sessions, 2);
 }
 
 TEST_P(StoreConformanceTest, UpdateUnknownAppIsNotFound) {
-  App ghost;
-  ghost.id = uuid_v4();
-  ghost.name = "ghost";
-  EXPECT_EQ(api_status_of([&] { store().update_app(ghost); }), 404);
-  EXPECT_FALSE(store().get_app(ghost.id));
+  const std::string ghost = uuid_v4();
+  EXPECT_EQ(error_of([&] { store().update_app(ghost, enabled_update(false), kNow); }), kNotFound);
+  EXPECT_FALSE(store().get_app(ghost));
 }
 
-TEST_P(StoreConformanceTest, UpdateAppRejectsAnUnknownActiveBundle) {
-  App app = store().create_app("sales", "alice");
-  app.active_bundle = uuid_v4();
-  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 404);
-  EXPECT_FALSE(store().get_app(app.id)->active_bundle);
+// A PATCH that read the app before a background activation must not put the
+// old bundle back (or undo any other field it did not send).
+TEST_P(StoreConformanceTest, UpdateAppNeverUndoesAConcurrentActivationOrRename) {
+  App app = store().create_app("sales", "alice", kNow);
+  Bundle bundle = make_bundle(app.id, kNow);
+  store().create_bundle(bundle);
+  AppUpdate patch;  // what a PATCH prepared from the row read above
+  patch.title = "Sales";
+  store().activate_bundle(app.id, bundle.id, kNow);
+  store().rename_app(app.id, "sales-2", kNow);
+  store().update_app(app.id, enabled_update(false), kNow);
+  store().update_app(app.id, patch, kNow);
+  auto got = store().get_app(app.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->active_bundle, bundle.id);
+  EXPECT_EQ(got->name, "sales-2");
+  EXPECT_FALSE(got->enabled);
+  EXPECT_EQ(got->title, "Sales");
 }
 
-TEST_P(StoreConformanceTest, RenameOntoTakenNameIsConflict) {
-  store().create_app("taken", "alice");
-  App app = store().create_app("mine", "alice");
-  app.name = "taken";
-  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 409);
-  EXPECT_EQ(store().get_app(app.id)->name, "mine");
+// Two writers of different fields at once: neither loses its write.
+TEST_P(StoreConformanceTest, ConcurrentFieldUpdatesAllLand) {
+  App app = store().create_app("sales", "alice", kNow);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 1; i <= 25; ++i) {
+        update(store(), app.id, [&](AppUpdate& u) {
+          if (t == 0) u.pre_warmed_sessions = i % 10;
+          if (t == 1) u.max_sessions_per_worker = i;
+          if (t == 2) u.title = "title " + std::to_string(i);
+          if (t == 3) u.image = "image-" + std::to_string(i);
+        });
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  auto got = store().get_app(app.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->pre_warmed_sessions, 5);
+  EXPECT_EQ(got->max_sessions_per_worker, 25);
+  EXPECT_EQ(got->title, "title 25");
+  EXPECT_EQ(got->image, "image-25");
 }
 
 // ---- Renames and aliases ----
@@ -331,8 +390,8 @@ std::string shifted(const std::string& now, std::chrono::seconds offset) {
 }
 
 TEST_P(StoreConformanceTest, RenameKeepsTheFormerNameAsAnAlias) {
-  App app = store().create_app("old-name", "alice");
-  std::string now = now_rfc3339();
+  App app = store().create_app("old-name", "alice", kNow);
+  std::string now = kNow;
   store().rename_app(app.id, "new-name", now);
 
   auto renamed = store().get_app_by_name("new-name");
@@ -349,8 +408,8 @@ TEST_P(StoreConformanceTest, RenameKeepsTheFormerNameAsAnAlias) {
 }
 
 TEST_P(StoreConformanceTest, AliasTurnsIntoRedirectThenDisappears) {
-  App app = store().create_app("before", "alice");
-  std::string now = now_rfc3339();
+  App app = store().create_app("before", "alice", kNow);
+  std::string now = kNow;
   store().rename_app(app.id, "after", now);
 
   std::string in_redirect = shifted(now, kAliasPhase + std::chrono::seconds(1));
@@ -372,22 +431,22 @@ TEST_P(StoreConformanceTest, AliasTurnsIntoRedirectThenDisappears) {
 }
 
 TEST_P(StoreConformanceTest, RenameOntoLiveNameOrForeignAliasIsConflict) {
-  App a = store().create_app("app-a", "alice");
-  App b = store().create_app("app-b", "bob");
-  std::string now = now_rfc3339();
-  EXPECT_EQ(api_status_of([&] { store().rename_app(a.id, "app-b", now); }), 409);
+  App a = store().create_app("app-a", "alice", kNow);
+  App b = store().create_app("app-b", "bob", kNow);
+  std::string now = kNow;
+  EXPECT_EQ(error_of([&] { store().rename_app(a.id, "app-b", now); }), kConflict);
 
   store().rename_app(a.id, "app-a2", now);  // "app-a" now serves a as an alias
-  EXPECT_EQ(api_status_of([&] { store().rename_app(b.id, "app-a", now); }), 409);
-  EXPECT_EQ(api_status_of([&] { store().create_app("app-a", "carol"); }), 409);
+  EXPECT_EQ(error_of([&] { store().rename_app(b.id, "app-a", now); }), kNameReserved);
+  EXPECT_EQ(error_of([&] { store().create_app("app-a", "carol", now); }), kNameReserved);
   EXPECT_EQ(store().get_app(b.id)->name, "app-b");
   EXPECT_EQ(store().find_alias("app-a", now)->app_id, a.id);
-  EXPECT_EQ(api_status_of([&] { store().rename_app(uuid_v4(), "app-z", now); }), 404);
+  EXPECT_EQ(error_of([&] { store().rename_app(uuid_v4(), "app-z", now); }), kNotFound);
 }
 
 TEST_P(StoreConformanceTest, RenameBackReclaimsOwnAliasAndChainsKeepPointingAtTheApp) {
-  App app = store().create_app("first", "alice");
-  std::string now = now_rfc3339();
+  App app = store().create_app("first", "alice", kNow);
+  std::string now = kNow;
   store().rename_app(app.id, "second", now);
   store().rename_app(app.id, "third", now);
   EXPECT_EQ(store().find_alias("first", now)->app_id, app.id);
@@ -403,11 +462,10 @@ TEST_P(StoreConformanceTest, RenameBackReclaimsOwnAliasAndChainsKeepPointingAtTh
 }
 
 TEST_P(StoreConformanceTest, RenamesClearOutExpiredAliases) {
-  App app = store().create_app("ancient", "alice");
-  std::string long_ago =
-      shifted(now_rfc3339(), -(kAliasPhase + kRedirectPhase + std::chrono::hours(1)));
+  App app = store().create_app("ancient", "alice", kNow);
+  std::string long_ago = shifted(kNow, -(kAliasPhase + kRedirectPhase + std::chrono::hours(1)));
   store().rename_app(app.id, "middle", long_ago);
-  std::string now = now_rfc3339();
+  std::string now = kNow;
   store().rename_app(app.id, "latest", now);
   // "ancient" was past both phases and went with the rename; "middle" stays.
   EXPECT_EQ(store().expire_aliases(now), 0);
@@ -416,42 +474,41 @@ TEST_P(StoreConformanceTest, RenamesClearOutExpiredAliases) {
 }
 
 TEST_P(StoreConformanceTest, ARedirectingNameCanBeTakenByANewApp) {
-  App app = store().create_app("taken-later", "alice");
+  App app = store().create_app("taken-later", "alice", kNow);
   // Renamed long enough ago that the alias phase is over.
-  std::string then = shifted(now_rfc3339(), -(kAliasPhase + std::chrono::seconds(60)));
+  std::string then = shifted(kNow, -(kAliasPhase + std::chrono::seconds(60)));
   store().rename_app(app.id, "current", then);
-  ASSERT_EQ(store().find_alias("taken-later", now_rfc3339())->phase, "redirect");
+  ASSERT_EQ(store().find_alias("taken-later", kNow)->phase, "redirect");
 
-  App other = store().create_app("taken-later", "bob");
+  App other = store().create_app("taken-later", "bob", kNow);
   EXPECT_EQ(store().get_app_by_name("taken-later")->id, other.id);
-  EXPECT_FALSE(store().find_alias("taken-later", now_rfc3339()));
+  EXPECT_FALSE(store().find_alias("taken-later", kNow));
 }
 
 TEST_P(StoreConformanceTest, AliasesOfDeletedAppsAreGone) {
-  App soft = store().create_app("soft-old", "alice");
-  App hard = store().create_app("hard-old", "alice");
-  std::string now = now_rfc3339();
+  App soft = store().create_app("soft-old", "alice", kNow);
+  App hard = store().create_app("hard-old", "alice", kNow);
+  std::string now = kNow;
   store().rename_app(soft.id, "soft-new", now);
   store().rename_app(hard.id, "hard-new", now);
 
   ASSERT_TRUE(store().soft_delete_app(soft.id, now));
   EXPECT_FALSE(store().find_alias("soft-old", now));
-  EXPECT_EQ(api_status_of([&] { store().rename_app(soft.id, "soft-x", now); }), 404);
+  EXPECT_EQ(error_of([&] { store().rename_app(soft.id, "soft-x", now); }), kNotFound);
   store().delete_app(hard.id);
   EXPECT_FALSE(store().find_alias("hard-old", now));
   // The hard delete cascaded: the name is free again.
-  EXPECT_EQ(store().create_app("hard-old", "bob").name, "hard-old");
+  EXPECT_EQ(store().create_app("hard-old", "bob", kNow).name, "hard-old");
 }
 
 TEST_P(StoreConformanceTest, ListAppsSearchesNameTitleDescriptionIgnoringCase) {
-  App by_name = store().create_app("Sales-Dashboard", "alice");
-  App by_title = store().create_app("alpha", "alice");
-  by_title.title = "Quarterly SALES";
-  store().update_app(by_title);
-  App by_description = store().create_app("beta", "alice");
-  by_description.description = "shows sales per region";
-  store().update_app(by_description);
-  store().create_app("unrelated", "alice");
+  App by_name = store().create_app("Sales-Dashboard", "alice", kNow);
+  App by_title = store().create_app("alpha", "alice", kNow);
+  update(store(), by_title.id, [](AppUpdate& u) { u.title = "Quarterly SALES"; });
+  App by_description = store().create_app("beta", "alice", kNow);
+  update(store(), by_description.id,
+         [](AppUpdate& u) { u.description = "shows sales per region"; });
+  store().create_app("unrelated", "alice", kNow);
 
   AppListQuery query;
   query.search = "sAlEs";
@@ -466,14 +523,12 @@ TEST_P(StoreConformanceTest, ListAppsSearchesNameTitleDescriptionIgnoringCase) {
 }
 
 TEST_P(StoreConformanceTest, ListAppsSearchTakesLikeMetacharactersLiterally) {
-  App percent = store().create_app("hundred", "alice");
-  percent.title = "100% done";
-  store().update_app(percent);
-  store().create_app("under_score", "alice");
-  store().create_app("underXscore", "alice");
-  App backslash = store().create_app("path", "alice");
-  backslash.description = "C:\\data";
-  store().update_app(backslash);
+  App percent = store().create_app("hundred", "alice", kNow);
+  update(store(), percent.id, [](AppUpdate& u) { u.title = "100% done"; });
+  store().create_app("under_score", "alice", kNow);
+  store().create_app("underXscore", "alice", kNow);
+  App backslash = store().create_app("path", "alice", kNow);
+  update(store(), backslash.id, [](AppUpdate& u) { u.description = "C:\\data"; });
 
   AppListQuery query;
   query.search = "%";
@@ -485,14 +540,12 @@ TEST_P(StoreConformanceTest, ListAppsSearchTakesLikeMetacharactersLiterally) {
 }
 
 TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
-  store().create_app("alice-acl", "alice");
-  store().create_app("bob-acl", "bob");
-  App logged_in = store().create_app("bob-logged-in", "bob");
-  logged_in.access_type = "logged_in";
-  store().update_app(logged_in);
-  App open = store().create_app("bob-public", "bob");
-  open.access_type = "public";
-  store().update_app(open);
+  store().create_app("alice-acl", "alice", kNow);
+  store().create_app("bob-acl", "bob", kNow);
+  App logged_in = store().create_app("bob-logged-in", "bob", kNow);
+  update(store(), logged_in.id, [](AppUpdate& u) { u.access_type = "logged_in"; });
+  App open = store().create_app("bob-public", "bob", kNow);
+  update(store(), open.id, [](AppUpdate& u) { u.access_type = "public"; });
 
   AppListQuery query;
   query.visible_to = Viewer{"alice", {}};
@@ -507,7 +560,8 @@ TEST_P(StoreConformanceTest, ListAppsVisibilityOwnedOrLoggedInOrPublic) {
 
 TEST_P(StoreConformanceTest, ListAppsPaginatesRecentlyUpdatedFirst) {
   std::vector<App> apps;
-  for (const char* name : {"a", "b", "c", "d", "e"}) apps.push_back(store().create_app(name, "x"));
+  for (const char* name : {"a", "b", "c", "d", "e"})
+    apps.push_back(store().create_app(name, "x", kNow));
   // activate_bundle stamps updated_at with the given time: use it to set a
   // known order without waiting for the clock.
   const char* times[] = {"2030-01-05T00:00:00Z", "2030-01-01T00:00:00Z", "2030-01-04T00:00:00Z",
@@ -537,8 +591,8 @@ TEST_P(StoreConformanceTest, ListAppsPaginatesRecentlyUpdatedFirst) {
 }
 
 TEST_P(StoreConformanceTest, DeleteAppRemovesItAndItsBundlesOnly) {
-  App doomed = store().create_app("doomed", "alice");
-  App kept = store().create_app("kept", "alice");
+  App doomed = store().create_app("doomed", "alice", kNow);
+  App kept = store().create_app("kept", "alice", kNow);
   Bundle doomed_bundle = make_bundle(doomed.id, "2026-01-01T00:00:00Z");
   Bundle kept_bundle = make_bundle(kept.id, "2026-01-01T00:00:00Z");
   store().create_bundle(doomed_bundle);
@@ -551,14 +605,14 @@ TEST_P(StoreConformanceTest, DeleteAppRemovesItAndItsBundlesOnly) {
   EXPECT_THAT(store().list_bundles(doomed.id), IsEmpty());
   EXPECT_TRUE(store().get_app(kept.id));
   EXPECT_TRUE(store().get_bundle(kept_bundle.id));
-  EXPECT_NO_THROW(store().create_app("doomed", "bob")) << "the name is free again";
+  EXPECT_NO_THROW(store().create_app("doomed", "bob", kNow)) << "the name is free again";
   EXPECT_NO_THROW(store().delete_app(uuid_v4())) << "deleting an unknown app is a no-op";
 }
 
 // ---- Soft delete ----
 
 TEST_P(StoreConformanceTest, SoftDeleteHidesAppAndFreesItsName) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   store().create_bundle(bundle);
 
@@ -567,12 +621,12 @@ TEST_P(StoreConformanceTest, SoftDeleteHidesAppAndFreesItsName) {
   EXPECT_FALSE(store().get_app_by_name("sales"));
   EXPECT_EQ(store().list_apps({}).total, 0);
   EXPECT_TRUE(store().get_bundle(bundle.id)) << "bundles stay until the purge";
-  EXPECT_EQ(api_status_of([&] { store().update_app(app); }), 404);
+  EXPECT_EQ(error_of([&] { store().update_app(app.id, enabled_update(false), kNow); }), kNotFound);
 
   EXPECT_FALSE(store().soft_delete_app(app.id, "2030-01-02T00:00:00Z")) << "already deleted";
   EXPECT_FALSE(store().soft_delete_app(uuid_v4(), "2030-01-02T00:00:00Z"));
 
-  App reuse = store().create_app("sales", "bob");
+  App reuse = store().create_app("sales", "bob", kNow);
   EXPECT_NE(reuse.id, app.id);
   auto deleted = store().list_deleted_apps(std::nullopt);
   ASSERT_EQ(deleted.size(), 1u);
@@ -581,34 +635,34 @@ TEST_P(StoreConformanceTest, SoftDeleteHidesAppAndFreesItsName) {
 }
 
 TEST_P(StoreConformanceTest, RestoreBringsBackASoftDeletedApp) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   ASSERT_TRUE(store().soft_delete_app(app.id, "2030-01-01T00:00:00Z"));
 
-  App restored = store().restore_app(app.id);
+  App restored = store().restore_app(app.id, kNow);
   EXPECT_EQ(restored.id, app.id);
   EXPECT_EQ(restored.name, "sales");
   EXPECT_FALSE(restored.deleted_at);
   EXPECT_EQ(store().get_app_by_name("sales")->id, app.id);
   EXPECT_THAT(store().list_deleted_apps(std::nullopt), IsEmpty());
 
-  EXPECT_EQ(api_status_of([&] { store().restore_app(app.id); }), 404) << "not deleted";
-  EXPECT_EQ(api_status_of([&] { store().restore_app(uuid_v4()); }), 404);
+  EXPECT_EQ(error_of([&] { store().restore_app(app.id, kNow); }), kNotFound) << "not deleted";
+  EXPECT_EQ(error_of([&] { store().restore_app(uuid_v4(), kNow); }), kNotFound);
 }
 
 TEST_P(StoreConformanceTest, RestoreIsRefusedWhenTheNameWasReused) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   ASSERT_TRUE(store().soft_delete_app(app.id, "2030-01-01T00:00:00Z"));
-  store().create_app("sales", "bob");
+  store().create_app("sales", "bob", kNow);
 
-  EXPECT_EQ(api_status_of([&] { store().restore_app(app.id); }), 409);
+  EXPECT_EQ(error_of([&] { store().restore_app(app.id, kNow); }), kConflict);
   EXPECT_EQ(store().list_deleted_apps(std::nullopt).size(), 1u) << "still deleted";
   EXPECT_EQ(store().get_app_by_name("sales")->owner, "bob");
 }
 
 TEST_P(StoreConformanceTest, ListDeletedAppsNewestFirstWithCutoff) {
-  App early = store().create_app("early", "x");
-  App late = store().create_app("late", "x");
-  store().create_app("live", "x");
+  App early = store().create_app("early", "x", kNow);
+  App late = store().create_app("late", "x", kNow);
+  store().create_app("live", "x", kNow);
   store().soft_delete_app(early.id, "2030-01-01T00:00:00Z");
   store().soft_delete_app(late.id, "2030-02-01T00:00:00Z");
 
@@ -623,7 +677,7 @@ TEST_P(StoreConformanceTest, ListDeletedAppsNewestFirstWithCutoff) {
 // ---- Bundles ----
 
 TEST_P(StoreConformanceTest, CreateAndGetBundle) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   bundle.deployed_by = "alice";
   bundle.pinned = true;
@@ -647,8 +701,8 @@ TEST_P(StoreConformanceTest, BundleNeedsAnExistingApp) {
 }
 
 TEST_P(StoreConformanceTest, ListBundlesNewestUploadFirstThenLatestInserted) {
-  App app = store().create_app("sales", "alice");
-  App other = store().create_app("other", "alice");
+  App app = store().create_app("sales", "alice", kNow);
+  App other = store().create_app("other", "alice", kNow);
   Bundle oldest = make_bundle(app.id, "2026-01-01T00:00:00Z");
   Bundle newest = make_bundle(app.id, "2026-03-01T00:00:00Z");
   Bundle middle_first = make_bundle(app.id, "2026-02-01T00:00:00Z");
@@ -664,7 +718,7 @@ TEST_P(StoreConformanceTest, ListBundlesNewestUploadFirstThenLatestInserted) {
 }
 
 TEST_P(StoreConformanceTest, SetBundleStatusRecordsAndClearsError) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   store().create_bundle(bundle);
 
@@ -677,12 +731,12 @@ TEST_P(StoreConformanceTest, SetBundleStatusRecordsAndClearsError) {
   store().set_bundle_status(bundle.id, "building", std::nullopt);
   EXPECT_FALSE(store().get_bundle(bundle.id)->error);
 
-  EXPECT_EQ(api_status_of([&] { store().set_bundle_status(uuid_v4(), "ready", std::nullopt); }),
-            404);
+  EXPECT_EQ(error_of([&] { store().set_bundle_status(uuid_v4(), "ready", std::nullopt); }),
+            kNotFound);
 }
 
 TEST_P(StoreConformanceTest, ActivateBundleUpdatesBundleAndAppTogether) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle first = make_bundle(app.id, "2026-01-01T00:00:00Z");
   Bundle second = make_bundle(app.id, "2026-01-02T00:00:00Z");
   store().create_bundle(first);
@@ -702,17 +756,15 @@ TEST_P(StoreConformanceTest, ActivateBundleUpdatesBundleAndAppTogether) {
 }
 
 TEST_P(StoreConformanceTest, ActivateBundleOfAnotherAppChangesNothing) {
-  App app = store().create_app("sales", "alice");
-  App other = store().create_app("other", "alice");
+  App app = store().create_app("sales", "alice", kNow);
+  App other = store().create_app("other", "alice", kNow);
   Bundle foreign = make_bundle(other.id, "2026-01-01T00:00:00Z");
   store().create_bundle(foreign);
 
-  EXPECT_EQ(
-      api_status_of([&] { store().activate_bundle(app.id, foreign.id, "2030-01-01T00:00:00Z"); }),
-      404);
-  EXPECT_EQ(
-      api_status_of([&] { store().activate_bundle(app.id, uuid_v4(), "2030-01-01T00:00:00Z"); }),
-      404);
+  EXPECT_EQ(error_of([&] { store().activate_bundle(app.id, foreign.id, "2030-01-01T00:00:00Z"); }),
+            kNotFound);
+  EXPECT_EQ(error_of([&] { store().activate_bundle(app.id, uuid_v4(), "2030-01-01T00:00:00Z"); }),
+            kNotFound);
   EXPECT_EQ(store().get_bundle(foreign.id)->status, "pending");
   EXPECT_FALSE(store().get_bundle(foreign.id)->deployed_at);
   EXPECT_FALSE(store().get_app(app.id)->active_bundle);
@@ -720,23 +772,22 @@ TEST_P(StoreConformanceTest, ActivateBundleOfAnotherAppChangesNothing) {
 }
 
 TEST_P(StoreConformanceTest, ActivateBundleOfSoftDeletedAppRollsBackTheBundle) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   store().create_bundle(bundle);
   ASSERT_TRUE(store().soft_delete_app(app.id, "2026-01-01T00:01:00Z"));
 
   // The bundle update succeeds, the app update finds no live app: the whole
   // transaction must roll back.
-  EXPECT_EQ(
-      api_status_of([&] { store().activate_bundle(app.id, bundle.id, "2030-01-01T00:00:00Z"); }),
-      404);
+  EXPECT_EQ(error_of([&] { store().activate_bundle(app.id, bundle.id, "2030-01-01T00:00:00Z"); }),
+            kNotFound);
   auto got = store().get_bundle(bundle.id);
   EXPECT_EQ(got->status, "pending");
   EXPECT_FALSE(got->deployed_at);
 }
 
 TEST_P(StoreConformanceTest, FailInterruptedBundlesFailsOnlyUnfinishedOnes) {
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle pending = make_bundle(app.id, "2026-01-01T00:00:00Z");
   Bundle building = make_bundle(app.id, "2026-01-02T00:00:00Z");
   Bundle ready = make_bundle(app.id, "2026-01-03T00:00:00Z");
@@ -764,7 +815,7 @@ TEST_P(StoreConformanceTest, DataSurvivesReopen) {
   store().upsert_user(make_user("alice", "admin"));
   auto pat = make_pat("alice", "laptop");
   store().create_pat(pat);
-  App app = store().create_app("sales", "alice");
+  App app = store().create_app("sales", "alice", kNow);
   Bundle bundle = make_bundle(app.id, "2026-01-01T00:00:00Z");
   store().create_bundle(bundle);
   store().activate_bundle(app.id, bundle.id, "2026-01-01T00:01:00Z");
@@ -774,7 +825,7 @@ TEST_P(StoreConformanceTest, DataSurvivesReopen) {
   EXPECT_EQ(store().find_pat_by_hash(pat.token_hash)->id, pat.id);
   EXPECT_EQ(store().get_app_by_name("sales")->active_bundle, bundle.id);
   EXPECT_EQ(store().get_bundle(bundle.id)->status, "ready");
-  EXPECT_EQ(api_status_of([&] { store().create_app("sales", "bob"); }), 409);
+  EXPECT_EQ(error_of([&] { store().create_app("sales", "bob", kNow); }), kConflict);
 }
 
 TEST_P(StoreConformanceTest, ConcurrentCallersAreSerialisedSafely) {
@@ -785,12 +836,12 @@ TEST_P(StoreConformanceTest, ConcurrentCallersAreSerialisedSafely) {
     threads.emplace_back([&, t] {
       // Every thread races for "shared" and also creates its own app.
       try {
-        store().create_app("shared", "user" + std::to_string(t));
+        store().create_app("shared", "user" + std::to_string(t), kNow);
         ++created;
-      } catch (const ApiError& e) {
-        if (e.status() == 409) ++conflicts;
+      } catch (const StoreError& e) {
+        if (e.kind() == kConflict) ++conflicts;
       }
-      App own = store().create_app("own-" + std::to_string(t), "user");
+      App own = store().create_app("own-" + std::to_string(t), "user", kNow);
       store().create_bundle(make_bundle(own.id, "2026-01-01T00:00:00Z"));
     });
   }

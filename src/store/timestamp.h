@@ -21,4 +21,7 @@ std::string format_rfc3339(TimePoint t);
 // out-of-range fields.
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
+// The current time in this format (for callers; the store never reads the clock).
+std::string now_rfc3339();
+
 }  // namespace blockyard::store

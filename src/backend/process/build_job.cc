@@ -10,8 +10,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "backend/process/bind_staging.h"
-#include "backend/process/bwrap_args.h"
 #include "backend/process/process_tree.h"
 #include "backend/process/sandbox_marker.h"
 #include "backend/process/worker_env.h"
@@ -119,53 +117,30 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   const std::string name = build_job_name(spec.build_id);
   // Declaration order is release order in reverse: the process dies first,
   // then the output is taken back, the group goes, the UID last.
-  UidLease uid(*context.uids, context.uids->allocate());
+  UidLease uid(*context.uids);
   std::unique_ptr<WorkerCgroup> cgroup =
       context.cgroups != nullptr ? context.cgroups->create(name, context.limits) : nullptr;
-  OutputOwnership output(spec.output_path, context.own_uids, uid.uid(), context.gid);
-  UniqueFd seccomp;
-  if (!context.seccomp_profile.empty()) {
-    seccomp = UniqueFd(::open(context.seccomp_profile.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!seccomp.valid())
-      throw std::runtime_error(
-          errno_text("build: seccomp: open " + context.seccomp_profile.string()));
-  }
+  OutputOwnership output(spec.output_path, context.launch.own_uids, uid.uid(), context.launch.gid);
 
-  std::vector<SandboxBind> binds{{fs::absolute(spec.bundle_path), spec.bundle_mount, true},
-                                 {fs::absolute(spec.output_path), spec.output_mount, false}};
+  LaunchRequest launch;
+  launch.name = name;
+  launch.uid = uid.uid();
+  launch.binds = {{fs::absolute(spec.bundle_path), spec.bundle_mount, true},
+                  {fs::absolute(spec.output_path), spec.output_mount, false}};
   for (const auto& m : spec.mounts)
-    binds.push_back({fs::absolute(m.source), m.target, m.read_only});
-  ProcessOptions run;
-  run.private_binds = stage_binds(binds, context.own_uids);
-
-  SandboxSpec sandbox;
-  sandbox.bwrap_path = context.bwrap_path;
-  sandbox.bundle_host_path = binds[0].source;
-  sandbox.bundle_mount = binds[0].target;
-  sandbox.extra_binds.assign(binds.begin() + 1, binds.end());
-  sandbox.hidden_paths = context.hidden_paths;
-  sandbox.proc = context.proc;
-  sandbox.env = build_environment(spec.env);
-  sandbox.command = command;
-  sandbox.info_fd = 3;
-  sandbox.uid = uid.uid();
-  sandbox.gid = context.gid;
-  if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
-
-  run.argv = build_bwrap_argv(sandbox);
-  if (context.own_uids) run.run_as = ProcessOptions::Identity{uid.uid(), context.gid};
-  run.env = {sandbox_marker(context.instance, name)};
-  run.log = log;
-  run.close_log_at_exit = false;
-  run.info_pipe = true;
-  if (seccomp.valid()) run.inherit_fds = {seccomp.get()};
-  if (cgroup) run.cgroup_procs_fds = cgroup->procs_fds();
-  run.rlimits = context.rlimits;
+    launch.binds.push_back({fs::absolute(m.source), m.target, m.read_only});
+  launch.env = build_environment(spec.env);
+  launch.command = command;
+  if (cgroup) launch.cgroup_procs_fds = cgroup->procs_fds();
+  launch.rlimits = context.rlimits;
+  launch.log = log;
+  launch.close_log_at_exit = false;
 
   spdlog::info("process backend: build started build_id={} app_id={} uid={}", spec.build_id,
                spec.app_id, uid.uid());
-  auto process = WorkerProcess::start(std::move(run));
-  const int sandbox_pid = parse_bwrap_child_pid(process->read_info(milliseconds(2000)));
+  LaunchedSandbox launched = launch_sandbox(context.launch, std::move(launch));
+  auto& process = launched.process;
+  const int sandbox_pid = launched.sandbox_pid;
 
   BuildResult result;
   bool finished = false;

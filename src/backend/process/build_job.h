@@ -21,7 +21,7 @@
 
 #include "backend/backend.h"
 #include "backend/process/cgroups.h"
-#include "backend/process/sandbox_mounts.h"
+#include "backend/process/sandbox_launch.h"
 #include "backend/process/uid_allocator.h"
 #include "backend/process/worker_process.h"
 
@@ -29,18 +29,12 @@ namespace blockyard::backend::process {
 
 // What a build job borrows from the backend that runs it.
 struct BuildContext {
-  std::filesystem::path bwrap_path;
+  LaunchConfig launch;                     // bwrap, hidden paths, seccomp, identity, marker
   std::filesystem::path r_path;            // argv[0] "R" runs this
   std::filesystem::path rscript;           // argv[0] "Rscript" runs this
-  bool own_uids = false;                   // root: run bwrap as the job's own UID
-  UidAllocator* uids = nullptr;            // required
-  int gid = 65534;                         // worker_gid
+  state::RangeAllocator* uids = nullptr;   // required
   const CgroupManager* cgroups = nullptr;  // null: no cgroup
-  std::string instance;                    // sandbox marker instance (orphan clean-up)
-  std::filesystem::path seccomp_profile;   // empty: no inner filter
-  std::vector<std::filesystem::path> hidden_paths;
-  ProcMount proc = ProcMount::kFresh;  // [process] worker_procfs
-  ResourceLimits limits;               // resolved from the spec and the defaults
+  ResourceLimits limits;                   // resolved from the spec and the defaults
   std::vector<ProcessOptions::Rlimit> rlimits;
 };
 

@@ -17,6 +17,7 @@
 #include "backend/process/backend_waits_for_test.h"
 #include "backend/process/process_backend.h"
 #include "backend/process/sandbox_marker.h"
+#include "state/memory_range_allocator.h"
 
 namespace blockyard::backend::process {
 namespace {
@@ -69,7 +70,7 @@ class BuildJobTest : public ::testing::TestWithParam<bool> {
     // Each variant its own ports and UIDs: ctest runs them in parallel.
     const int offset = GetParam() ? 10 : 0;
     first_uid_ = kFirstUid + offset;
-    uids_ = std::make_shared<MemoryUidAllocator>(first_uid_, first_uid_ + 9);
+    uids_ = std::make_shared<state::MemoryRangeAllocator>(first_uid_, first_uid_ + 9);
     options_.port_range_start = 23500 + offset;
     options_.port_range_end = 23509 + offset;
     options_.worker_uid_range_start = first_uid_;
@@ -108,7 +109,7 @@ class BuildJobTest : public ::testing::TestWithParam<bool> {
   }
 
   fs::path dir_;
-  std::shared_ptr<MemoryUidAllocator> uids_;
+  std::shared_ptr<state::MemoryRangeAllocator> uids_;
   int first_uid_ = 0;  // this variant's UID range starts here
   ProcessBackendOptions options_;
   std::unique_ptr<Backend> backend_;

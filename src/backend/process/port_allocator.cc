@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "state/memory_range_allocator.h"
+
 namespace blockyard::backend::process {
 
 PortLease::PortLease(PortLease&& other) noexcept
@@ -45,35 +47,25 @@ UniqueFd listen_loopback(int port) {
   return fd;
 }
 
+PortAllocator::PortAllocator(std::shared_ptr<state::RangeAllocator> range)
+    : range_(std::move(range)) {}
+
 PortAllocator::PortAllocator(int first, int last)
-    : first_(first), used_(last >= first ? static_cast<std::size_t>(last - first + 1) : 0) {}
+    : PortAllocator(std::make_shared<state::MemoryRangeAllocator>(first, last)) {}
 
 PortLease PortAllocator::reserve() {
-  std::lock_guard lock(mu_);
-  for (std::size_t i = 0; i < used_.size(); ++i) {
-    if (used_[i]) continue;
-    const int port = first_ + static_cast<int>(i);
-    UniqueFd listener = listen_loopback(port);
-    if (!listener.valid()) continue;  // a foreign process holds it: skip, don't mark
-    used_[i] = true;
-    return PortLease(this, port, std::move(listener));
+  for (int from = range_->first(); auto port = range_->claim(from);) {
+    UniqueFd listener = listen_loopback(*port);
+    if (listener.valid()) return PortLease(this, *port, std::move(listener));
+    range_->release(*port);  // a foreign process holds it: skip it, keep it free
+    from = *port + 1;
   }
-  throw std::runtime_error("process backend: all " + std::to_string(used_.size()) +
+  throw std::runtime_error("process backend: all " + std::to_string(range_->size()) +
                            " ports in use");
 }
 
 void PortAllocator::release(int port) {
-  std::lock_guard lock(mu_);
-  const long index = static_cast<long>(port) - first_;
-  if (index < 0 || index >= static_cast<long>(used_.size())) return;
-  used_[static_cast<std::size_t>(index)] = false;
-}
-
-int PortAllocator::in_use() const {
-  std::lock_guard lock(mu_);
-  int n = 0;
-  for (bool u : used_) n += u ? 1 : 0;
-  return n;
+  range_->release(port);
 }
 
 }  // namespace blockyard::backend::process

@@ -1,19 +1,21 @@
-// PortAllocator: hands out TCP ports from an inclusive range for workers on
-// 127.0.0.1. A port is only handed out after binding 127.0.0.1:port succeeded,
-// so ports held by foreign listeners are skipped (and not marked). The bound
-// socket is kept in the PortLease until the caller closes it right before the
-// worker starts, so no one else can grab the port in between.
+// PortAllocator: hands out TCP ports for workers on 127.0.0.1 from a
+// state::RangeAllocator (the [process] port range, possibly shared with other
+// servers). A port is only handed out after binding 127.0.0.1:port succeeded:
+// a port held by a foreign listener is given back to the range and the next
+// one tried. The bound socket is kept in the PortLease until the caller closes
+// it right before the worker starts, so no one else can grab the port in
+// between.
 //
 // Thread safety: all methods are safe to call concurrently. The allocator must
 // outlive every PortLease it handed out.
 #pragma once
 
 #include <atomic>
-#include <mutex>
+#include <memory>
 #include <stdexcept>
-#include <vector>
 
 #include "core/unique_fd.h"
+#include "state/range_allocator.h"
 
 namespace blockyard::backend::process {
 
@@ -48,7 +50,8 @@ class PortLease {
 
 class PortAllocator {
  public:
-  // Inclusive range; a reversed range is an empty pool.
+  explicit PortAllocator(std::shared_ptr<state::RangeAllocator> range);
+  // Over a range of its own (inclusive; a reversed range is an empty pool).
   PortAllocator(int first, int last);
   PortAllocator(const PortAllocator&) = delete;
   PortAllocator& operator=(const PortAllocator&) = delete;
@@ -58,15 +61,16 @@ class PortAllocator {
   PortLease reserve();
   // Returns `port` to the pool; ports outside the range are ignored.
   void release(int port);
-  // Number of ports currently handed out.
-  int in_use() const;
-  int size() const { return static_cast<int>(used_.size()); }
+  // Number of ports currently handed out (by every owner of the range).
+  int in_use() const { return range_->in_use(); }
+  int size() const { return range_->size(); }
 
  private:
-  const int first_;
-  mutable std::mutex mu_;
-  std::vector<bool> used_;
+  std::shared_ptr<state::RangeAllocator> range_;
 };
+
+// The address workers listen on (and the port allocator binds to check a port).
+inline constexpr const char* kWorkerHost = "127.0.0.1";
 
 // Binds a TCP socket to 127.0.0.1:port and listens; invalid UniqueFd when the
 // port is taken. Exposed for tests and the health probe.

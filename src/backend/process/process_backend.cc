@@ -15,19 +15,19 @@
 #include <set>
 #include <stdexcept>
 
-#include "backend/process/bind_staging.h"
 #include "backend/process/build_job.h"
-#include "backend/process/bwrap_args.h"
 #include "backend/process/cgroups.h"
 #include "backend/process/http_probe.h"
 #include "backend/process/port_allocator.h"
 #include "backend/process/process_tree.h"
+#include "backend/process/sandbox_launch.h"
 #include "backend/process/sandbox_marker.h"
 #include "backend/process/sandbox_mounts.h"
 #include "backend/process/shiny_command.h"
 #include "backend/process/worker_env.h"
 #include "backend/process/worker_process.h"
 #include "core/config.h"
+#include "state/memory_range_allocator.h"
 
 namespace blockyard::backend::process {
 
@@ -133,23 +133,32 @@ class ProcessBackend final : public Backend {
   explicit ProcessBackend(const ProcessBackendOptions& options)
       : options_(options),
         rscript_(rscript_beside(options.r_path)),
-        ports_(options.port_range_start, options.port_range_end),
+        ports_(options.port_allocator ? options.port_allocator
+                                      : std::make_shared<state::MemoryRangeAllocator>(
+                                            options.port_range_start, options.port_range_end)),
         uids_(options.uid_allocator
                   ? options.uid_allocator
-                  : std::make_shared<MemoryUidAllocator>(options.worker_uid_range_start,
-                                                         options.worker_uid_range_end)),
+                  : std::make_shared<state::MemoryRangeAllocator>(options.worker_uid_range_start,
+                                                                  options.worker_uid_range_end)),
         own_uids_(runs_workers_as_own_uids(options)),
-        instance_(instance_key(options.state_dir)) {
+        instance_(instance_key(options.state_dir)),
+        launch_{.bwrap_path = options.bwrap_path,
+                .hidden_paths = options.hidden_paths,
+                .seccomp_profile = options.seccomp_profile,
+                .proc = options.worker_proc,
+                .own_uids = own_uids_,
+                .gid = options.worker_gid,
+                .instance = instance_} {
     require_executable(options_.bwrap_path, "bwrap_path");
     require_executable(rscript_, "Rscript (beside r_path)");
     if (ports_.size() == 0)
       throw std::invalid_argument("process backend: empty port range " +
                                   std::to_string(options.port_range_start) + ".." +
                                   std::to_string(options.port_range_end));
-    if (uids_->size() == 0 || options.worker_uid_range_start <= 0)
+    if (uids_->size() == 0 || uids_->first() <= 0)
       throw std::invalid_argument("process backend: bad worker UID range " +
-                                  std::to_string(options.worker_uid_range_start) + ".." +
-                                  std::to_string(options.worker_uid_range_end));
+                                  std::to_string(uids_->first()) + ".." +
+                                  std::to_string(uids_->last()));
     if (options.worker_gid <= 0)
       throw std::invalid_argument("process backend: worker_gid must not be root's group");
     if (!options_.seccomp_profile.empty() && !open_seccomp().valid())
@@ -197,12 +206,15 @@ class ProcessBackend final : public Backend {
   }
 
   void stop(const std::string& worker_id, int grace_ms) override {
-    if (auto w = find(worker_id)) terminate({w}, milliseconds(grace_ms));
+    auto w = find(worker_id);
+    if (!w) return;
+    terminate({w}, milliseconds(grace_ms));
+    forget({w});
   }
 
   bool health_check(const std::string& worker_id) override {
     auto w = find(worker_id);
-    return w && w->running() && http_responds("127.0.0.1", w->port, options_.health_timeout);
+    return w && w->running() && http_responds(endpoint_of(*w), options_.health_timeout);
   }
 
   std::optional<WorkerStatus> status(const std::string& worker_id) override {
@@ -222,7 +234,11 @@ class ProcessBackend final : public Backend {
     return w ? w->log : nullptr;
   }
 
-  void stop_all(int grace_ms) override { terminate(snapshot(), milliseconds(grace_ms)); }
+  void stop_all(int grace_ms) override {
+    const auto all = snapshot();
+    terminate(all, milliseconds(grace_ms));
+    forget(all);
+  }
 
   std::size_t cleanup_orphans() override {
     std::set<std::string> own;
@@ -292,17 +308,11 @@ class ProcessBackend final : public Backend {
 
   BuildResult build(const BuildSpec& spec) override {
     BuildContext context;
-    context.bwrap_path = options_.bwrap_path;
+    context.launch = launch_;
     context.r_path = options_.r_path;
     context.rscript = rscript_;
-    context.own_uids = own_uids_;
     context.uids = uids_.get();
-    context.gid = options_.worker_gid;
     context.cgroups = cgroups_.get();
-    context.instance = instance_;
-    context.seccomp_profile = options_.seccomp_profile;
-    context.hidden_paths = options_.hidden_paths;
-    context.proc = options_.worker_proc;
     WorkerSpec limits_spec;
     limits_spec.memory_limit = spec.memory_limit;
     limits_spec.cpu_limit = spec.cpu_limit;
@@ -352,63 +362,39 @@ class ProcessBackend final : public Backend {
     const ResourceLimits limits = limits_for(spec);
     auto w = std::make_shared<Worker>();
     w->spec = spec;
-    w->log = std::make_shared<LineLog>(options_.log_lines);
+    w->log = spec.log ? spec.log : std::make_shared<LineLog>(options_.log_lines);
     w->started_at = utc_now_rfc3339();
     // Every claim below lives in w->resources: a throw before the start gives all back.
     w->resources.port = ports_.reserve();
     w->port = w->resources.port.port();
-    w->resources.uid = UidLease(*uids_, uids_->allocate());
+    w->resources.uid = UidLease(*uids_);
     w->uid = w->resources.uid.uid();
     if (!options_.state_dir.empty())
       w->resources.dir = std::make_unique<WorkerDir>(options_.state_dir / spec.worker_id, w->uid,
                                                      options_.worker_gid, own_uids_);
     if (cgroups_) w->resources.cgroup = cgroups_->create(spec.worker_id, limits);
-    UniqueFd seccomp;  // the parent's copy closes when this returns, on every path
-    if (!options_.seccomp_profile.empty()) {
-      seccomp = open_seccomp();
-      if (!seccomp.valid())
-        throw std::runtime_error("process backend: seccomp: open " +
-                                 options_.seccomp_profile.string() + ": " + std::strerror(errno));
-    }
 
-    ProcessOptions run;
-    // As a worker UID bwrap reaches the bundle as build jobs do (bind_staging.h).
-    std::vector<SandboxBind> binds{
-        {fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
-    run.private_binds = stage_binds(binds, own_uids_);
-
-    SandboxSpec sandbox;
-    sandbox.bwrap_path = options_.bwrap_path;
-    sandbox.bundle_host_path = binds[0].source;
-    sandbox.bundle_mount = binds[0].target;
-    sandbox.hidden_paths = options_.hidden_paths;
-    sandbox.proc = options_.worker_proc;
-    sandbox.env = worker_environment(options_.worker_env, spec.env, w->port);
-    sandbox.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
-    sandbox.info_fd = 3;
-    sandbox.uid = w->uid;
-    sandbox.gid = options_.worker_gid;
-    if (seccomp.valid()) sandbox.seccomp_fd = kFirstInheritFd;
-
-    run.argv = build_bwrap_argv(sandbox);
-    if (own_uids_) run.run_as = ProcessOptions::Identity{w->uid, options_.worker_gid};
-    // bwrap gets only the marker; --setenv gives the worker its own environment.
-    run.env = {sandbox_marker(instance_, spec.worker_id)};
-    run.log = w->log;
-    run.info_pipe = true;
-    if (seccomp.valid()) run.inherit_fds = {seccomp.get()};
-    if (w->resources.cgroup) run.cgroup_procs_fds = w->resources.cgroup->procs_fds();
-    run.rlimits = rlimits_for(limits);
+    LaunchRequest launch;
+    launch.name = spec.worker_id;
+    launch.uid = w->uid;
+    launch.binds = {{fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
+    launch.env = worker_environment(options_.worker_env, spec.env, w->port);
+    launch.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
+    if (w->resources.cgroup) launch.cgroup_procs_fds = w->resources.cgroup->procs_fds();
+    launch.rlimits = rlimits_for(limits);
+    launch.log = w->log;
     Worker* raw = w.get();  // the process (and its callbacks) never outlive *w
-    run.before_fork = [raw] { raw->resources.port.close_listener(); };
-    run.on_exit = [raw](int code) {
+    launch.before_fork = [raw] { raw->resources.port.close_listener(); };
+    launch.on_exit = [raw](int code) {
       raw->release_resources();
       raw->exited_at = Clock::now().time_since_epoch().count();
       spdlog::info("process backend: worker exited worker_id={} exit_code={}", raw->spec.worker_id,
                    code);
+      if (raw->spec.on_exit) raw->spec.on_exit(code);
     };
-    w->process = WorkerProcess::start(std::move(run));
-    w->sandbox_pid = parse_bwrap_child_pid(w->process->read_info(milliseconds(2000)));
+    LaunchedSandbox launched = launch_sandbox(launch_, std::move(launch));
+    w->process = std::move(launched.process);
+    w->sandbox_pid = launched.sandbox_pid;
     spdlog::info(
         "process backend: spawned worker worker_id={} port={} uid={} pid={} sandbox_pid={}",
         spec.worker_id, w->port, w->uid, w->process->pid(), w->sandbox_pid);
@@ -490,35 +476,29 @@ class ProcessBackend final : public Backend {
     return it == workers_.end() ? nullptr : it->second;
   }
 
-  // Live workers plus exited ones still within log_retention (older ones are
-  // dropped here; their threads are joined outside the lock).
   std::vector<std::shared_ptr<Worker>> snapshot() {
-    std::vector<std::shared_ptr<Worker>> out, expired;
-    {
-      std::lock_guard lock(mu_);
-      const auto now = Clock::now().time_since_epoch().count();
-      const auto retention =
-          std::chrono::duration_cast<Clock::duration>(options_.log_retention).count();
-      for (auto it = workers_.begin(); it != workers_.end();) {
-        const auto exited = it->second->exited_at.load();
-        if (exited != 0 && now - exited >= retention) {
-          expired.push_back(std::move(it->second));
-          it = workers_.erase(it);
-        } else {
-          out.push_back(it->second);
-          ++it;
-        }
-      }
-    }
+    std::vector<std::shared_ptr<Worker>> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [id, w] : workers_) out.push_back(w);
     return out;
   }
 
-  static Endpoint endpoint_of(const Worker& w) {
-    Endpoint e;
-    e.host = "127.0.0.1";
-    e.port = w.port;
-    return e;
+  // Drops stopped workers from the table (each only if it is still the
+  // entry under its id: a new spawn may have replaced an exited one).
+  void forget(const std::vector<std::shared_ptr<Worker>>& stopped) {
+    std::vector<std::shared_ptr<Worker>> dropped;  // destroyed outside the lock
+    std::lock_guard lock(mu_);
+    for (const auto& w : stopped) {
+      auto it = workers_.find(w->spec.worker_id);
+      if (it != workers_.end() && it->second == w) {
+        dropped.push_back(std::move(it->second));
+        workers_.erase(it);
+      }
+    }
   }
+
+  // Workers listen where the port allocator bound its placeholder.
+  static Endpoint endpoint_of(const Worker& w) { return Endpoint::tcp(kWorkerHost, w.port); }
 
   static WorkerStatus status_of(const Worker& w) {
     WorkerStatus s;
@@ -537,9 +517,10 @@ class ProcessBackend final : public Backend {
   const ProcessBackendOptions options_;
   const fs::path rscript_;
   PortAllocator ports_;  // outlive every worker (declared first, destroyed last)
-  std::shared_ptr<UidAllocator> uids_;
+  std::shared_ptr<state::RangeAllocator> uids_;
   const bool own_uids_;  // root: each worker under its own host UID (ProcessOptions::run_as)
   const std::string instance_;
+  const LaunchConfig launch_;  // what every sandbox launch (worker or build) shares
   std::shared_ptr<const CgroupManager> cgroups_;  // null when use_cgroups is off
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Worker>> workers_;

@@ -29,8 +29,9 @@
 // Thread safety: every method may be called concurrently (see Backend); the
 // backend must outlive every build() call still running.
 // Workers stay in the table after they exit — status(), logs() and
-// list_managed() keep reporting them (running = false) — until log_retention
-// has passed since the exit; a new spawn with the same id replaces them.
+// list_managed() keep reporting them (running = false) — until stop() (the
+// owner calls it when WorkerSpec::on_exit tells it of the exit); a new spawn
+// with the same id replaces them.
 // A worker's port, UID, cgroup and directory are given back when it exits and
 // on every spawn failure. Destroying the backend stops every worker.
 #pragma once
@@ -60,18 +61,20 @@ struct ProcessBackendOptions {
   // Server data directories (bundles, database, tokens) that workers must not
   // see: each is covered by an empty read-only tmpfs inside the sandbox.
   std::vector<std::filesystem::path> hidden_paths;
-  ProcMount worker_proc = ProcMount::kFresh;                        // [process] worker_procfs
-  std::chrono::milliseconds log_retention = std::chrono::hours(1);  // [proxy] log_retention
-  std::map<std::string, std::string> worker_env;                    // [server] worker_env
-  std::size_t log_lines = 10000;                                    // lines kept per worker
+  ProcMount worker_proc = ProcMount::kFresh;      // [process] worker_procfs
+  std::map<std::string, std::string> worker_env;  // [server] worker_env
+  std::size_t log_lines = 10000;                  // lines kept per worker
   std::chrono::milliseconds health_timeout{1000};
 
   // Identities ([process] worker_uid_range_start/end, worker_gid).
   int worker_uid_range_start = 60000;
   int worker_uid_range_end = 60999;
   int worker_gid = 65534;
-  // A shared UID pool (several servers on one host); null = in memory over the range.
-  std::shared_ptr<UidAllocator> uid_allocator;
+  // The ranges ports and UIDs come from (state/open_state.h: shared with
+  // other servers when the state is); null = a range of its own in memory
+  // over port_range_start..end / worker_uid_range_start..end.
+  std::shared_ptr<state::RangeAllocator> port_allocator;
+  std::shared_ptr<state::RangeAllocator> uid_allocator;
   // As root, run each worker under its own host UID (ProcessOptions::run_as).
   bool worker_identities = true;
 

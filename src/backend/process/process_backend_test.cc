@@ -6,11 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "backend/process/http_probe.h"
@@ -225,7 +230,7 @@ TEST_F(ProcessBackendTest, BrokenAppExitsAndKeepsItsLog) {
   ASSERT_TRUE(log);
   EXPECT_TRUE(log->closed());
   EXPECT_THAT(test_support::log_text(*log), HasSubstr("Error"));
-  EXPECT_EQ(backend_->list_managed().size(), 1u);  // kept for log_retention
+  EXPECT_EQ(backend_->list_managed().size(), 1u);  // kept until stop()
 
   // Its port went back to the pool: the next worker gets it.
   const auto hello = write_app("hello", {{"app.R", kHelloApp}});
@@ -256,9 +261,7 @@ TEST_F(ProcessBackendTest, StopLeavesNoProcessAndFreesThePort) {
   for (int i = 0; i < 100 && process_alive(tree[0]); ++i)
     std::this_thread::sleep_for(milliseconds(20));
   EXPECT_FALSE(process_alive(tree[0]));
-  const auto s = backend_->status("w");
-  ASSERT_TRUE(s);
-  EXPECT_FALSE(s->running);
+  EXPECT_FALSE(backend_->status("w")) << "a stopped worker leaves the table";
   EXPECT_FALSE(backend_->health_check("w"));
   EXPECT_TRUE(listen_loopback(ep.port).valid());  // the port is free
   EXPECT_EQ(backend_->spawn(spec_for("w2", app)).port, ep.port);
@@ -275,21 +278,42 @@ TEST_F(ProcessBackendTest, StopAllStopsEveryWorker) {
   backend_->spawn(spec_for("b", app));
   ASSERT_TRUE(wait_healthy("a"));
   ASSERT_TRUE(wait_healthy("b"));
+  const int a_pid = backend_->status("a")->pid;
   backend_->stop_all(5000);
-  for (const auto& s : backend_->list_managed()) EXPECT_FALSE(s.running) << s.worker_id;
+  EXPECT_TRUE(backend_->list_managed().empty()) << "stop_all empties the table";
+  EXPECT_NE(::kill(a_pid, 0), 0) << "bwrap of worker a still runs";
 }
 
-TEST_F(ProcessBackendTest, ExitedWorkersAreForgottenAfterLogRetention) {
-  backend_.reset();
-  options_.log_retention = milliseconds(0);
-  backend_ = make_process_backend(options_);
+// The backend keeps an exited worker (and its log) only until its owner,
+// told through on_exit, calls stop(): no retention of its own.
+TEST_F(ProcessBackendTest, AnExitReportsOnceAndTheWorkerStaysUntilStopped) {
   const auto broken = write_app("broken", {{"app.R", "stop('boom')\n"}});
-  backend_->spawn(spec_for("gone", broken));
-  auto log = backend_->logs("gone");
-  ASSERT_TRUE(wait_exited("gone"));
-  EXPECT_TRUE(backend_->list_managed().empty());
+  auto spec = spec_for("gone", broken);
+  spec.log = std::make_shared<LineLog>();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> exits;
+  spec.on_exit = [&](int code) {
+    std::lock_guard lock(mu);
+    exits.push_back(code);
+    cv.notify_all();
+  };
+  backend_->spawn(spec);
+  EXPECT_EQ(backend_->logs("gone"), spec.log) << "the caller's log receives the output";
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return !exits.empty(); }));
+  }
+  ASSERT_TRUE(backend_->status("gone"));
+  EXPECT_FALSE(backend_->status("gone")->running);
+  EXPECT_NE(backend_->status("gone")->exit_code, 0);
+  backend_->stop("gone");
   EXPECT_FALSE(backend_->status("gone"));
-  EXPECT_THAT(test_support::log_text(*log), HasSubstr("boom"));  // holders keep the log
+  EXPECT_TRUE(backend_->list_managed().empty());
+  EXPECT_EQ(backend_->logs("gone"), nullptr);
+  EXPECT_THAT(test_support::log_text(*spec.log), HasSubstr("boom"));  // the caller keeps it
+  std::lock_guard lock(mu);
+  EXPECT_EQ(exits.size(), 1u);
 }
 
 TEST_F(ProcessBackendTest, SpawnFailuresLeakNoPort) {
@@ -324,7 +348,7 @@ TEST(ProcessBackendOptions, RejectsMissingBinariesAndBadRanges) {
 }
 
 TEST(HttpProbe, FalseWhenNothingListensTrueForAnHttpAnswer) {
-  EXPECT_FALSE(http_responds("127.0.0.1", kFirstPort + 50, milliseconds(300)));
+  EXPECT_FALSE(http_responds(Endpoint::tcp("127.0.0.1", kFirstPort + 50), milliseconds(300)));
   UniqueFd listener = listen_loopback(kFirstPort + 51);
   ASSERT_TRUE(listener.valid());
   std::thread server([&] {
@@ -335,12 +359,39 @@ TEST(HttpProbe, FalseWhenNothingListensTrueForAnHttpAnswer) {
     [[maybe_unused]] auto m = ::send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
     ::close(c);
   });
-  EXPECT_TRUE(http_responds("127.0.0.1", kFirstPort + 51, milliseconds(1000)));
+  EXPECT_TRUE(http_responds(Endpoint::tcp("127.0.0.1", kFirstPort + 51), milliseconds(1000)));
   server.join();
   // A listener that never answers times out.
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(http_responds("127.0.0.1", kFirstPort + 51, milliseconds(300)));
+  EXPECT_FALSE(http_responds(Endpoint::tcp("127.0.0.1", kFirstPort + 51), milliseconds(300)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
+}
+
+TEST(HttpProbe, SpeaksToAUnixSocketEndpoint) {
+  const std::string path =
+      (fs::temp_directory_path() / ("by-probe-" + std::to_string(::getpid()) + ".sock")).string();
+  fs::remove(path);
+  EXPECT_FALSE(http_responds(Endpoint::unix_socket(path), milliseconds(300)));
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  std::string request;
+  std::thread server([&] {
+    const int c = ::accept(listener.get(), nullptr, nullptr);
+    char buf[512];
+    const auto n = ::recv(c, buf, sizeof buf, 0);
+    if (n > 0) request.assign(buf, static_cast<std::size_t>(n));
+    const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    [[maybe_unused]] auto m = ::send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
+    ::close(c);
+  });
+  EXPECT_TRUE(http_responds(Endpoint::unix_socket(path), milliseconds(1000)));
+  server.join();
+  EXPECT_THAT(request, HasSubstr("GET / HTTP/1.1\r\n"));
+  fs::remove(path);
 }
 
 }  // namespace

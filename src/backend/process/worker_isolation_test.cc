@@ -24,6 +24,7 @@
 #include "backend/process/process_backend.h"
 #include "backend/process/process_tree.h"
 #include "backend/process/sandbox_marker.h"
+#include "state/memory_range_allocator.h"
 
 namespace blockyard::backend::process {
 namespace {
@@ -78,7 +79,7 @@ class WorkerIsolationTest : public ::testing::Test {
     fs::create_directories(dir_);
     // Like a real data directory: closed to everyone else, worker UIDs included.
     fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace);
-    uids_ = std::make_shared<MemoryUidAllocator>(kFirstUid, kFirstUid + 9);
+    uids_ = std::make_shared<state::MemoryRangeAllocator>(kFirstUid, kFirstUid + 9);
     options_.port_range_start = kFirstPort;
     options_.port_range_end = kFirstPort + 9;
     options_.worker_uid_range_start = kFirstUid;
@@ -126,7 +127,7 @@ class WorkerIsolationTest : public ::testing::Test {
       "library(shiny)\nshinyApp(fluidPage(\"hello\"), function(input, output) NULL)\n";
 
   fs::path dir_;
-  std::shared_ptr<MemoryUidAllocator> uids_;
+  std::shared_ptr<state::MemoryRangeAllocator> uids_;
   ProcessBackendOptions options_;
   std::unique_ptr<Backend> backend_;
 };
@@ -214,7 +215,7 @@ TEST_F(WorkerIsolationTest, SpawnFailuresGiveBackPortUidDirectoryAndCgroup) {
   // An exhausted UID pool gives the port back.
   backend_.reset();
   options_.bwrap_path = ProcessBackendOptions{}.bwrap_path;
-  options_.uid_allocator = std::make_shared<MemoryUidAllocator>(kFirstUid, kFirstUid);
+  options_.uid_allocator = std::make_shared<state::MemoryRangeAllocator>(kFirstUid, kFirstUid);
   start();
   backend_->spawn(spec_for("first", app));
   // More failures than there are ports: a leaked port would change the error.

@@ -66,9 +66,46 @@ struct ChildFds {
   int run_as_uid, run_as_gid;  // -1: keep the server's identity
 };
 
-[[noreturn]] void child_fail(int status_fd) {
-  const int e = errno;
-  [[maybe_unused]] auto n = ::write(status_fd, &e, sizeof e);
+// The step of the child's set-up that failed, reported with errno through
+// the exec-status pipe (which closes on a successful exec).
+enum class ChildStep : int {
+  parent_death_signal,
+  join_cgroups,
+  set_rlimits,
+  stage_binds,
+  drop_privileges,
+  set_up_fds,
+  exec,
+};
+
+struct ChildFailure {
+  ChildStep step;
+  int error;
+};
+
+const char* describe(ChildStep step) {
+  switch (step) {
+    case ChildStep::parent_death_signal:
+      return "arm the parent-death signal";
+    case ChildStep::join_cgroups:
+      return "join the cgroups";
+    case ChildStep::set_rlimits:
+      return "set the rlimits";
+    case ChildStep::stage_binds:
+      return "stage the private binds";
+    case ChildStep::drop_privileges:
+      return "drop to the sandbox's UID/GID";
+    case ChildStep::set_up_fds:
+      return "set up the child's fds";
+    case ChildStep::exec:
+      return "exec";
+  }
+  return "set up";
+}
+
+[[noreturn]] void child_fail(int status_fd, ChildStep step) {
+  const ChildFailure failure{step, errno};
+  [[maybe_unused]] auto n = ::write(status_fd, &failure, sizeof failure);
   ::_exit(127);
 }
 
@@ -155,7 +192,9 @@ bool drop_to(int uid, int gid, pid_t parent) {
 // calls only, no allocation.
 [[noreturn]] void exec_child(const ChildFds& fds, char* const argv[], char* const envp[],
                              pid_t parent) {
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    child_fail(fds.exec_status_fd, ChildStep::parent_death_signal);
+  if (::getppid() != parent) ::_exit(127);  // the parent is gone: nobody to tell
   ::setpgid(0, 0);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -165,18 +204,20 @@ bool drop_to(int uid, int gid, pid_t parent) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   // Join the worker's cgroups before anything else can fork.
-  if (!join_cgroups(fds.cgroup_procs, fds.cgroup_procs_count)) child_fail(fds.exec_status_fd);
-  if (!apply_rlimits(fds.rlimits, fds.rlimit_count)) child_fail(fds.exec_status_fd);
-  if (!stage_private_binds(fds)) child_fail(fds.exec_status_fd);
+  const int status = fds.exec_status_fd;
+  if (!join_cgroups(fds.cgroup_procs, fds.cgroup_procs_count))
+    child_fail(status, ChildStep::join_cgroups);
+  if (!apply_rlimits(fds.rlimits, fds.rlimit_count)) child_fail(status, ChildStep::set_rlimits);
+  if (!stage_private_binds(fds)) child_fail(status, ChildStep::stage_binds);
   if (fds.run_as_uid >= 0 && !drop_to(fds.run_as_uid, fds.run_as_gid, parent))
-    child_fail(fds.exec_status_fd);
+    child_fail(status, ChildStep::drop_privileges);
 
   if (::dup2(fds.stdin_fd, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0 ||
       (fds.info_fd >= 0 && ::dup2(fds.info_fd, 3) < 0))
-    child_fail(fds.exec_status_fd);
+    child_fail(status, ChildStep::set_up_fds);
   for (std::size_t i = 0; i < fds.inherit_count; ++i)
     if (::dup2(fds.inherit[i], kFirstInheritFd + static_cast<int>(i)) < 0)
-      child_fail(fds.exec_status_fd);
+      child_fail(status, ChildStep::set_up_fds);
   // Everything else closes on exec (the exec-status pipe must stay open until then).
   const unsigned first_other = fds.inherit_count > 0
                                    ? static_cast<unsigned>(kFirstInheritFd + fds.inherit_count)
@@ -185,7 +226,7 @@ bool drop_to(int uid, int gid, pid_t parent) {
     for (int fd = static_cast<int>(first_other); fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   ::execve(argv[0], argv, envp);
-  child_fail(fds.exec_status_fd);
+  child_fail(status, ChildStep::exec);
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
@@ -288,17 +329,20 @@ void WorkerProcess::launch_child(int parent_pid) {
     fd->reset();
   inherit_.clear();
   ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
-  int child_errno = 0;
+  ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(exec_status_read_.get(), &child_errno, sizeof child_errno);
+    n = ::read(exec_status_read_.get(), &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   exec_status_read_.reset();
   int status = 0;
   if (n > 0) {
     ::waitpid(pid, &status, 0);
-    throw std::runtime_error("process backend: exec " + options_.argv[0] + ": " +
-                             std::strerror(child_errno));
+    const std::string what =
+        failure.step == ChildStep::exec
+            ? "exec " + options_.argv[0]
+            : std::string(describe(failure.step)) + " (before exec of " + options_.argv[0] + ")";
+    throw std::runtime_error("process backend: " + what + ": " + std::strerror(failure.error));
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 
@@ -74,6 +75,36 @@ TEST(WorkerProcess, ExecFailureThrowsAndCallsNoCallback) {
     EXPECT_THAT(e.what(), HasSubstr("No such file or directory"));
   }
   EXPECT_FALSE(called);
+}
+
+// The error WorkerProcess::start() throws for `options` ("" if it starts).
+std::string start_error(ProcessOptions options) {
+  try {
+    WorkerProcess::start(std::move(options))->wait_finished(milliseconds(5000));
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A child that fails before exec says which step failed, and why.
+TEST(WorkerProcess, ASetUpFailureNamesTheStepAndTheError) {
+  auto bad_cgroup = shell("exit 0");
+  bad_cgroup.cgroup_procs_fds = {987654};  // not an open fd: joining the cgroup fails
+  const std::string cgroup = start_error(std::move(bad_cgroup));
+  EXPECT_THAT(cgroup, HasSubstr("join the cgroups (before exec of /bin/sh)"));
+  EXPECT_THAT(cgroup, HasSubstr("Bad file descriptor"));
+
+  auto bad_limit = shell("exit 0");
+  bad_limit.rlimits = {{RLIMIT_NLIMITS + 5, 1}};
+  const std::string limit = start_error(std::move(bad_limit));
+  EXPECT_THAT(limit, HasSubstr("set the rlimits"));
+  EXPECT_THAT(limit, HasSubstr("Invalid argument"));
+
+  ProcessOptions missing;
+  missing.argv = {"/nonexistent/binary"};
+  EXPECT_THAT(start_error(std::move(missing)),
+              HasSubstr("exec /nonexistent/binary: No such file or directory"));
 }
 
 TEST(WorkerProcess, RunAsDropsToThatIdentityWithNoGroupsAndStaysDumpable) {
