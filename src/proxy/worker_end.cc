@@ -36,9 +36,11 @@ std::string exit_reason(int exit_code) {
   return "was killed by a signal (" + code + (name ? std::string(": SIG") + name : "") + ")";
 }
 
-std::string start_timeout_reason(long long timeout_seconds) {
-  return std::string("the app ") + kTimeoutMarker + " " + std::to_string(timeout_seconds) +
-         " s (proxy.worker_start_timeout)";
+std::string start_timeout_reason(std::chrono::milliseconds timeout) {
+  const long long ms = timeout.count();
+  const std::string amount =
+      ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+  return std::string("the app ") + kTimeoutMarker + " " + amount + " (proxy.worker_start_timeout)";
 }
 
 std::string user_start_failure(const std::string& reason) {

@@ -3,6 +3,7 @@
 // R's output nor our internals.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "proxy/worker_events.h"
@@ -18,7 +19,8 @@ const char* end_cause_name(WorkerEnded::How how);
 std::string exit_reason(int exit_code);
 
 // The publisher's reason for a start-up that did not finish in time.
-std::string start_timeout_reason(long long timeout_seconds);
+// "the app did not start within 60 s (proxy.worker_start_timeout)".
+std::string start_timeout_reason(std::chrono::milliseconds timeout);
 
 // One sentence for an app user about a worker that failed to start, chosen
 // by what the reason says (a timeout, memory, anything else).

@@ -14,12 +14,15 @@ TEST(WorkerEnd, ExitCodesSayWhatHappened) {
 }
 
 TEST(WorkerEnd, AppUsersGetOneSentenceByKind) {
-  EXPECT_EQ(user_start_failure(start_timeout_reason(60)), "The app took too long to start.");
+  EXPECT_EQ(user_start_failure(start_timeout_reason(std::chrono::seconds(60))), "The app took too long to start.");
   EXPECT_EQ(user_start_failure("R " + exit_reason(137) + " during start-up"),
             "The app ran out of memory while starting.");
   EXPECT_EQ(user_start_failure("R exited with code 1 during start-up"),
             "The app stopped with an error while starting.");
-  EXPECT_EQ(start_timeout_reason(60), "the app did not start within 60 s (proxy.worker_start_timeout)");
+  EXPECT_EQ(start_timeout_reason(std::chrono::seconds(60)),
+            "the app did not start within 60 s (proxy.worker_start_timeout)");
+  EXPECT_EQ(start_timeout_reason(std::chrono::milliseconds(300)),
+            "the app did not start within 300 ms (proxy.worker_start_timeout)");
 }
 
 }  // namespace

@@ -488,9 +488,8 @@ void WorkerManager::check_starting(Clock::time_point now) {
   for (const auto& id : to_probe) probes_.post([this, id] { probe(id); });
   for (const auto& id : timed_out)
     end_worker(id, WorkerEnded::How::failed,
-               start_timeout_reason(std::chrono::duration_cast<std::chrono::seconds>(
-                                        config_.proxy.worker_start_timeout)
-                                        .count()));
+               start_timeout_reason(std::chrono::duration_cast<std::chrono::milliseconds>(
+                   config_.proxy.worker_start_timeout)));
 }
 
 void WorkerManager::start_queued() {
