@@ -32,6 +32,7 @@ std::optional<UpstreamSocket> UpstreamPool::take(const std::string& worker_id) {
 
 void UpstreamPool::give(const std::string& worker_id, UpstreamSocket socket) {
   std::lock_guard lock(mu_);
+  if (ended_.count(worker_id) != 0) return;  // `socket` closes here
   auto& sockets = idle_[worker_id];
   if (sockets.size() < max_idle_per_worker_) sockets.push_back(std::move(socket));
 }
@@ -39,6 +40,17 @@ void UpstreamPool::give(const std::string& worker_id, UpstreamSocket socket) {
 void UpstreamPool::drop(const std::string& worker_id) {
   std::lock_guard lock(mu_);
   idle_.erase(worker_id);
+  if (!ended_.insert(worker_id).second) return;
+  ended_order_.push_back(worker_id);
+  if (ended_order_.size() > kRememberedEnds) {
+    ended_.erase(ended_order_.front());
+    ended_order_.pop_front();
+  }
+}
+
+std::size_t UpstreamPool::workers_held() {
+  std::lock_guard lock(mu_);
+  return idle_.size();
 }
 
 }  // namespace blockyard::proxy

@@ -7,7 +7,10 @@
 // backend starts the same R server on a socket file instead (no sandbox: the
 // sandbox has its own tests).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -17,11 +20,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "backend/backend.h"
@@ -130,10 +136,120 @@ class UnixSocketBackend final : public backend::Backend {
   std::map<std::string, Worker> workers_;
 };
 
+// A worker of this process on a socket file: answers every request "ok"
+// on a kept-alive connection and counts the connections open to it, so a
+// test sees whether the proxy still holds one.
+class CountingWorker {
+ public:
+  explicit CountingWorker(const fs::path& socket) : socket_(socket) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 16) != 0)
+      throw std::runtime_error("counting worker: cannot listen on " + socket.string());
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~CountingWorker() {
+    stopping_ = true;
+    {
+      std::lock_guard lock(mu_);
+      for (int fd : open_) ::shutdown(fd, SHUT_RDWR);
+    }
+    acceptor_.join();
+    for (auto& t : connections_) t.join();
+    ::close(listener_);
+    fs::remove(socket_);
+  }
+  int open_connections() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(open_.size());
+  }
+
+ private:
+  void accept_loop() {
+    while (!stopping_) {
+      // Polled, so that the destructor's stopping_ is seen without a
+      // connection (the socket file may be gone by then).
+      pollfd ready{listener_, POLLIN, 0};
+      if (::poll(&ready, 1, 50) <= 0) continue;
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      std::lock_guard lock(mu_);
+      open_.insert(fd);
+      connections_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+  void serve(int fd) {
+    static constexpr std::string_view kAnswer =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n";
+    std::string pending;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
+      pending.append(buffer, static_cast<std::size_t>(n));
+      for (auto end = pending.find("\r\n\r\n"); end != std::string::npos;
+           end = pending.find("\r\n\r\n")) {
+        pending.erase(0, end + 4);  // requests without a body
+        if (::write(fd, kAnswer.data(), kAnswer.size()) < 0) break;
+      }
+    }
+    std::lock_guard lock(mu_);
+    open_.erase(fd);
+    ::close(fd);
+  }
+
+  const fs::path socket_;
+  int listener_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::set<int> open_;
+  std::vector<std::thread> connections_;
+  std::thread acceptor_;
+};
+
+// A backend whose workers are CountingWorkers (always healthy).
+class CountingBackend final : public backend::Backend {
+ public:
+  explicit CountingBackend(fs::path dir) : dir_(std::move(dir)) {}
+
+  Endpoint spawn(const backend::WorkerSpec& spec) override {
+    const fs::path socket = dir_ / (spec.worker_id.substr(0, 8) + ".sock");
+    std::lock_guard lock(mu_);
+    workers_[spec.worker_id] = std::make_shared<CountingWorker>(socket);
+    return Endpoint::unix_socket(socket.string());
+  }
+  // Stopped workers stay reachable: the test asks whether the proxy let go.
+  void stop(const std::string&, int) override {}
+  bool health_check(const std::string&) override { return true; }
+  std::optional<backend::WorkerStatus> status(const std::string&) override { return std::nullopt; }
+  std::vector<backend::WorkerStatus> list_managed() override { return {}; }
+  std::shared_ptr<LineLog> logs(const std::string&) override { return nullptr; }
+  void stop_all(int) override {}
+
+  std::shared_ptr<CountingWorker> worker(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(id);
+    return it == workers_.end() ? nullptr : it->second;
+  }
+
+ private:
+  const fs::path dir_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<CountingWorker>> workers_;
+};
+
 class UnixEndpointTest : public ::testing::Test {
  protected:
+  // The backend under test; the default runs R workers.
+  virtual std::unique_ptr<backend::Backend> make_backend() {
+    return std::make_unique<UnixSocketBackend>(dir_);
+  }
+  virtual bool needs_r() const { return true; }
+
   void SetUp() override {
-    if (!fs::exists("/usr/bin/Rscript")) GTEST_SKIP() << "needs /usr/bin/Rscript";
+    if (needs_r() && !fs::exists("/usr/bin/Rscript")) GTEST_SKIP() << "needs /usr/bin/Rscript";
     dir_ = fs::temp_directory_path() / ("by-unix-endpoint-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "bundles" / "app" / "b1");
@@ -149,7 +265,7 @@ class UnixEndpointTest : public ::testing::Test {
     config_.storage.bundle_server_path = (dir_ / "bundles").string();
     config_.proxy.worker_start_timeout = 60s;
 
-    backend_ = std::make_unique<UnixSocketBackend>(dir_);
+    backend_ = make_backend();
     workers_ = std::make_unique<proxy::WorkerManager>(*backend_, sessions_, map_, config_, 2);
     http::ServerOptions options;
     options.bind = "127.0.0.1:0";
@@ -216,7 +332,7 @@ class UnixEndpointTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   state::MemorySessionStore sessions_;
   state::MemoryWorkerMap map_;
-  std::unique_ptr<UnixSocketBackend> backend_;
+  std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<proxy::WorkerManager> workers_;
   http::Router router_;
   asio::io_context io_;
@@ -287,6 +403,36 @@ TEST_F(UnixEndpointTest, ASlowResponseIsNotCutAtTheHeaderDeadline) {
   auto slow = get("/app/echo/slow?s=32");
   EXPECT_EQ(slow.result_int(), 200);
   EXPECT_EQ(slow.body(), "unix /slow\n" + std::string(1024 * 1024, 'x'));
+}
+
+class WorkerEndTest : public UnixEndpointTest {
+ protected:
+  std::unique_ptr<backend::Backend> make_backend() override {
+    return std::make_unique<CountingBackend>(dir_);
+  }
+  bool needs_r() const override { return false; }
+  CountingBackend& counting() { return static_cast<CountingBackend&>(*backend_); }
+};
+
+// The proxy's idle keep-alive connections to a worker go when the worker
+// ends (the "worker ended" event), instead of staying open for good.
+TEST_F(WorkerEndTest, AnEndedWorkersPooledConnectionsAreClosed) {
+  for (int i = 0; i < 3; ++i) {
+    auto res = get("/app/echo/x");
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res.body(), "ok\n");
+  }
+  auto workers = map_.all();
+  ASSERT_EQ(workers.size(), 1u);
+  auto worker = counting().worker(workers[0].id);
+  ASSERT_TRUE(worker);
+  EXPECT_GE(worker->open_connections(), 1) << "kept alive in the proxy's pool";
+
+  workers_->stop_app_workers(workers[0].app_id);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (worker->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(worker->open_connections(), 0) << "the pool still holds a connection to it";
 }
 
 }  // namespace
