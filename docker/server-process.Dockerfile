@@ -98,10 +98,11 @@ COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 
 # State lives in /data. /var/lib/blockyard points there, so a volume mounted
 # at either path (the docs use both) holds the database and bundles.
-# /app is where workers see their bundle (storage.bundle_worker_path): with
-# the mount point present, a sandbox binds the root in one mount instead of
+# /app is where workers see their bundle (storage.bundle_worker_path), and
+# /blockyard-lib-store the package store (docs/dependencies.md): with the
+# mount points present, a sandbox binds the root in one mount instead of
 # rebuilding it entry by entry (~5 ms less per worker start).
-RUN mkdir -p /data/bundles /app \
+RUN mkdir -p /data/bundles /app /blockyard-lib-store \
  && ln -s /data /var/lib/blockyard
 VOLUME ["/data"]
 

@@ -20,6 +20,7 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 constexpr int kListPageSize = 100;
 constexpr size_t kTitleWidth = 30;
+constexpr size_t kErrorWidth = 60;
 
 std::string yes_no(bool value) {
   return value ? "yes" : "no";
@@ -207,17 +208,19 @@ void run_bundles(const AppArg& opts, bool json) {
   if (json) return print_json(body);
   const Json bundles = array_field(body, "bundles");
   if (bundles.empty()) return print_out("No bundles found.\n");
-  // The bundle new sessions get is the app's, not a bundle's, property.
-  const std::string active = field_text(expect_json(client.get(app_path(opts.app))), "active_bundle");
+  const std::string active =
+      field_text(expect_json(client.get(app_path(opts.app))), "active_bundle");
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : bundles) {
     const std::string id = field_text(b, "id");
-    rows.push_back({short_id(id), field_text(b, "status", "-"), field_text(b, "uploaded_at", "-"),
-                    field_text(b, "deployed_by", "-"), yes_no(field_bool(b, "pinned")),
-                    id == active ? "yes" : ""});
+    std::string error = field_text(b, "error", "");
+    error = truncate_text(error.substr(0, error.find('\n')), kErrorWidth);
+    rows.push_back({short_id(id), id == active ? "*" : "", field_text(b, "status", "-"),
+                    field_text(b, "uploaded_at", "-"), field_text(b, "deployed_by", "-"),
+                    yes_no(field_bool(b, "pinned")), error.empty() ? "-" : error});
   }
-  // ACTIVE: the bundle new sessions start on.
-  print_out(format_table({"ID", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ACTIVE"}, rows));
+  print_out(
+      format_table({"ID", "ACTIVE", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ERROR"}, rows));
 }
 
 struct RenameOptions {
@@ -247,10 +250,11 @@ struct RollbackOptions {
 
 void run_rollback(const RollbackOptions& opts, bool json) {
   ApiClient client = connect_from_config();
+  const std::string bundle = resolve_bundle_id(client, opts.app, opts.bundle_id);
   const Json body = expect_json(
-      client.send("POST", app_path(opts.app, "/rollback"), Json{{"bundle_id", opts.bundle_id}}));
+      client.send("POST", app_path(opts.app, "/rollback"), Json{{"bundle_id", bundle}}));
   if (json) return print_json(body);
-  print_out("Rolled back " + opts.app + " to bundle " + opts.bundle_id + ".\n");
+  print_out("Rolled back " + opts.app + " to bundle " + bundle + ".\n");
 }
 
 // ---- PATCH-based: update, scale -------------------------------------------
@@ -368,7 +372,7 @@ void add_app_commands(CLI::App& root, CommandContext& ctx) {
     CLI::App* cmd =
         add_queued(root, ctx, "rollback", "Activate an earlier ready bundle", opts, run_rollback);
     cmd->add_option("app", opts->app, "App name or ID")->required();
-    cmd->add_option("bundle-id", opts->bundle_id, "Bundle ID")->required();
+    cmd->add_option("bundle-id", opts->bundle_id, "Bundle ID (or a unique prefix)")->required();
   }
   {
     auto opts = std::make_shared<UpdateOptions>();

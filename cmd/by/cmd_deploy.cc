@@ -9,13 +9,14 @@
 #include <optional>
 
 #include "bundle/archive.h"
+#include "bundle/dependency_source.h"
 #include "command_support.h"
 #include "commands.h"
+#include "core/unique_fd.h"
 #include "lib/cli_error.h"
 #include "lib/deploy_detect.h"
 #include "lib/output.h"
 #include "lib/text.h"
-#include "core/unique_fd.h"
 #include "terminal.h"
 
 namespace blockyard::cli {
@@ -26,6 +27,7 @@ namespace {
 struct DeployOptions {
   std::string dir;
   std::string name;
+  std::string repositories;  // comma-separated Name=URL or URLs
   bool yes = false;
   bool wait = false;
 };
@@ -68,20 +70,17 @@ class LogTail {
 };
 
 bool confirm_deploy(const DeployPlan& plan, const DeployOptions& opts, bool json) {
-  if (plan.deps == DependencySource::kManifest || opts.yes || json || !stdin_is_tty()) return true;
-  print_out("Detected:\n" +
-            format_key_values({{"Name", plan.name},
-                               {"Mode", mode_label(plan)},
-                               {"Deps", deps_label(plan.deps)},
-                               {"Repository", repository_label(plan.deps)}}) +
-            "\n");
+  const bool ask = plan.deps.source != bundle::DependencySource::manifest && !opts.yes && !json &&
+                   stdin_is_tty();
+  if (!json) print_out(detected_block(plan));
+  if (!ask) return true;
   return accepts_default_yes(prompt_line("Deploy? [Y/n] "));
 }
 
 void pack(const DeployPlan& plan, const fs::path& archive) {
   try {
-    blockyard::bundle::pack_directory(plan.dir, archive,
-                                      [](const std::string& w) { print_warning(w); });
+    blockyard::bundle::pack_directory(
+        plan.dir, archive, [](const std::string& w) { print_warning(w); }, generated_files(plan));
   } catch (const std::exception& e) {
     throw CliError(std::string("pack bundle: ") + e.what());
   }
@@ -132,8 +131,9 @@ void remove_created_app(ApiClient& client, const TargetApp& app, const std::stri
 
 void run_deploy(const DeployOptions& opts, bool json) {
   ApiClient client = connect_from_config();  // fail early without credentials
-  const DeployPlan plan = detect_app(
-      opts.dir, opts.name.empty() ? std::nullopt : std::optional<std::string>(opts.name));
+  const DeployPlan plan =
+      detect_app(opts.dir, opts.name.empty() ? std::nullopt : std::optional<std::string>(opts.name),
+                 repositories_option(opts.repositories));
   if (!json) {
     for (const auto& warning : plan.warnings) print_warning(warning);
   }
@@ -212,6 +212,9 @@ void add_deploy_command(CLI::App& root, CommandContext& ctx) {
   CLI::App* cmd = root.add_subcommand("deploy", "Upload an app directory as a new bundle");
   cmd->add_option("dir", opts->dir, "App directory (contains app.R)")->required();
   cmd->add_option("--name", opts->name, "App name (default: the directory's name)");
+  cmd->add_option("--repositories", opts->repositories,
+                  "Package repositories for an app without manifest.json: Name=URL or URL, "
+                  "comma-separated (default: the server's)");
   cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
   cmd->add_flag("--wait", opts->wait, "Follow the build log until the bundle is active");
   cmd->callback([opts, &ctx] { ctx.action = [opts, &ctx] { run_deploy(*opts, ctx.json); }; });

@@ -1,4 +1,5 @@
-// `by logs APP`: print (or follow) one worker's output.
+// `by logs APP`: print (or follow) one worker's output, or with --bundle the
+// build log of one of the app's bundles (kept after the server restarts).
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -18,8 +19,19 @@ namespace {
 struct LogsOptions {
   std::string app;
   std::string worker;
+  std::string bundle;
   bool follow = false;
 };
+
+void run_bundle_log(const LogsOptions& opts, bool json) {
+  ApiClient client = connect_from_config();
+  const std::string bundle = resolve_bundle_id(client, opts.app, opts.bundle);
+  const HttpResponse response =
+      client.get(app_path(opts.app, "/bundles/" + url_escape(bundle) + "/logs"));
+  expect_success(response);
+  if (json) return print_json({{"app", opts.app}, {"bundle", bundle}, {"logs", response.body}});
+  print_out(response.body);
+}
 
 std::string choose_worker(ApiClient& client, const std::string& app) {
   const auto runtime = expect_json(client.get(app_path(app, "/runtime")));
@@ -48,6 +60,7 @@ std::optional<WorkerEnd> why_stream_ended(ApiClient& client, const std::string& 
 }
 
 void run_logs(const LogsOptions& opts, bool json) {
+  if (!opts.bundle.empty()) return run_bundle_log(opts, json);
   ApiClient client = connect_from_config();
   const std::string worker = opts.worker.empty() ? choose_worker(client, opts.app) : opts.worker;
   const std::string path = app_path(
@@ -82,6 +95,9 @@ void add_logs_command(CLI::App& root, CommandContext& ctx) {
   cmd->add_option("app", opts->app, "App name or ID")->required();
   cmd->add_option("-w,--worker", opts->worker, "Worker ID");
   cmd->add_flag("-f,--follow", opts->follow, "Keep streaming new output");
+  cmd->add_option("-b,--bundle", opts->bundle,
+                  "Print this bundle's build log instead (ID or unique prefix, as `by bundles` "
+                  "shows it)");
   cmd->callback([opts, &ctx] { ctx.action = [opts, &ctx] { run_logs(*opts, ctx.json); }; });
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "lib/cli_error.h"
 #include "lib/config_file.h"
 #include "lib/output.h"
 #include "lib/text.h"
@@ -53,6 +54,21 @@ nlohmann::json array_field(const nlohmann::json& obj, const char* key) {
     if (it != obj.end() && it->is_array()) return *it;
   }
   return nlohmann::json::array();
+}
+
+std::string resolve_bundle_id(ApiClient& client, const std::string& app,
+                              const std::string& id_or_prefix) {
+  const auto bundles = array_field(expect_json(client.get(app_path(app, "/bundles"))), "bundles");
+  std::vector<std::string> matches;
+  for (const auto& b : bundles) {
+    const std::string id = field_text(b, "id");
+    if (id == id_or_prefix) return id;
+    if (!id_or_prefix.empty() && id.starts_with(id_or_prefix)) matches.push_back(id);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) throw CliError("no bundle " + id_or_prefix + " in app " + app);
+  throw CliError("bundle prefix " + id_or_prefix + " matches " + std::to_string(matches.size()) +
+                 " bundles of " + app + "; give more characters");
 }
 
 }  // namespace blockyard::cli

@@ -38,4 +38,10 @@ bool field_bool(const nlohmann::json& obj, const char* key);
 // The array obj[key], or obj itself when it is already an array, else [].
 nlohmann::json array_field(const nlohmann::json& obj, const char* key);
 
+// The full ID of the app's bundle whose ID is `id_or_prefix` or starts with
+// it (`by bundles` shows 12 characters). Throws CliError when none or several
+// match.
+std::string resolve_bundle_id(ApiClient& client, const std::string& app,
+                              const std::string& id_or_prefix);
+
 }  // namespace blockyard::cli

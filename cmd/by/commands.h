@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace blockyard::cli {
 
@@ -17,6 +18,7 @@ struct CommandContext {
 };
 
 void add_login_command(CLI::App& root, CommandContext& ctx);
+void add_init_command(CLI::App& root, CommandContext& ctx);
 void add_deploy_command(CLI::App& root, CommandContext& ctx);
 void add_app_commands(CLI::App& root, CommandContext& ctx);  // list, get, delete, enable, ...
 void add_logs_command(CLI::App& root, CommandContext& ctx);
@@ -33,5 +35,9 @@ CLI::App* add_queued(CLI::App& parent, CommandContext& ctx, const std::string& n
   cmd->callback([opts, run, &ctx] { ctx.action = [opts, run, &ctx] { run(*opts, ctx.json); }; });
   return cmd;
 }
+
+// Profiles compiled into the binary (cmd/CMakeLists.txt, blockyard_embed_files).
+std::string_view embedded_outer_seccomp_profile();
+std::string_view embedded_apparmor_profile();
 
 }  // namespace blockyard::cli

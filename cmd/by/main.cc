@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "by version " BLOCKYARD_VERSION);
   app.add_flag("--json", ctx.json, "Print machine-readable JSON");
   blockyard::cli::add_login_command(app, ctx);
+  blockyard::cli::add_init_command(app, ctx);
   blockyard::cli::add_deploy_command(app, ctx);
   blockyard::cli::add_app_commands(app, ctx);
   blockyard::cli::add_logs_command(app, ctx);

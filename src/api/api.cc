@@ -10,6 +10,7 @@ void register_api_routes(http::Router& router, ApiContext& context) {
   register_task_routes(router, context);
   register_runtime_routes(router, context);
   register_user_routes(router, context);
+  register_deployment_routes(router, context);
   register_access_routes(router, context);
   register_bootstrap_routes(router, context);
   register_signin_routes(router, context);

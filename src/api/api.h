@@ -1,6 +1,6 @@
 // The REST control plane under /api/v1. register_api_routes() adds every
 // route to the router; handlers are synchronous and run on the HTTP server's
-// threads, so slow work (bundle builds) goes through ApiContext::run_async.
+// threads, so slow work (bundle builds) goes through ApiContext::deployer.
 #pragma once
 
 #include <functional>
@@ -11,6 +11,7 @@
 #include "auth/cli_login.h"
 #include "auth/sign_in.h"
 #include "core/config.h"
+#include "deploy/deployer.h"
 #include "http/router.h"
 #include "store/store.h"
 #include "tasks/task_registry.h"
@@ -23,8 +24,8 @@ struct ApiContext {
   store::Store& store;
   tasks::TaskRegistry& tasks;
   WorkerControl& workers;
-  // Runs `job` on a background thread (never on an HTTP thread).
-  std::function<void(std::function<void()>)> run_async;
+  // Builds, rollbacks, deletion and retention of bundles and apps.
+  deploy::Deployer& deployer;
   // Browser sign-in ([oidc]); null without an identity provider, when only
   // personal access tokens authenticate.
   auth::BrowserSessions* sessions = nullptr;

@@ -1,5 +1,7 @@
 // Test fixture for the /api/v1 handlers: a real SQLite store in a temp dir,
-// a real TaskRegistry, real bundle unpacking, and users with real PATs. The
+// a real TaskRegistry, real bundle unpacking, real builds (a real process
+// backend runs the dependency restore in bwrap with the host's R), and
+// users with real PATs. The
 // handlers are driven through the Router with Request objects, which is
 // exactly what the HTTP server does after parsing.
 //
@@ -29,6 +31,7 @@
 #include "auth/browser_sessions.h"
 #include "auth/pat.h"
 #include "auth/signed_token.h"
+#include "backend/process/process_backend.h"
 #include "bundle/archive.h"
 #include "core/crypto.h"
 #include "store/store.h"
@@ -90,13 +93,27 @@ class ApiTest : public ::testing::Test {
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
     config_.storage.bundle_server_path = (dir_ / "bundles").string();
+    config_.packages.repositories.clear();  // tests use the server's R library only
     store_ = store::open_sqlite_store(dir_ / "blockyard.db");
+    backend::process::ProcessBackendOptions backend_options;
+    backend_options.port_range_start = 23700;
+    backend_options.port_range_end = 23709;
+    backend_options.worker_uid_range_start = 61700;
+    backend_options.worker_uid_range_end = 61709;
+    backend_options.state_dir = dir_ / "bundles" / ".workers";
+    backend_ = backend::process::make_process_backend(backend_options);
+    deployer_ = std::make_unique<deploy::Deployer>(
+        deploy::deployer_options(config_), *store_, *backend_, tasks_,
+        deploy::DeployerHooks{[this](const std::string& a) { workers_.drain_app_workers(a); },
+                              [this](const std::string& a) { workers_.stop_app_workers(a); },
+                              {}},
+        [this](std::function<void()> job) {
+          std::lock_guard lock(threads_mu_);
+          threads_.emplace_back(std::move(job));
+        });
+    context_ =
+        std::make_unique<ApiContext>(ApiContext{config_, *store_, tasks_, workers_, *deployer_});
     audit_ = std::make_unique<telemetry::AuditLog>(dir_ / "audit.jsonl");
-    context_ = std::make_unique<ApiContext>(
-        ApiContext{config_, *store_, tasks_, workers_, [this](std::function<void()> job) {
-                     std::lock_guard lock(threads_mu_);
-                     threads_.emplace_back(std::move(job));
-                   }});
     context_->audit = audit_.get();
     register_api_routes(router_, *context_);
     admin_token_ = add_user("admin-sub", "admin");
@@ -106,6 +123,7 @@ class ApiTest : public ::testing::Test {
 
   ~ApiTest() override {
     wait_async();
+    deployer_.reset();
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
   }
@@ -254,6 +272,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<auth::BrowserSessions> sessions_;
   tasks::TaskRegistry tasks_;
   RecordingWorkers workers_;
+  std::unique_ptr<backend::Backend> backend_;
+  std::unique_ptr<deploy::Deployer> deployer_;
   std::unique_ptr<ApiContext> context_;
   http::Router router_;
   std::string admin_token_, publisher_token_, viewer_token_;

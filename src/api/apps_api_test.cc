@@ -277,11 +277,13 @@ TEST_F(ApiTest, DeleteStopsWorkersRemovesRowAndFiles) {
   EXPECT_EQ(call("GET", "/api/v1/apps/" + id, publisher_token_).status, 404);
 }
 
-TEST_F(ApiTest, PurgeIsAdminOnly) {
+TEST_F(ApiTest, PurgeIsAdminOnlyAndNeedsASoftDeletedApp) {
   create_app("purgeable");
   auto response = call("DELETE", "/api/v1/apps/purgeable?purge=true", publisher_token_);
   EXPECT_EQ(response.status, 403);
-  EXPECT_EQ(call("DELETE", "/api/v1/apps/purgeable?purge=true", admin_token_).status, 204);
+  auto live = call("DELETE", "/api/v1/apps/purgeable?purge=true", admin_token_);
+  EXPECT_EQ(live.status, 409);
+  EXPECT_EQ(body_of(live)["message"], "app must be soft-deleted before purging");
 }
 
 }  // namespace

@@ -1,9 +1,6 @@
-// /api/v1/apps: create, list, get, patch, delete, enable, disable.
+// /api/v1/apps: create, list, get, patch, delete (soft, hard, purge),
+// restore, enable, disable.
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
-
-#include <spdlog/spdlog.h>
 
 #include "api/app_validation.h"
 #include "api/json_views.h"
@@ -54,8 +51,13 @@ http::Response create_app(ApiContext& ctx, http::Request& req, const Caller& cal
 http::Response list_apps(ApiContext& ctx, http::Request& req, const Caller& caller) {
   if (req.query_param("deleted") == "true") {
     require_admin(caller);
-    // Deletes are immediate (no soft-delete retention), so nothing is listed.
-    return json_response(200, json::array());
+    json deleted = json::array();
+    for (const auto& app : ctx.store.list_deleted_apps(std::nullopt)) {
+      json j = full_app(ctx, app);
+      j["deleted_at"] = app.deleted_at.value_or("");
+      deleted.push_back(j);
+    }
+    return json_response(200, deleted);
   }
   store::AppListQuery query;
   query.search = req.query_param("search").value_or("");
@@ -117,17 +119,42 @@ http::Response patch_app(ApiContext& ctx, http::Request& req, const Caller& call
   return json_response(200, j);
 }
 
+// DELETE /apps/{id}: with storage.soft_delete_retention > 0 the app is
+// hidden and restorable until the sweeper purges it; otherwise, and with
+// ?purge=true (admin, for an app already soft-deleted), it is removed with
+// every bundle at once.
 http::Response delete_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
-  if (req.query_param("purge") == "true") require_admin(caller);
-  store::App app = require_app(ctx.store, caller, req.params.at("id"), Relation::owner);
-  ctx.workers.stop_app_workers(app.id);
-  ctx.store.delete_app(app.id);
-  std::error_code ec;
-  std::filesystem::remove_all(std::filesystem::path(ctx.config.storage.bundle_server_path) / app.id,
-                              ec);
-  if (ec) spdlog::warn("delete app {}: removing bundle files: {}", app.id, ec.message());
-  audit(ctx, req, caller, "app.delete", app.id, json{{"name", app.name}});
+  const std::string& key = req.params.at("id");
+  if (req.query_param("purge") == "true") {
+    require_admin(caller);
+    auto app = ctx.store.find_app_including_deleted(key);
+    if (!app) throw ApiError::not_found("app not found");
+    if (!app->deleted_at) throw ApiError::conflict("app must be soft-deleted before purging");
+    ctx.deployer.purge_app(*app);
+    audit(ctx, req, caller, "app.purge", app->id, json{{"name", app->name}});
+    return http::Response::no_content();
+  }
+  store::App app = require_app(ctx.store, caller, key, Relation::owner);
+  const bool soft = ctx.config.storage.soft_delete_retention.count() > 0;
+  if (soft) {
+    ctx.workers.stop_app_workers(app.id);
+    if (!ctx.store.soft_delete_app(app.id, store::now_rfc3339()))
+      throw ApiError::not_found("app not found");
+  } else {
+    ctx.deployer.purge_app(app);
+  }
+  audit(ctx, req, caller, "app.delete", app.id, json{{"name", app.name}, {"soft", soft}});
   return http::Response::no_content();
+}
+
+// POST /apps/{id}/restore: admins, or the owner of the deleted app.
+http::Response restore_app(ApiContext& ctx, http::Request& req, const Caller& caller) {
+  auto app = ctx.store.find_app_including_deleted(req.params.at("id"));
+  if (!app || !app->deleted_at || (caller.role != "admin" && app->owner != caller.sub))
+    throw ApiError::not_found("deleted app not found");
+  store::App restored = ctx.store.restore_app(app->id, store::now_rfc3339());
+  audit(ctx, req, caller, "app.restore", app->id, json{{"name", app->name}});
+  return json_response(200, full_app(ctx, restored));
 }
 
 http::Response set_enabled(ApiContext& ctx, http::Request& req, const Caller& caller,
@@ -155,6 +182,8 @@ void register_app_routes(http::Router& router, ApiContext& ctx) {
             [&ctx](http::Request& r, const Caller& c) { return patch_app(ctx, r, c); });
   add_route(router, ctx, "DELETE", "/apps/{id}",
             [&ctx](http::Request& r, const Caller& c) { return delete_app(ctx, r, c); });
+  add_route(router, ctx, "POST", "/apps/{id}/restore",
+            [&ctx](http::Request& r, const Caller& c) { return restore_app(ctx, r, c); });
   add_route(router, ctx, "POST", "/apps/{id}/enable",
             [&ctx](http::Request& r, const Caller& c) { return set_enabled(ctx, r, c, true); });
   add_route(router, ctx, "POST", "/apps/{id}/disable",

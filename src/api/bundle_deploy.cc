@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bundle/archive.h"
+#include "bundle/dependency_source.h"
 #include "core/crypto.h"
 #include "core/error.h"
 
@@ -37,38 +38,6 @@ void remove_quietly(const fs::path& path) {
   if (ec) spdlog::warn("removing {}: {}", path.string(), ec.message());
 }
 
-// Runs in the background: makes the unpacked bundle the app's active one.
-void activate_in_background(ApiContext& ctx, const tasks::Task& task, const std::string& app_id,
-                            const std::string& bundle_id, std::size_t files,
-                            const std::string& metadata) {
-  auto& log = *task.log;
-  try {
-    log.append("Bundle unpacked (" + std::to_string(files) + " files).");
-    if (!metadata.empty()) {
-      log.append("Dependency metadata: " + metadata +
-                 "; dependency restore is not implemented yet, workers use the server's R "
-                 "library.");
-    }
-    ctx.store.set_bundle_status(bundle_id, "building", std::nullopt);
-    log.append("Activating bundle...");
-    ctx.store.activate_bundle(app_id, bundle_id, store::now_rfc3339());
-    // After activation, so that sessions opened from now on get the new
-    // bundle while existing ones finish on their old workers.
-    ctx.workers.drain_app_workers(app_id);
-    log.append("Bundle activated.");
-    ctx.tasks.finish(task.id, true);
-  } catch (const std::exception& e) {
-    spdlog::error("activating bundle {} of app {}: {}", bundle_id, app_id, e.what());
-    log.append(std::string("ERROR: ") + e.what());
-    try {
-      ctx.store.set_bundle_status(bundle_id, "failed", std::string(e.what()));
-    } catch (const std::exception& inner) {
-      spdlog::error("marking bundle {} failed: {}", bundle_id, inner.what());
-    }
-    ctx.tasks.finish(task.id, false);
-  }
-}
-
 }  // namespace
 
 std::size_t count_files(const fs::path& dir) {
@@ -94,7 +63,7 @@ DeployStarted start_bundle_deploy(ApiContext& ctx, const store::App& app,
   row.deployed_by = deployed_by;
 
   std::size_t files = 0;
-  std::string metadata;
+  bundle::ResolvedDependencies dependencies;
   try {
     fs::create_directories(app_dir);
     if (!spooled_body.empty()) {
@@ -105,7 +74,9 @@ DeployStarted start_bundle_deploy(ApiContext& ctx, const store::App& app,
     bundle::unpack_bundle(archive, unpacked);
     bundle::check_entrypoint(unpacked);
     files = count_files(unpacked);
-    metadata = bundle::detect_dependency_metadata(unpacked);
+    // A broken manifest.json, renv.lock or DESCRIPTION is the uploader's to fix now.
+    dependencies = bundle::resolve_dependencies(unpacked);
+    row.pinned = dependencies.manifest.pinned();
   } catch (const bundle::BundleError& e) {
     remove_quietly(archive);
     remove_quietly(unpacked);
@@ -130,11 +101,9 @@ DeployStarted start_bundle_deploy(ApiContext& ctx, const store::App& app,
     throw;
   }
   try {
-    ctx.run_async([&ctx, task, app_id = app.id, bundle_id, files, metadata] {
-      activate_in_background(ctx, task, app_id, bundle_id, files, metadata);
-    });
+    ctx.deployer.start_build(task, app.id, bundle_id, files, std::move(dependencies));
   } catch (const std::exception& e) {
-    // Nothing will ever activate it: do not leave a pending bundle behind.
+    // Nothing will ever build it: do not leave a pending bundle behind.
     task.log->append(std::string("ERROR: ") + e.what());
     ctx.store.set_bundle_status(bundle_id, "failed", std::string(e.what()));
     ctx.tasks.finish(task.id, false);

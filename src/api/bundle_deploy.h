@@ -1,9 +1,10 @@
-// Deployment of an uploaded bundle: store and unpack it synchronously (so a
-// bad archive is reported to the uploader at once), then activate it in the
-// background under a task whose log the client can follow.
+// Deployment of an uploaded bundle: store and unpack it, check its
+// entrypoint and read its dependencies synchronously (so a bad archive or a
+// broken manifest.json / renv.lock / DESCRIPTION is reported to the uploader
+// at once), then build and activate it in the background (deploy::Deployer)
+// under a task whose log the client can follow.
 //
-// On-disk layout: {bundle_server_path}/{app_id}/{bundle_id}.tar.gz and the
-// unpacked tree {bundle_server_path}/{app_id}/{bundle_id}/.
+// On-disk layout: deploy/bundle_files.h.
 #pragma once
 
 #include <cstddef>
@@ -21,11 +22,12 @@ struct DeployStarted {
 };
 
 // Moves (or, when the server did not spool it, writes) the upload into place,
-// unpacks it and checks the entrypoint. A rejected archive (BundleError) is
+// unpacks it, checks the entrypoint and resolves its dependencies. A
+// rejected archive or dependency file (BundleError) is
 // recorded as a failed bundle row carrying the reason, its files are
 // removed, and ApiError 400 with that reason is thrown; the app's active
 // bundle is untouched. Otherwise inserts a pending bundle, creates a task and
-// hands activation to context.run_async. Other failures (I/O, database)
+// hands the build to context.deployer. Other failures (I/O, database)
 // remove the files and propagate.
 //
 // `spooled_body` is the file the server spooled the body to (empty if none);

@@ -55,20 +55,29 @@ TEST_F(BundleApiTest, GoodBundleIsUnpackedAndActivated) {
   EXPECT_FALSE(list[0].contains("error"));
 }
 
-TEST_F(BundleApiTest, TaskLogStreamsTheActivationLines) {
-  json started = deploy("deploy-me", make_archive("good", {{"app.R", kAppR}, {"renv.lock", "{}"}}),
-                        publisher_token_);
+TEST_F(BundleApiTest, TaskLogStreamsTheBuildLines) {
+  json started = deploy(
+      "deploy-me", make_archive("good", {{"app.R", kAppR}, {"DESCRIPTION", "Imports: shiny\n"}}),
+      publisher_token_);
   auto response = call("GET", "/api/v1/tasks/" + started["task_id"].get<std::string>() + "/logs",
                        publisher_token_);
   ASSERT_EQ(response.status, 200);
   ASSERT_TRUE(response.stream);
   EXPECT_THAT(response.headers.get("Content-Type").value_or(""), HasSubstr("text/plain"));
-  EXPECT_EQ(read_stream(response),
-            "Bundle unpacked (2 files).\n"
-            "Dependency metadata: renv.lock; dependency restore is not implemented yet, workers "
-            "use the server's R library.\n"
-            "Activating bundle...\n"
-            "Bundle activated.\n");
+  const std::string log = read_stream(response);
+  EXPECT_THAT(log, ::testing::StartsWith("Bundle unpacked (2 files).\n"
+                                         "Dependencies from DESCRIPTION, build mode: unpinned\n"
+                                         "Requested packages: shiny\n"));
+  EXPECT_THAT(log, ::testing::ContainsRegex("shiny [0-9.-]+: the server's R library\n"));
+  EXPECT_THAT(log, HasSubstr("0 reused from the package store, 0 installed\n"));
+  EXPECT_THAT(log,
+              ::testing::EndsWith("Build succeeded. Activating bundle...\nBundle activated.\n"));
+  // The same lines stay readable from the bundle's own log.
+  auto persisted = call(
+      "GET", "/api/v1/apps/deploy-me/bundles/" + started["bundle_id"].get<std::string>() + "/logs",
+      publisher_token_);
+  ASSERT_EQ(persisted.status, 200);
+  EXPECT_EQ(persisted.body, log);
 }
 
 TEST_F(BundleApiTest, TaskLogFollowsLinesWrittenWhileStreaming) {
@@ -119,7 +128,8 @@ TEST_F(BundleApiTest, MissingEntrypointIs400AndKeepsActiveBundle) {
   for (const auto& e : fs::directory_iterator(app_dir_)) entries.push_back(e.path().filename());
   std::sort(entries.begin(), entries.end());
   std::string good_id = good["bundle_id"];
-  EXPECT_THAT(entries, ElementsAre(good_id, good_id + ".tar.gz"));
+  EXPECT_THAT(entries, ElementsAre(good_id, good_id + ".log", good_id + ".manifest.json",
+                                   good_id + ".runtime.json", good_id + ".tar.gz"));
 }
 
 TEST_F(BundleApiTest, PathTraversalIsRejected) {

@@ -99,6 +99,16 @@ json bundle_json(const store::Bundle& bundle) {
   return j;
 }
 
+json deployment_json(const store::Deployment& d) {
+  return json{{"app_id", d.app_id},
+              {"app_name", d.app_name},
+              {"bundle_id", d.bundle_id},
+              {"deployed_by", or_null(d.deployed_by)},
+              {"deployed_by_name", or_null(d.deployed_by_name)},
+              {"deployed_at", or_null(d.deployed_at)},
+              {"status", d.status}};
+}
+
 json user_json(const store::User& user) {
   return json{
       {"sub", user.sub},   {"email", user.email},   {"name", user.name},

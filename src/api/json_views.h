@@ -10,6 +10,7 @@
 #include "api/relation.h"
 #include "api/worker_control.h"
 #include "store/models.h"
+#include "store/store.h"
 
 namespace blockyard::api {
 
@@ -35,6 +36,9 @@ nlohmann::json app_list_item_json(const store::App& app, const AppStatus& status
 
 // Bundle object; "error" is present only when the bundle failed with a reason.
 nlohmann::json bundle_json(const store::Bundle& bundle);
+
+// One row of GET /deployments.
+nlohmann::json deployment_json(const store::Deployment& deployment);
 
 nlohmann::json user_json(const store::User& user);
 

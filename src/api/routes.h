@@ -17,6 +17,7 @@ void register_bundle_routes(http::Router& router, ApiContext& context);     // b
 void register_task_routes(http::Router& router, ApiContext& context);       // task_routes.cc
 void register_runtime_routes(http::Router& router, ApiContext& context);    // runtime_routes.cc
 void register_user_routes(http::Router& router, ApiContext& context);       // user_routes.cc
+void register_deployment_routes(http::Router& router, ApiContext& context);  // deployment_routes.cc
 void register_access_routes(http::Router& router, ApiContext& context);     // access_routes.cc
 void register_bootstrap_routes(http::Router& router, ApiContext& context);  // bootstrap_routes.cc
 // /login, /callback, /logout, /signed-out, /login/cli (outside /api/v1).

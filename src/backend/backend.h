@@ -11,6 +11,7 @@
 // Thread safety: all methods may be called concurrently from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -30,12 +31,24 @@ namespace blockyard::backend {
 // Where a worker serves HTTP (TCP or a Unix socket): core/endpoint.h.
 using Endpoint = ::blockyard::Endpoint;
 
+// A read-only (or, for build jobs, writable) bind of a host directory.
+struct BuildMount {
+  std::filesystem::path source;  // host directory
+  std::filesystem::path target;  // absolute path inside the sandbox
+  bool read_only = true;
+};
+
 struct WorkerSpec {
   std::string worker_id;
   std::string app_id;
   std::string bundle_id;
   std::filesystem::path bundle_path;       // host directory of the unpacked bundle
   std::map<std::string, std::string> env;  // extra environment (server.worker_env)
+  // More read-only binds after the bundle (the package store); writable
+  // mounts are refused.
+  std::vector<BuildMount> mounts;
+  // The R that runs the app (Rscript beside it); empty = the backend's.
+  std::filesystem::path r_path;
   // Per-worker limits (app settings); empty / 0 = the backend's default.
   std::string memory_limit;  // e.g. "512m", parsed with parse_memory_size()
   double cpu_limit = 0;      // vCPUs
@@ -92,13 +105,6 @@ struct ResourceUsage {
   std::string source = "procfs";  // "cgroup" or "procfs": where the figures come from
 };
 
-// A mount of a host directory into a build's sandbox.
-struct BuildMount {
-  std::filesystem::path source;  // host directory
-  std::filesystem::path target;  // absolute path inside the sandbox
-  bool read_only = true;
-};
-
 // A run-to-completion job (dependency restore) in a worker-like sandbox:
 // same namespaces, capability drop, seccomp filter, per-job UID, cgroup
 // limits and rlimits as a worker, but with network access kept, no Shiny
@@ -119,6 +125,8 @@ struct BuildSpec {
   std::map<std::string, std::string> env;  // added to PATH, HOME, TMPDIR, LANG
   // The whole process tree is killed after this long; 0 = no limit.
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  // When it becomes true the job is killed as on a timeout (server shutdown).
+  std::shared_ptr<const std::atomic<bool>> cancel;
   // Receives every stdout/stderr line as it is written (the caller can follow
   // it live); not closed by the build. Null = lines are dropped.
   std::shared_ptr<LineLog> log;
@@ -131,9 +139,10 @@ struct BuildSpec {
 struct BuildResult {
   int exit_code = -1;  // the job's status; 128 + signal when killed; -1 if it never ran
   bool timed_out = false;
-  std::string error;  // non-empty when the job could not be started (setup failure)
+  bool cancelled = false;  // killed because BuildSpec::cancel became true
+  std::string error;       // non-empty when the job could not be started (setup failure)
   std::chrono::milliseconds duration{0};
-  bool success() const { return error.empty() && !timed_out && exit_code == 0; }
+  bool success() const { return error.empty() && !timed_out && !cancelled && exit_code == 0; }
 };
 
 class Backend {

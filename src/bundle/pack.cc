@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -51,10 +52,11 @@ class RemoveFileUnlessCommitted {
 class Packer {
  public:
   Packer(struct archive* writer, const fs::path& root, const PackWarning& warn,
-         const struct stat& output)
-      : writer_(writer), root_(root), warn_(warn), output_(output) {}
+         const struct stat& output, const std::map<std::string, std::string>& generated)
+      : writer_(writer), root_(root), warn_(warn), output_(output), generated_(generated) {}
 
   PackStats run() {
+    for (const auto& [name, content] : generated_) write_generated(name, content);
     walk(root_, "");
     return stats_;
   }
@@ -73,6 +75,7 @@ class Packer {
     for (const std::string& name : names) {
       fs::path full = dir / name;
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+      if (rel_dir.empty() && generated_.count(name) != 0) continue;  // replaced
       struct stat st {};
       if (::lstat(full.c_str(), &st) != 0)
         fail("cannot stat " + full.string() + ": " + errno_text(errno));
@@ -109,6 +112,19 @@ class Packer {
     }
   }
 
+  void write_generated(const std::string& name, const std::string& content) {
+    struct stat st {};
+    st.st_mode = S_IFREG | 0644;
+    st.st_size = static_cast<off_t>(content.size());
+    st.st_mtim.tv_sec = ::time(nullptr);
+    write_header(name, st);
+    if (!content.empty() && archive_write_data(writer_, content.data(), content.size()) !=
+                                static_cast<la_ssize_t>(content.size()))
+      fail("cannot write entry \"" + name + "\": " + archive_error_text(writer_));
+    ++stats_.files;
+    stats_.bytes += content.size();
+  }
+
   void write_file(const fs::path& full, const std::string& rel) {
     // O_NOFOLLOW and fstat: what we store is what we stat, even if the tree
     // changes under us.
@@ -141,13 +157,14 @@ class Packer {
   const fs::path& root_;
   const PackWarning& warn_;
   const struct stat& output_;
+  const std::map<std::string, std::string>& generated_;
   PackStats stats_;
 };
 
 }  // namespace
 
-PackStats pack_directory(const fs::path& dir, const fs::path& archive_out,
-                         const PackWarning& warn) {
+PackStats pack_directory(const fs::path& dir, const fs::path& archive_out, const PackWarning& warn,
+                         const std::map<std::string, std::string>& generated) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail(dir.string() + " is not a directory");
 
@@ -167,7 +184,7 @@ PackStats pack_directory(const fs::path& dir, const fs::path& archive_out,
   // Only a regular file is ours to delete on failure (never, say, a device).
   RemoveFileUnlessCommitted cleanup(S_ISREG(output.st_mode) ? archive_out : fs::path());
 
-  PackStats stats = Packer(writer.get(), dir, warn, output).run();
+  PackStats stats = Packer(writer.get(), dir, warn, output, generated).run();
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
     fail("cannot finish " + archive_out.string() + ": " + archive_error_text(writer.get()));
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 namespace blockyard::bundle {
@@ -32,7 +33,13 @@ using PackWarning = std::function<void(const std::string&)>;
 //
 // Throws std::runtime_error (message names the path, no prefix) when `dir` is not a
 // directory or a read/write fails; the partial `archive_out` is then removed.
+//
+// `generated` adds top-level files with the given content (mode 0644),
+// first in the archive, replacing a file of the same name in `dir` (`by
+// deploy` adds the manifest.json it generated, e.g. for --repositories,
+// without writing it into the app's directory).
 PackStats pack_directory(const std::filesystem::path& dir, const std::filesystem::path& archive_out,
-                         const PackWarning& warn = {});
+                         const PackWarning& warn = {},
+                         const std::map<std::string, std::string>& generated = {});
 
 }  // namespace blockyard::bundle

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "bundle/archive_handle.h"
+#include "bundle/manifest.h"
 
 namespace blockyard::bundle::testing {
 
@@ -41,6 +42,27 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+// A manifest package record with the given fields (the rest empty).
+inline PackageRecord record(const std::string& package, const std::string& version,
+                            const std::string& source, const std::string& repository = "") {
+  PackageRecord r;
+  r.package = package;
+  r.version = version;
+  r.source = source;
+  r.repository = repository;
+  return r;
+}
+
+// A GitHub package record, user/<package> at `sha`.
+inline PackageRecord github_record(const std::string& package, const std::string& user,
+                                   const std::string& sha) {
+  PackageRecord r = record(package, "", "GitHub");
+  r.remote_username = user;
+  r.remote_repo = package;
+  r.remote_sha = sha;
+  return r;
+}
 
 inline void write_text(const fs::path& file, const std::string& content) {
   fs::create_directories(file.parent_path());

@@ -87,6 +87,20 @@ struct StorageConfig {
   std::vector<DataMountConfig> data_mounts;
 };
 
+// Ours: dependency restore (the original pins its installer in [docker]).
+struct PackagesConfig {
+  // Repositories ("Name=URL") used when an app names none.
+  std::vector<std::string> repositories = {"CRAN=https://cloud.r-project.org"};
+  // When set, replace every repository apps name (an airgapped mirror, an
+  // internal package manager).
+  std::vector<std::string> override_repositories;
+  std::string bioconductor_url = "https://bioconductor.org";
+  // Other R versions, rig's layout: <r_versions_path>/<version>/bin/R.
+  std::string r_versions_path = "/opt/R";
+  Duration build_timeout = std::chrono::minutes(30);
+  int max_concurrent_builds = 2;
+};
+
 struct DatabaseConfig {
   std::string driver = "sqlite";
   std::string path = "data/blockyard.db";
@@ -184,6 +198,7 @@ struct Config {
   DockerConfig docker;
   std::optional<ProcessConfig> process;  // created by defaults when backend = process
   StorageConfig storage;
+  PackagesConfig packages;
   DatabaseConfig database;
   ProxyConfig proxy;
   std::optional<RedisConfig> redis;

@@ -108,6 +108,19 @@ inline const std::vector<Field<StorageConfig>>& schema(const StorageConfig*) {
   return fields;
 }
 
+inline const std::vector<Field<PackagesConfig>>& schema(const PackagesConfig*) {
+  using S = PackagesConfig;
+  static const std::vector<Field<S>> fields = {
+      {"repositories", &S::repositories},
+      {"override_repositories", &S::override_repositories},
+      {"bioconductor_url", &S::bioconductor_url},
+      {"r_versions_path", &S::r_versions_path},
+      {"build_timeout", &S::build_timeout},
+      {"max_concurrent_builds", &S::max_concurrent_builds},
+  };
+  return fields;
+}
+
 inline const std::vector<Field<DatabaseConfig>>& schema(const DatabaseConfig*) {
   using S = DatabaseConfig;
   static const std::vector<Field<S>> fields = {
@@ -220,6 +233,7 @@ void for_each_section(C& config, Visitor&& visit) {
   visit(std::string_view("docker"), config.docker);
   visit(std::string_view("process"), config.process);
   visit(std::string_view("storage"), config.storage);
+  visit(std::string_view("packages"), config.packages);
   visit(std::string_view("database"), config.database);
   visit(std::string_view("proxy"), config.proxy);
   visit(std::string_view("redis"), config.redis);

@@ -457,6 +457,35 @@ TEST_F(ConfigTest, RateLimitsAndStartConcurrencyMustNotBeNegative) {
               HasSubstr("proxy.max_concurrent_starts: must be at least 0"));
 }
 
+TEST_F(ConfigTest, PackagesSectionDefaultsAndValidation) {
+  const Config defaults = load_config(write("defaults.toml", ""), {});
+  EXPECT_EQ(defaults.packages.repositories,
+            std::vector<std::string>{"CRAN=https://cloud.r-project.org"});
+  EXPECT_TRUE(defaults.packages.override_repositories.empty());
+  EXPECT_EQ(defaults.packages.r_versions_path, "/opt/R");
+  EXPECT_EQ(defaults.packages.build_timeout, std::chrono::minutes(30));
+  const Config set =
+      load_config(write("p.toml", R"([packages]
+repositories = ["local=http://127.0.0.1:9/", "https://mirror.example/cran"]
+build_timeout = "5m"
+)"),
+                  {{"BLOCKYARD_PACKAGES_OVERRIDE_REPOSITORIES", "Mirror=file:///srv/cran"}});
+  EXPECT_EQ(set.packages.repositories.size(), 2u);
+  EXPECT_EQ(set.packages.override_repositories,
+            std::vector<std::string>{"Mirror=file:///srv/cran"});
+  EXPECT_EQ(set.packages.build_timeout, std::chrono::minutes(5));
+  EXPECT_THAT(error_of("[packages]\nrepositories = [\"CRAN=ftp://x\"]\n"),
+              HasSubstr("packages.repositories: \"CRAN=ftp://x\" must be Name=URL"));
+  EXPECT_THAT(error_of("[packages]\noverride_repositories = [\"=http://x\"]\n"),
+              HasSubstr("packages.override_repositories"));
+  EXPECT_THAT(error_of("[packages]\nmax_concurrent_builds = 0\n"),
+              HasSubstr("packages.max_concurrent_builds: must be at least 1"));
+  EXPECT_THAT(error_of("[packages]\nbuild_timeout = \"0s\"\n"),
+              HasSubstr("packages.build_timeout"));
+  EXPECT_THAT(error_of("[packages]\nbioconductor_url = \"bioconductor.org\"\n"),
+              HasSubstr("packages.bioconductor_url"));
+}
+
 TEST_F(ConfigTest, UnknownKeyIsAnError) {
   EXPECT_EQ(error_of("[server]\nbnid = \"x\"\n"), "config: unknown key server.bnid (line 2)");
   EXPECT_THAT(error_of("[bogus]\na = 1\n"), HasSubstr("config: unknown section [bogus]"));

@@ -290,6 +290,39 @@ void check_storage(const StorageConfig& storage) {
   check_not_negative("storage.store_retention", storage.store_retention);
 }
 
+// "Name=URL" or a bare URL; the restore reads them with the same rule
+// (bundle::parse_repository).
+void check_repositories(const char* key, const std::vector<std::string>& entries) {
+  for (const auto& entry : entries) {
+    const auto eq = entry.find('=');
+    const std::string url =
+        eq != std::string::npos && entry.substr(0, eq).find("://") == std::string::npos
+            ? entry.substr(eq + 1)
+            : entry;
+    const bool name_ok =
+        eq == std::string::npos || eq > 0 || entry.substr(0, eq).find("://") != std::string::npos;
+    if (!name_ok || !(url.starts_with("http://") || url.starts_with("https://") ||
+                      url.starts_with("file://"))) {
+      fail(
+          fmt::format("{}: \"{}\" must be Name=URL or a URL starting with http://, https:// "
+                      "or file://",
+                      key, entry));
+    }
+  }
+}
+
+void check_packages(const PackagesConfig& packages) {
+  check_repositories("packages.repositories", packages.repositories);
+  check_repositories("packages.override_repositories", packages.override_repositories);
+  if (!packages.bioconductor_url.starts_with("http://") &&
+      !packages.bioconductor_url.starts_with("https://") &&
+      !packages.bioconductor_url.starts_with("file://")) {
+    fail("packages.bioconductor_url must start with http://, https:// or file://");
+  }
+  check_positive("packages.build_timeout", packages.build_timeout);
+  check_at_least("packages.max_concurrent_builds", packages.max_concurrent_builds, 1);
+}
+
 void check_proxy(const Config& config) {
   const ProxyConfig& proxy = config.proxy;
   check_at_least("proxy.max_workers", proxy.max_workers, 1);
@@ -410,6 +443,7 @@ void validate_config(Config& config) {
   }
   check_port("docker.shiny_port", config.docker.shiny_port);
   check_storage(config.storage);
+  check_packages(config.packages);
   check_database(config.database, false);
   check_proxy(config);
   check_update(config);

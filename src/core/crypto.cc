@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -42,6 +44,27 @@ std::string sha256(std::string_view data) {
 std::string sha256_hex(std::string_view data) {
   std::string digest = sha256(data);
   return to_hex(reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
+}
+
+std::string sha256_file_hex(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw std::runtime_error("cannot read " + path);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("EVP_DigestInit_ex failed");
+  std::vector<unsigned char> block(64 * 1024);
+  std::size_t n = 0;
+  while ((n = std::fread(block.data(), 1, block.size(), file)) > 0) {
+    if (EVP_DigestUpdate(ctx.get(), block.data(), n) != 1)
+      throw std::runtime_error("EVP_DigestUpdate failed");
+  }
+  if (std::ferror(file)) throw std::runtime_error("cannot read " + path);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1)
+    throw std::runtime_error("EVP_DigestFinal_ex failed");
+  return to_hex(digest, len);
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

@@ -15,6 +15,10 @@ std::string sha256(std::string_view data);
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 
+// Lower-case hex SHA-256 of a file's content, read in blocks. Throws
+// std::runtime_error naming the file when it cannot be read.
+std::string sha256_file_hex(const std::string& path);
+
 // HMAC-SHA256(key, data), raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bundle/bundle_runtime.h"
 #include "core/crypto.h"
 #include "proxy/worker_end.h"
 #include "store/timestamp.h"
@@ -15,6 +16,17 @@ namespace {
 using state::WorkerPhase;
 using state::WorkerRecord;
 using WallClock = std::chrono::system_clock;
+
+// The R and the restored package library the bundle's build chose
+// (reads the bundle's runtime file: not under the manager's lock).
+void add_bundle_runtime(backend::WorkerSpec& spec) {
+  const auto runtime = bundle::read_bundle_runtime(spec.bundle_path);
+  if (!runtime) return;
+  spec.r_path = runtime->r_path;
+  if (!runtime->has_library()) return;
+  spec.mounts.push_back({runtime->store_root, bundle::kPackageStoreMount, true});
+  spec.env["R_LIBS"] = std::string(bundle::kPackageStoreMount) + "/.libs/" + runtime->library;
+}
 
 WorkerView view_of(const WorkerRecord& r) {
   WorkerView v;
@@ -201,6 +213,7 @@ void WorkerManager::spawn(const std::string& worker_id) {
   }
   Endpoint endpoint;
   try {
+    add_bundle_runtime(spec);
     endpoint = backend_.spawn(spec);
   } catch (const std::exception& e) {
     spdlog::error("worker {} for app {} failed to spawn: {}", worker_id, spec.app_id, e.what());

@@ -20,6 +20,7 @@
 #include "auth/pat.h"
 #include "backend/process/process_backend.h"
 #include "core/crypto.h"
+#include "deploy/deployer.h"
 #include "http/connection.h"
 #include "http/rate_limiter.h"
 #include "http/server.h"
@@ -231,15 +232,24 @@ int run_server(const Config& config) {
                                state.host + "-" + base62_encode(random_bytes(6)));
   workers.set_prewarm_source([&config, &store] { return prewarm_targets(config, *store); });
   tasks::TaskRegistry tasks;
-  asio::thread_pool build_pool(1);  // bundle activation jobs, one at a time
+  asio::thread_pool build_pool(static_cast<std::size_t>(config.packages.max_concurrent_builds));
+  deploy::Deployer deployer(
+      deploy::deployer_options(config), *store, *backend, tasks,
+      deploy::DeployerHooks{[&workers](const std::string& app) { workers.drain_app_workers(app); },
+                            [&workers](const std::string& app) { workers.stop_app_workers(app); },
+                            [&workers](const std::string& app, const std::string& bundle) {
+                              for (const auto& w : workers.workers_for_app(app))
+                                if (w.bundle_id == bundle && w.status != "ended") return true;
+                              return false;
+                            }},
+      [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); });
+  deployer.start_housekeeping();
 
   http::Router router;
   std::atomic<bool> draining{false};
   register_health_routes(router, *store, *backend, draining);
   register_page_routes(router);
-  api::ApiContext api_context{
-      config, *store, tasks, workers,
-      [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); }};
+  api::ApiContext api_context{config, *store, tasks, workers, deployer};
   api_context.sessions = identity.sessions.get();
   api_context.sign_in = identity.sign_in.get();
   api_context.cli_login = identity.cli_login.get();
@@ -303,6 +313,7 @@ int run_server(const Config& config) {
                    drain_sessions ? "draining: waiting for open sessions to end" : "shutting down");
       draining = true;
       server.stop_accepting();
+      deployer.cancel_builds();  // their bundles fail; the active ones keep serving
       // Blocking steps run off the I/O threads so in-flight requests can finish.
       shutdown_thread = std::thread([&, drain_sessions] {
         using Clock = std::chrono::steady_clock;

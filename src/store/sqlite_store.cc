@@ -782,6 +782,92 @@ class SqliteStore final : public Store {
     return db_.changes();
   }
 
+  void reactivate_bundle(const std::string& app_id, const std::string& bundle_id,
+                         const std::optional<std::string>& deployed_by,
+                         const std::string& now) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement bundle(db_,
+                     "UPDATE bundles SET deployed_at = ?, deployed_by = ? "
+                     "WHERE id = ? AND app_id = ? AND status = 'ready'");
+    bundle.bind(1, now).bind(2, deployed_by).bind(3, bundle_id).bind(4, app_id).run();
+    if (db_.changes() == 0) throw StoreError::not_found("bundle not found");
+    Statement app(db_,
+                  "UPDATE apps SET active_bundle = ?, updated_at = ? "
+                  "WHERE id = ? AND deleted_at IS NULL");
+    app.bind(1, bundle_id).bind(2, now).bind(3, app_id).run();
+    if (db_.changes() == 0) throw StoreError::not_found("app not found");
+    tx.commit();
+  }
+
+  bool delete_bundle(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Statement(db_, "DELETE FROM bundles WHERE id = ?").bind(1, id).run();
+    return db_.changes() > 0;
+  }
+
+  std::optional<App> find_app_including_deleted(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, sql("SELECT ", kAppColumns,
+                             " FROM apps WHERE id = ?1 OR name = ?1"
+                             " ORDER BY (id = ?1) DESC, deleted_at IS NULL,"
+                             " deleted_at DESC, rowid DESC LIMIT 1"));
+    query.bind(1, id_or_name);
+    if (!query.step()) return std::nullopt;
+    return read_app(query);
+  }
+
+  DeploymentListResult list_deployments(const DeploymentQuery& q) override {
+    static constexpr std::string_view kFrom =
+        " FROM bundles b JOIN apps a ON a.id = b.app_id"
+        " LEFT JOIN users u ON u.sub = b.deployed_by"
+        " WHERE b.deployed_at IS NOT NULL AND a.deleted_at IS NULL"
+        " AND (?1 = '' OR a.name LIKE ?2 ESCAPE '\\')"
+        " AND (?3 = '' OR b.status = ?3)"
+        " AND (?4 IS NULL OR a.owner = ?4"
+        "      OR EXISTS (SELECT 1 FROM app_access g WHERE g.app_id = a.id"
+        "        AND g.role = 'collaborator' AND"
+        "        ((g.kind = 'user' AND g.principal = ?4) OR"
+        "         (g.kind = 'group' AND g.principal IN (SELECT value FROM json_each(?7))))))";
+    const int per_page = q.per_page > 0 ? q.per_page : 25;
+    const int page = q.page > 0 ? q.page : 1;
+    const std::string pattern = contains_pattern(q.search);
+    std::optional<std::string> viewer;
+    std::string groups = "[]";
+    if (q.visible_to) {
+      viewer = q.visible_to->sub;
+      groups = groups_to_json(q.visible_to->groups);
+    }
+    std::lock_guard lock(mu_);
+    DeploymentListResult result;
+    Statement count(db_, "SELECT COUNT(*)" + std::string(kFrom));
+    count.bind(1, q.search).bind(2, pattern).bind(3, q.status).bind(4, viewer).bind(7, groups);
+    if (count.step()) result.total = count.int32(0);
+    Statement query(db_,
+                    sql("SELECT a.id, a.name, b.id, b.deployed_by, u.name, b.deployed_at, "
+                        "b.status",
+                        kFrom, " ORDER BY b.deployed_at DESC, b.rowid DESC LIMIT ?5 OFFSET ?6"));
+    query.bind(1, q.search)
+        .bind(2, pattern)
+        .bind(3, q.status)
+        .bind(4, viewer)
+        .bind(5, per_page)
+        .bind(6, static_cast<std::int64_t>(page - 1) * per_page)
+        .bind(7, groups);
+    while (query.step()) {
+      Deployment d;
+      d.app_id = query.text(0);
+      d.app_name = query.text(1);
+      d.bundle_id = query.text(2);
+      d.deployed_by = query.optional_text(3);
+      d.deployed_by_name = query.optional_text(4);
+      d.deployed_at = query.optional_text(5);
+      d.status = query.text(6);
+      result.deployments.push_back(std::move(d));
+    }
+    return result;
+  }
+
  private:
   void insert_pat_locked(const PersonalAccessToken& pat) {
     if (pat.created_at.empty()) throw std::invalid_argument("create_pat: empty created_at");

@@ -50,6 +50,31 @@ struct AppListResult {
   int total = 0;
 };
 
+struct DeploymentQuery {
+  std::string search;  // substring of the app name, case-insensitive
+  std::string status;  // exact bundle status; "" = any
+  int page = 1;
+  int per_page = 25;
+  // Empty = every app (admin); otherwise apps this viewer may deploy to:
+  // owned, or granted as collaborator to their sub or one of their groups.
+  std::optional<Viewer> visible_to;
+};
+
+struct Deployment {
+  std::string app_id;
+  std::string app_name;
+  std::string bundle_id;
+  std::optional<std::string> deployed_by;
+  std::optional<std::string> deployed_by_name;  // the user's display name, when known
+  std::optional<std::string> deployed_at;
+  std::string status;
+};
+
+struct DeploymentListResult {
+  std::vector<Deployment> deployments;
+  int total = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -197,6 +222,22 @@ class Store {
   // On start-up: bundles left pending/building by a crash become failed with
   // error "interrupted by server restart". Returns how many.
   virtual int fail_interrupted_bundles() = 0;
+  // Rollback: makes `bundle_id` (ready, of this live app) the active bundle
+  // again and stamps its deployed_at / deployed_by, in one transaction.
+  // StoreError not_found when the bundle is not the app's or the app is gone.
+  virtual void reactivate_bundle(const std::string& app_id, const std::string& bundle_id,
+                                 const std::optional<std::string>& deployed_by,
+                                 const std::string& now) = 0;
+  // Deletes one bundle row (an app whose active bundle it was gets none).
+  // Returns false when there was no such bundle.
+  virtual bool delete_bundle(const std::string& id) = 0;
+  // The app with this id, live or soft-deleted; else, by name, the most
+  // recently deleted app of that name, else the live one (purge and restore
+  // address deleted apps).
+  virtual std::optional<App> find_app_including_deleted(const std::string& id_or_name) = 0;
+  // Bundles ever deployed (deployed_at set) of live apps, newest deployment
+  // first; `total` counts every match.
+  virtual DeploymentListResult list_deployments(const DeploymentQuery& query) = 0;
 };
 
 // How long a former name serves the app, then how long it redirects.

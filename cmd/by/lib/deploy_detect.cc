@@ -1,7 +1,9 @@
 #include "lib/deploy_detect.h"
 
+#include "bundle/bundle_error.h"
 #include "lib/cli_error.h"
 #include "lib/deploy_name.h"
+#include "lib/output.h"
 
 namespace blockyard::cli {
 namespace fs = std::filesystem;
@@ -15,7 +17,8 @@ bool has_regular_file(const fs::path& dir, const char* name) {
 
 }  // namespace
 
-DeployPlan detect_app(const fs::path& dir, const std::optional<std::string>& name) {
+DeployPlan detect_app(const fs::path& dir, const std::optional<std::string>& name,
+                      const std::vector<bundle::Repository>& repositories) {
   std::error_code ec;
   DeployPlan plan;
   plan.dir = fs::absolute(dir, ec).lexically_normal();
@@ -35,20 +38,15 @@ DeployPlan detect_app(const fs::path& dir, const std::optional<std::string>& nam
     plan.warnings.push_back("no app.R (or ui.R and server.R) in " + plan.dir.string() +
                             "; the server will reject this bundle");
   }
-
-  const bool manifest = has_regular_file(plan.dir, "manifest.json");
-  const bool renv_lock = has_regular_file(plan.dir, "renv.lock");
-  const bool description = has_regular_file(plan.dir, "DESCRIPTION");
-  if (manifest) {
-    plan.deps = DependencySource::kManifest;
-    if (renv_lock) plan.warnings.push_back("Using manifest.json; ignoring renv.lock");
-    if (description) plan.warnings.push_back("Using manifest.json; ignoring DESCRIPTION");
-  } else if (renv_lock) {
-    plan.deps = DependencySource::kRenvLock;
-    if (description) plan.warnings.push_back("Using renv.lock; ignoring DESCRIPTION");
-  } else if (description) {
-    plan.deps = DependencySource::kDescription;
+  plan.repositories = repositories;
+  try {
+    plan.deps = bundle::resolve_dependencies(plan.dir, repositories);
+  } catch (const bundle::BundleError& e) {
+    throw CliError(e.what());
   }
+  if (!repositories.empty() && plan.deps.source == bundle::DependencySource::manifest)
+    plan.warnings.push_back("--repositories is ignored: manifest.json names its own");
+  plan.warnings.insert(plan.warnings.end(), plan.deps.warnings.begin(), plan.deps.warnings.end());
   return plan;
 }
 
@@ -56,25 +54,57 @@ std::string mode_label(const DeployPlan& plan) {
   return "shiny (entrypoint: " + plan.entrypoint + ")";
 }
 
-std::string deps_label(DependencySource deps) {
-  switch (deps) {
-    case DependencySource::kManifest:
-      return "manifest.json";
-    case DependencySource::kRenvLock:
-      return "pinned (renv.lock found)";
-    case DependencySource::kDescription:
+std::string deps_label(const bundle::ResolvedDependencies& deps) {
+  const std::string mode = deps.manifest.pinned() ? "pinned" : "unpinned";
+  switch (deps.source) {
+    case bundle::DependencySource::manifest:
+      return "manifest.json (" + mode + ")";
+    case bundle::DependencySource::renv_lock:
+      return "pinned (renv.lock)";
+    case bundle::DependencySource::description:
       return "unpinned (DESCRIPTION)";
-    case DependencySource::kBareScripts:
+    case bundle::DependencySource::scripts:
       break;
   }
-  return "unpinned (server scans)";
+  return "unpinned (scanned from the R scripts)";
 }
 
-std::string repository_label(DependencySource deps) {
-  if (deps == DependencySource::kManifest || deps == DependencySource::kRenvLock) {
-    return "(from lockfile/manifest)";
+std::string packages_label(const bundle::ResolvedDependencies& deps) {
+  std::string out;
+  for (const auto& name : bundle::requested_packages(deps.manifest))
+    out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "(none)" : out;
+}
+
+std::string repository_label(const bundle::ResolvedDependencies& deps) {
+  std::string out;
+  for (const auto& r : deps.manifest.repositories)
+    out += (out.empty() ? "" : ", ") + r.name + " (" + r.url + ")";
+  return out.empty() ? "(server default)" : out;
+}
+
+std::string detected_block(const DeployPlan& plan) {
+  return "Detected:\n" +
+         format_key_values({{"Name", plan.name},
+                            {"Mode", mode_label(plan)},
+                            {"Deps", deps_label(plan.deps)},
+                            {"Packages", packages_label(plan.deps)},
+                            {"Repository", repository_label(plan.deps)}}) +
+         "\n";
+}
+
+std::vector<bundle::Repository> repositories_option(const std::string& text) {
+  try {
+    return bundle::parse_repository_list(text);
+  } catch (const bundle::BundleError& e) {
+    throw CliError(std::string("--repositories: ") + e.what());
   }
-  return "(server default)";
+}
+
+std::map<std::string, std::string> generated_files(const DeployPlan& plan) {
+  if (plan.repositories.empty() || plan.deps.source == bundle::DependencySource::manifest)
+    return {};
+  return {{"manifest.json", bundle::manifest_to_json(plan.deps.manifest)}};
 }
 
 }  // namespace blockyard::cli

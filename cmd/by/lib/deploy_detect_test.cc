@@ -79,25 +79,58 @@ TEST_F(DeployDetectTest, MissingEntrypointWarns) {
 }
 
 TEST_F(DeployDetectTest, DependencySourcePriority) {
-  touch("app.R");
-  EXPECT_EQ(deps_label(detect_app(app_, std::nullopt).deps), "unpinned (server scans)");
-  touch("DESCRIPTION");
-  EXPECT_EQ(deps_label(detect_app(app_, std::nullopt).deps), "unpinned (DESCRIPTION)");
-  touch("renv.lock");
+  std::ofstream(app_ / "app.R") << "library(shiny)\nDT::datatable(x)\n";
   DeployPlan plan = detect_app(app_, std::nullopt);
-  EXPECT_EQ(deps_label(plan.deps), "pinned (renv.lock found)");
-  EXPECT_EQ(plan.warnings, std::vector<std::string>{"Using renv.lock; ignoring DESCRIPTION"});
-  touch("manifest.json");
+  EXPECT_EQ(deps_label(plan.deps), "unpinned (scanned from the R scripts)");
+  EXPECT_EQ(packages_label(plan.deps), "DT, shiny");
+  EXPECT_EQ(repository_label(plan.deps), "(server default)");
+  std::ofstream(app_ / "DESCRIPTION") << "Imports: tinyA\n";
   plan = detect_app(app_, std::nullopt);
-  EXPECT_EQ(plan.deps, DependencySource::kManifest);
-  EXPECT_EQ(plan.warnings.size(), 2u);
-  EXPECT_EQ(repository_label(plan.deps), "(from lockfile/manifest)");
+  EXPECT_EQ(deps_label(plan.deps), "unpinned (DESCRIPTION)");
+  EXPECT_EQ(packages_label(plan.deps), "tinyA");
+  std::ofstream(app_ / "renv.lock")
+      << R"({"Packages": {"pinme": {"Package": "pinme", "Version": "0.1", "Source": "Repository"}}})";
+  plan = detect_app(app_, std::nullopt);
+  EXPECT_EQ(deps_label(plan.deps), "pinned (renv.lock)");
+  EXPECT_EQ(plan.warnings, std::vector<std::string>{"Using renv.lock; ignoring DESCRIPTION"});
+  std::ofstream(app_ / "manifest.json") << bundle::manifest_to_json(plan.deps.manifest);
+  plan = detect_app(app_, std::nullopt, {{"X", "http://x"}});
+  EXPECT_EQ(plan.deps.source, bundle::DependencySource::manifest);
+  EXPECT_EQ(deps_label(plan.deps), "manifest.json (pinned)");
+  EXPECT_EQ(plan.warnings.size(), 3u);  // --repositories ignored, renv.lock and DESCRIPTION ignored
+  EXPECT_TRUE(generated_files(plan).empty());
+}
+
+TEST_F(DeployDetectTest, RepositoriesTravelInAGeneratedManifest) {
+  std::ofstream(app_ / "app.R") << "library(shiny)\n";
+  std::ofstream(app_ / "DESCRIPTION") << "Imports: tinyA\n";
+  const DeployPlan plan =
+      detect_app(app_, std::nullopt, repositories_option("local=http://127.0.0.1:9"));
+  EXPECT_EQ(repository_label(plan.deps), "local (http://127.0.0.1:9)");
+  const auto files = generated_files(plan);
+  ASSERT_EQ(files.count("manifest.json"), 1u);
+  const auto manifest = bundle::parse_manifest(files.at("manifest.json"));
+  EXPECT_EQ(manifest.description.at("Imports"), "tinyA");
+  EXPECT_EQ(manifest.repositories.at(0).url, "http://127.0.0.1:9");
+  EXPECT_FALSE(fs::exists(app_ / "manifest.json")) << "the app's directory is not changed";
+  EXPECT_THROW(repositories_option("ftp://nope"), CliError);
+}
+
+TEST_F(DeployDetectTest, InvalidDependencyFilesAreErrors) {
+  touch("app.R");
+  std::ofstream(app_ / "manifest.json") << "{broken";
+  try {
+    detect_app(app_, std::nullopt);
+    FAIL() << "accepted";
+  } catch (const CliError& e) {
+    EXPECT_NE(std::string(e.what()).find("invalid manifest"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(DeployDetectTest, DirectoryNamedLikeAMarkerDoesNotCount) {
   touch("app.R");
   fs::create_directories(app_ / "renv.lock");
-  EXPECT_EQ(detect_app(app_, std::nullopt).deps, DependencySource::kBareScripts);
+  EXPECT_EQ(detect_app(app_, std::nullopt).deps.source, bundle::DependencySource::scripts);
 }
 
 TEST_F(DeployDetectTest, RejectsMissingDirAndFiles) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -143,22 +144,36 @@ BuildResult run_job(const BuildContext& context, const BuildSpec& spec,
   const int sandbox_pid = launched.sandbox_pid;
 
   BuildResult result;
+  // Waits in slices so a cancellation is noticed within one.
+  const auto deadline =
+      spec.timeout.count() > 0 ? Clock::now() + spec.timeout : Clock::time_point::max();
   bool finished = false;
-  if (spec.timeout.count() > 0) {
-    finished = process->wait_finished(spec.timeout);
-  } else {
-    while (!finished) finished = process->wait_finished(std::chrono::hours(1));
+  while (!finished) {
+    if (spec.cancel && spec.cancel->load()) {
+      result.cancelled = true;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    const auto slice = std::min<Clock::duration>(deadline - now, milliseconds(200));
+    finished =
+        process->wait_finished(std::chrono::duration_cast<milliseconds>(slice) + milliseconds(1));
   }
   if (!finished) {
-    result.timed_out = true;
     kill_job(*process, sandbox_pid, cgroup.get());
     if (!process->wait_finished(milliseconds(10000)))
       spdlog::error("process backend: build still running after SIGKILL build_id={}",
                     spec.build_id);
     log->append(
-        "build: timed out after " +
-        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count()) +
-        " s; the job was killed");
+        result.cancelled
+            ? std::string("build: cancelled; the job was killed")
+            : "build: timed out after " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count()) +
+                  " s; the job was killed");
   }
   result.exit_code = process->exit_code().value_or(-1);
   // Whatever the job left behind (a daemon in its group) goes with it.

@@ -378,8 +378,15 @@ class ProcessBackend final : public Backend {
     launch.name = spec.worker_id;
     launch.uid = w->uid;
     launch.binds = {{fs::absolute(spec.bundle_path), options_.bundle_worker_path, true}};
+    for (const auto& m : spec.mounts) {
+      if (!m.read_only)
+        throw std::runtime_error("process backend: worker mounts must be read-only (" +
+                                 m.target.string() + ")");
+      launch.binds.push_back({fs::absolute(m.source), m.target, true});
+    }
     launch.env = worker_environment(options_.worker_env, spec.env, w->port);
-    launch.command = shiny_command(rscript_, options_.bundle_worker_path, w->port);
+    launch.command = shiny_command(spec.r_path.empty() ? rscript_ : rscript_beside(spec.r_path),
+                                   options_.bundle_worker_path, w->port);
     if (w->resources.cgroup) launch.cgroup_procs_fds = w->resources.cgroup->procs_fds();
     launch.rlimits = rlimits_for(limits);
     launch.log = w->log;
