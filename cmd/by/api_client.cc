@@ -82,6 +82,15 @@ size_t on_read_file(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
+// A TLS handshake that fails at once against an https:// URL usually means
+// the server speaks plain HTTP there (blockyard itself serves plain HTTP and
+// leaves TLS to a reverse proxy).
+std::string tls_hint(CURLcode rc, const std::string& server) {
+  if (rc != CURLE_SSL_CONNECT_ERROR || !server.starts_with("https://")) return "";
+  return " (the server does not speak TLS here; if it serves plain HTTP, use http://" +
+         server.substr(8) + ")";
+}
+
 }  // namespace
 
 CurlGlobal::CurlGlobal() {
@@ -156,8 +165,9 @@ HttpResponse ApiClient::perform(const Request& request) {
   HeaderList headers;
   if (!creds_.token.empty()) append_header(headers, "Authorization: Bearer " + creds_.token);
   append_header(headers, "Accept: application/json, text/plain");
-  // A bundle upload must not stall waiting for a 100 Continue the server may never send.
-  append_header(headers, "Expect:");
+  // A bundle upload waits for the server's 100 Continue, so a bundle over the
+  // server's size limit is refused before its bytes are sent.
+  append_header(headers, request.upload ? "Expect: 100-continue" : "Expect:");
   if (!request.content_type.empty()) {
     append_header(headers, "Content-Type: " + request.content_type);
   } else if (request.body) {
@@ -199,7 +209,8 @@ HttpResponse ApiClient::perform(const Request& request) {
   const CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     const std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
-    throw CliError("cannot reach server " + creds_.server + ": " + detail);
+    throw CliError("cannot reach server " + creds_.server + ": " + detail +
+                   tls_hint(rc, creds_.server));
   }
   HttpResponse response;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);

@@ -1,14 +1,16 @@
-// App management commands: list, get, delete, restore, enable, disable,
-// bundles, rollback, update, scale.
+// App management commands: list, get, delete, rename, restore, enable,
+// disable, bundles, rollback, update, scale.
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include "command_support.h"
 #include "commands.h"
+#include "core/app_name.h"
 #include "lib/cli_error.h"
 #include "lib/output.h"
 #include "lib/text.h"
+#include "terminal.h"
 
 namespace blockyard::cli {
 namespace {
@@ -103,6 +105,12 @@ std::string memory_text(const Json& stats) {
   return format_bytes(bytes.get<uint64_t>());
 }
 
+// "failing (R exited with code 1 during start-up)".
+std::string status_text(const Json& app) {
+  const std::string reason = field_text(app, "status_reason");
+  return field_text(app, "status", "-") + (reason.empty() ? "" : " (" + reason + ")");
+}
+
 std::string runtime_text(const Json& runtime) {
   std::string out =
       "\nRuntime:\n" +
@@ -118,9 +126,11 @@ std::string runtime_text(const Json& runtime) {
     const Json stats = worker.value("stats", Json());
     rows.push_back({short_id(field_text(worker, "id")), field_text(worker, "status", "-"),
                     percent_text(stats), memory_text(stats),
-                    std::to_string(array_field(worker, "sessions").size())});
+                    std::to_string(array_field(worker, "sessions").size()),
+                    field_text(worker, "end_reason")});
   }
-  return out + "\n" + format_table({"WORKER", "STATUS", "CPU%", "MEMORY", "SESSIONS"}, rows);
+  return out + "\n" +
+         format_table({"WORKER", "STATUS", "CPU%", "MEMORY", "SESSIONS", "ENDED BECAUSE"}, rows);
 }
 
 void run_get(const GetOptions& opts, bool json) {
@@ -149,7 +159,7 @@ void run_get(const GetOptions& opts, bool json) {
   std::string out = field_text(app, "name") + "\n" +
                     format_key_values({{"ID", field_text(app, "id")},
                                        {"Owner", field_text(app, "owner", "-")},
-                                       {"Status", field_text(app, "status", "-")},
+                                       {"Status", status_text(app)},
                                        {"Enabled", yes_no(field_bool(app, "enabled"))},
                                        {"Access", field_text(app, "access_type", "-")},
                                        {"Title", field_text(app, "title", "(none)")},
@@ -168,10 +178,15 @@ void run_get(const GetOptions& opts, bool json) {
 struct AppArg {
   std::string app;
   bool purge = false;
+  bool yes = false;
 };
 
 void run_delete(const AppArg& opts, bool json) {
   ApiClient client = connect_from_config();
+  const std::string question =
+      opts.purge ? "Permanently remove app " + opts.app + " and its bundles?"
+                 : "Delete app " + opts.app + ", stop its workers and remove its bundles?";
+  if (!confirm_destructive(question, opts.yes)) return print_out("Aborted.\n");
   expect_success(client.send("DELETE", app_path(opts.app, opts.purge ? "?purge=true" : "")));
   if (json) return print_json({{"status", opts.purge ? "purged" : "deleted"}, {"app", opts.app}});
   print_out(opts.purge ? "Purged " + opts.app + " (permanently deleted).\n"
@@ -206,6 +221,26 @@ void run_bundles(const AppArg& opts, bool json) {
   }
   print_out(
       format_table({"ID", "ACTIVE", "STATUS", "UPLOADED", "DEPLOYED BY", "PINNED", "ERROR"}, rows));
+}
+
+struct RenameOptions {
+  std::string app;
+  std::string new_name;
+};
+
+void run_rename(const RenameOptions& opts, bool json) {
+  if (auto error = app_name_error(opts.new_name)) {
+    const auto suggestion = suggest_app_name(opts.new_name);
+    throw CliError("invalid app name \"" + opts.new_name + "\": " + *error +
+                   (suggestion ? "; try " + *suggestion : ""));
+  }
+  ApiClient client = connect_from_config();
+  const Json body =
+      expect_json(client.send("PATCH", app_path(opts.app), Json{{"name", opts.new_name}}));
+  if (json) return print_json(body);
+  print_out("Renamed " + opts.app + " to " + opts.new_name + ". /app/" + opts.app +
+            "/ keeps working for 2 hours, then redirects to /app/" + opts.new_name +
+            "/ for 7 days.\n");
 }
 
 struct RollbackOptions {
@@ -294,6 +329,14 @@ void add_app_commands(CLI::App& root, CommandContext& ctx) {
     cmd->alias("rm");
     cmd->add_option("app", opts->app, "App name or ID")->required();
     cmd->add_flag("--purge", opts->purge, "Permanently remove a soft-deleted app (admin)");
+    cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+  }
+  {
+    auto opts = std::make_shared<RenameOptions>();
+    CLI::App* cmd = add_queued(root, ctx, "rename", "Rename an app (its old URL keeps working)",
+                               opts, run_rename);
+    cmd->add_option("app", opts->app, "App name or ID")->required();
+    cmd->add_option("new-name", opts->new_name, "New name")->required();
   }
   {
     auto opts = std::make_shared<AppArg>();

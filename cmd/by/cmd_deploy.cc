@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -85,18 +86,47 @@ void pack(const DeployPlan& plan, const fs::path& archive) {
   }
 }
 
-// The app's ID, creating the app when it does not exist yet.
-std::string ensure_app(ApiClient& client, const std::string& name) {
+// The app a deploy goes to.
+struct TargetApp {
+  std::string id;
+  bool created = false;  // by this deploy, which removes it again if the deploy fails
+};
+
+// The app called `name`, created when it does not exist yet. A former name
+// of a renamed app (the server still resolves it for a while) is refused:
+// deploying there would silently replace the renamed app's bundle.
+TargetApp ensure_app(ApiClient& client, const std::string& name) {
   const HttpResponse found = client.get(app_path(name));
   if (found.status == 404) {
     const auto created = expect_json(
         client.send("POST", "/api/v1/apps", nlohmann::json{{"name", name}}), "create app");
-    return field_text(created, "id");
+    return {field_text(created, "id"), true};
   }
   if (!found.ok()) {
     expect_success(found, "unexpected status " + std::to_string(found.status) + " checking app");
   }
-  return field_text(expect_json(found), "id");
+  const auto app = expect_json(found);
+  const std::string current = field_text(app, "name");
+  if (!current.empty() && current != name) {
+    throw CliError("\"" + name + "\" is a former name of app \"" + current +
+                   "\" (renamed); deploy to it with --name " + current +
+                   ", or choose a new name once the old one is released");
+  }
+  return {field_text(app, "id"), false};
+}
+
+// Deletes the app a failed first deploy created, so no empty app is left
+// behind; says so, or warns when that fails too.
+void remove_created_app(ApiClient& client, const TargetApp& app, const std::string& name,
+                        bool json) {
+  if (!app.created) return;
+  const HttpResponse removed = client.send("DELETE", app_path(app.id));
+  if (!removed.ok()) {
+    print_warning("could not remove app " + name + " created by this deploy: " +
+                  api_error_message(removed.status, removed.body));
+  } else if (!json) {
+    std::fprintf(stderr, "Removed app %s, which this deploy created.\n", name.c_str());
+  }
 }
 
 void run_deploy(const DeployOptions& opts, bool json) {
@@ -115,11 +145,19 @@ void run_deploy(const DeployOptions& opts, bool json) {
   if (!json) print_out("Uploading bundle... ");
   const TempFile archive(".tar.gz");
   pack(plan, archive.path());
-  const std::string app_id = ensure_app(client, plan.name);
+  const TargetApp app = ensure_app(client, plan.name);
+  const std::string& app_id = app.id;
   if (app_id.empty()) throw CliError("server returned no id for app " + plan.name);
-  const auto uploaded = expect_json(
-      client.upload_file(app_path(app_id, "/bundles"), archive.path(), "application/gzip"),
-      "upload failed");
+  nlohmann::json uploaded;
+  try {
+    uploaded = expect_json(
+        client.upload_file(app_path(app_id, "/bundles"), archive.path(), "application/gzip"),
+        "upload failed");
+  } catch (const CliError&) {
+    if (!json) print_out("failed.\n");
+    remove_created_app(client, app, plan.name, json);
+    throw;
+  }
   const std::string bundle_id = field_text(uploaded, "bundle_id");
   const std::string task_id = field_text(uploaded, "task_id");
   const std::string url = client.server() + "/app/" + url_escape(plan.name) + "/";
@@ -152,6 +190,7 @@ void run_deploy(const DeployOptions& opts, bool json) {
   const std::string status = field_text(task, "status", "unknown");
   result["status"] = status;
   if (status == "failed") {
+    remove_created_app(client, app, plan.name, json);
     const std::string last = tail.last_line();
     throw CliError(last.empty() ? "build failed" : "build failed: " + last, result);
   }

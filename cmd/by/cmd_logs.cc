@@ -1,11 +1,16 @@
 // `by logs APP`: print (or follow) one worker's output, or with --bundle the
 // build log of one of the app's bundles (kept after the server restarts).
+#include <chrono>
+#include <cstdio>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "command_support.h"
 #include "commands.h"
 #include "lib/cli_error.h"
 #include "lib/text.h"
+#include "lib/worker_end.h"
 #include "lib/worker_select.h"
 
 namespace blockyard::cli {
@@ -39,6 +44,21 @@ std::string choose_worker(ApiClient& client, const std::string& app) {
   return choice->id;
 }
 
+// A followed stream ends when the worker does: say how, from the runtime.
+// The server notices an exit within about a second of the log closing.
+std::optional<WorkerEnd> why_stream_ended(ApiClient& client, const std::string& app,
+                                          const std::string& worker) {
+  constexpr int kAttempts = 10;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto runtime = expect_json(client.get(app_path(app, "/runtime")));
+    if (auto end = worker_end(runtime, worker)) return end;
+  }
+  return WorkerEnd{"the server closed the stream while worker " + short_id(worker) +
+                       " still runs",
+                   false};
+}
+
 void run_logs(const LogsOptions& opts, bool json) {
   if (!opts.bundle.empty()) return run_bundle_log(opts, json);
   ApiClient client = connect_from_config();
@@ -54,7 +74,16 @@ void run_logs(const LogsOptions& opts, bool json) {
     }
   });
   expect_success(response);
-  if (json) print_json({{"app", opts.app}, {"worker", worker}, {"logs", collected}});
+  std::optional<WorkerEnd> end;
+  if (opts.follow) end = why_stream_ended(client, opts.app, worker);
+  if (json) {
+    nlohmann::json out{{"app", opts.app}, {"worker", worker}, {"logs", collected}};
+    if (end) out["ended"] = end->message;
+    print_json(out);
+  } else if (end && !end->died) {
+    std::fprintf(stderr, "Log ended: %s.\n", end->message.c_str());
+  }
+  if (end && end->died) throw CliError(end->message);
 }
 
 }  // namespace

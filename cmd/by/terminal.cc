@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -61,6 +62,14 @@ std::string prompt_secret(const std::string& prompt) {
   }
   std::fputs("\n", stderr);  // the user's Enter was not echoed
   return line;
+}
+
+bool confirm_destructive(const std::string& question, bool yes) {
+  if (yes) return true;
+  if (!stdin_is_tty()) throw CliError(question + " needs confirmation; pass --yes");
+  std::string answer = prompt_line(question + " [y/N] ");
+  for (char& c : answer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return answer == "y" || answer == "yes";
 }
 
 }  // namespace blockyard::cli

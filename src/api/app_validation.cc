@@ -10,17 +10,6 @@
 
 namespace blockyard::api {
 
-std::optional<std::string> app_name_error(std::string_view name) {
-  if (name.empty() || name.size() > 63) return "name must be 1-63 characters";
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    if (!ok) return "name must contain only lowercase letters, digits, and hyphens";
-  }
-  if (name.front() < 'a' || name.front() > 'z') return "name must start with a lowercase letter";
-  if (name.back() == '-') return "name must not end with a hyphen";
-  return std::nullopt;
-}
-
 std::optional<std::int64_t> parse_memory_limit(std::string_view text) {
   std::size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {

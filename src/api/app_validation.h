@@ -9,14 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/app_name.h"
 #include "core/config.h"
 #include "store/models.h"
 
 namespace blockyard::api {
 
-// Message of the first app-name rule `name` breaks, nullopt when valid:
-// 1-63 bytes of a-z, 0-9 and '-', starting with a letter, not ending in '-'.
-std::optional<std::string> app_name_error(std::string_view name);
+// The app-name rules live in core/app_name.h (the CLI checks them too).
+using blockyard::app_name_error;
 
 // Bytes for a memory limit like "256m", "1g", "512mb", "1024" (bytes);
 // suffixes k|kb|m|mb|g|gb are binary and case-insensitive. nullopt when the

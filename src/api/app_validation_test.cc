@@ -8,12 +8,6 @@
 namespace blockyard::api {
 namespace {
 
-TEST(AppName, AcceptsSlugs) {
-  EXPECT_EQ(app_name_error("a"), std::nullopt);
-  EXPECT_EQ(app_name_error("sales-dash-2"), std::nullopt);
-  EXPECT_EQ(app_name_error(std::string(63, 'z')), std::nullopt);
-}
-
 TEST(MemoryLimit, ParsesBinarySuffixesCaseInsensitively) {
   EXPECT_EQ(parse_memory_limit("1024"), 1024);
   EXPECT_EQ(parse_memory_limit("2k"), 2048);
@@ -78,10 +72,46 @@ TEST(AppStatus, DerivedFromLiveWorkers) {
     w.status = status;
     return w;
   };
-  EXPECT_EQ(app_status({}), "stopped");
-  EXPECT_EQ(app_status({worker("ended")}), "stopped");
-  EXPECT_EQ(app_status({worker("draining")}), "stopping");
-  EXPECT_EQ(app_status({worker("draining"), worker("starting")}), "running");
+  EXPECT_EQ(app_status({}).status, "stopped");
+  EXPECT_EQ(app_status({worker("draining")}).status, "stopping");
+  EXPECT_EQ(app_status({worker("draining"), worker("starting")}).status, "running");
+  EXPECT_EQ(app_status({worker("ready")}).status, "running");
+}
+
+WorkerSummary ended(const char* status, const char* at, const char* cause, const char* reason) {
+  WorkerSummary w;
+  w.status = status;
+  w.ended_at = at;
+  w.end_cause = cause;
+  w.end_reason = reason;
+  return w;
+}
+
+TEST(AppStatus, FailingWhenTheLastWorkerToEndFailedOrDied) {
+  const auto failed = ended("failed", "2026-01-01T10:00:02Z", "failed",
+                            "R exited with code 1 during start-up");
+  const auto idle = ended("ended", "2026-01-01T10:00:01Z", "stopped", "idle");
+  // A failed start is not "running", whatever else ended before it.
+  AppStatus status = app_status({idle, failed});
+  EXPECT_EQ(status.status, "failing");
+  EXPECT_EQ(status.reason, "R exited with code 1 during start-up");
+  // A worker that was stopped after the failure ends the failing spell.
+  EXPECT_EQ(app_status({failed, ended("ended", "2026-01-01T10:00:03Z", "stopped", "idle")}).status,
+            "stopped");
+  // A worker killed while serving.
+  EXPECT_EQ(app_status({ended("ended", "2026-01-01T10:00:04Z", "exited",
+                              "R was killed (exit code 137: SIGKILL, most likely out of memory)"),
+                        failed})
+                .reason,
+            "R was killed (exit code 137: SIGKILL, most likely out of memory)");
+  // Retrying after a failure is still failing until a worker is ready.
+  WorkerSummary retry;
+  retry.status = "starting";
+  EXPECT_EQ(app_status({retry, failed}).status, "failing");
+  WorkerSummary ready;
+  ready.status = "ready";
+  EXPECT_EQ(app_status({ready, failed}).status, "running");
+  EXPECT_EQ(app_status({ready, failed}).reason, "");
 }
 
 }  // namespace

@@ -243,10 +243,23 @@ TEST_F(ApiTest, DisableStopsWorkersAndEnableRestores) {
 
 TEST_F(ApiTest, StatusReflectsLiveWorkers) {
   json app = create_app("busy");
-  workers_.workers.push_back(WorkerSummary{"w1", app["id"], "b1", "draining", "t", {}, {}, {}, {}});
+  workers_.workers.push_back(WorkerSummary{"w1", app["id"], "b1", "draining", "t", {}, {}, {}, {}, {}, {}});
   EXPECT_EQ(body_of(call("GET", "/api/v1/apps/busy", publisher_token_))["status"], "stopping");
-  workers_.workers.push_back(WorkerSummary{"w2", app["id"], "b1", "active", "t", {}, {}, {}, {}});
+  workers_.workers.push_back(WorkerSummary{"w2", app["id"], "b1", "active", "t", {}, {}, {}, {}, {}, {}});
   EXPECT_EQ(body_of(call("GET", "/api/v1/apps/busy", publisher_token_))["status"], "running");
+}
+
+TEST_F(ApiTest, StatusIsFailingWithTheReasonWhenItsLastWorkerFailed) {
+  json app = create_app("broken");
+  WorkerSummary failed{"w1", app["id"], "b1", "failed", "t", std::string("2026-01-01T00:00:01Z"),
+                       {}, {}, {}, "failed", "R exited with code 1 during start-up"};
+  workers_.workers.push_back(failed);
+  json got = body_of(call("GET", "/api/v1/apps/broken", publisher_token_));
+  EXPECT_EQ(got["status"], "failing");
+  EXPECT_EQ(got["status_reason"], "R exited with code 1 during start-up");
+  json listed = body_of(call("GET", "/api/v1/apps", publisher_token_))["apps"][0];
+  EXPECT_EQ(listed["status"], "failing");
+  EXPECT_EQ(listed["status_reason"], "R exited with code 1 during start-up");
 }
 
 TEST_F(ApiTest, DeleteStopsWorkersRemovesRowAndFiles) {

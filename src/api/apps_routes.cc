@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string live_status(ApiContext& ctx, const std::string& app_id) {
+AppStatus live_status(ApiContext& ctx, const std::string& app_id) {
   return app_status(ctx.workers.workers_for_app(app_id));
 }
 

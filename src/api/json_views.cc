@@ -15,17 +15,32 @@ json or_null(const std::optional<T>& value) {
 
 }  // namespace
 
-std::string app_status(const std::vector<WorkerSummary>& workers) {
-  bool any_live = false;
+AppStatus app_status(const std::vector<WorkerSummary>& workers) {
+  bool ready = false, starting = false, draining = false;
+  const WorkerSummary* last_ended = nullptr;
   for (const auto& w : workers) {
-    if (w.status == "ended") continue;
-    any_live = true;
-    if (w.status != "draining") return "running";
+    if (w.status == "ready" || w.status == "active") ready = true;
+    if (w.status == "starting") starting = true;
+    if (w.status == "draining") draining = true;
+    if ((w.status == "ended" || w.status == "failed") && w.ended_at &&
+        (last_ended == nullptr || *w.ended_at > *last_ended->ended_at)) {
+      last_ended = &w;
+    }
   }
-  return any_live ? "stopping" : "stopped";
+  if (ready) return {"running", ""};
+  if (last_ended && (last_ended->end_cause == "failed" || last_ended->end_cause == "exited")) {
+    return {"failing", last_ended->end_reason};
+  }
+  if (starting) return {"running", ""};
+  if (draining) return {"stopping", ""};
+  return {"stopped", ""};
 }
 
-json app_json(const store::App& app, const std::string& status) {
+static json status_reason(const AppStatus& status) {
+  return status.reason.empty() ? json(nullptr) : json(status.reason);
+}
+
+json app_json(const store::App& app, const AppStatus& status) {
   return json{
       {"id", app.id},
       {"name", app.name},
@@ -45,12 +60,13 @@ json app_json(const store::App& app, const std::string& status) {
       {"runtime", app.runtime},
       {"created_at", app.created_at},
       {"updated_at", app.updated_at},
-      {"status", status},
+      {"status", status.status},
+      {"status_reason", status_reason(status)},
       {"tags", json::array()},  // tags are not implemented yet
   };
 }
 
-json app_list_item_json(const store::App& app, const std::string& status, Relation relation) {
+json app_list_item_json(const store::App& app, const AppStatus& status, Relation relation) {
   return json{
       {"id", app.id},
       {"name", app.name},
@@ -60,7 +76,8 @@ json app_list_item_json(const store::App& app, const std::string& status, Relati
       {"title", or_null(app.title)},
       {"description", or_null(app.description)},
       {"enabled", app.enabled},
-      {"status", status},
+      {"status", status.status},
+      {"status_reason", status_reason(status)},
       {"relation", std::string(relation_name(relation))},
       {"tags", json::array()},
       {"created_at", app.created_at},
@@ -130,7 +147,11 @@ json worker_json(const WorkerSummary& worker) {
                              : json(nullptr)},
       {"sessions", sessions},
   };
-  if (worker.status == "ended" && worker.ended_at) j["ended_at"] = *worker.ended_at;
+  if (worker.ended_at) j["ended_at"] = *worker.ended_at;
+  if (!worker.end_cause.empty()) {
+    j["end_cause"] = worker.end_cause;
+    j["end_reason"] = worker.end_reason;
+  }
   if (worker.idle_since) j["idle_since"] = *worker.idle_since;
   return j;
 }

@@ -14,16 +14,24 @@
 
 namespace blockyard::api {
 
-// "stopped" (no live worker), "running" (a live worker that is not
-// draining) or "stopping" (every live worker is draining).
-std::string app_status(const std::vector<WorkerSummary>& workers);
+// What an app's workers did, as the API's "status" and "status_reason".
+struct AppStatus {
+  std::string status;  // running | failing | stopping | stopped
+  std::string reason;  // failing: how its last worker ended ("R exited with code 1 ...")
+};
+
+// "running" when a worker is ready (or starting, with no failure since the
+// last one ended); "failing" when the worker that ended last failed to start
+// or exited on its own and none is ready; "stopping" when every live worker
+// is draining; "stopped" with none.
+AppStatus app_status(const std::vector<WorkerSummary>& workers);
 
 // Full app object (create, GET, PATCH, enable, disable). Callers add
 // "relation" / "data_mounts" where the endpoint documents them.
-nlohmann::json app_json(const store::App& app, const std::string& status);
+nlohmann::json app_json(const store::App& app, const AppStatus& status);
 
 // Item of GET /apps.
-nlohmann::json app_list_item_json(const store::App& app, const std::string& status,
+nlohmann::json app_list_item_json(const store::App& app, const AppStatus& status,
                                   Relation relation);
 
 // Bundle object; "error" is present only when the bundle failed with a reason.

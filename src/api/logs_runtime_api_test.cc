@@ -10,13 +10,13 @@ class WorkerApiTest : public ApiTest {
   WorkerApiTest() {
     app_id_ = create_app("watched")["id"];
     WorkerSummary live{"w-live", app_id_, "b1",         "active", "2026-01-01T00:00:00Z",
-                       {},       {},      {"s1", "s2"}, {}};
+                       {},       {},      {"s1", "s2"}, {}, {}, {}};
     live.stats = backend::ResourceUsage{};
     live.stats->memory_bytes = 150u << 20;
     live.stats->memory_limit_bytes = 1u << 30;
     live.stats->cpu_percent = 12.5;
     WorkerSummary dead{
-        "w-dead", app_id_, "", "ended", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {}, {}, {}};
+        "w-dead", app_id_, "", "ended", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {}, {}, {}, "stopped", "idle"};
     workers_.workers = {live, dead};
     live_log_ = std::make_shared<LineLog>();
     live_log_->append("Listening on http://127.0.0.1:10001");

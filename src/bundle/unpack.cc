@@ -21,6 +21,9 @@ namespace {
 constexpr mode_t kDirMode = 0755;
 constexpr mode_t kFileMode = 0644;
 constexpr std::size_t kBlockSize = 64 * 1024;
+// Bounds on counting the entries of an archive over the entry limit.
+constexpr std::size_t kMaxEntriesCounted = 10'000'000;
+constexpr std::uint64_t kMaxBytesSkippedToCount = 64ull << 20;
 
 [[noreturn]] void fail(const std::string& reason) {
   throw BundleError("bundle: " + reason);
@@ -113,9 +116,7 @@ class Extractor {
       if (entries_ == 0 && archive_filter_code(reader_, 0) != ARCHIVE_FILTER_GZIP) {
         fail("archive is not gzip-compressed (expected a .tar.gz)");
       }
-      if (++entries_ > limits_.max_entries) {
-        fail("archive has more than " + std::to_string(limits_.max_entries) + " entries");
-      }
+      if (++entries_ > limits_.max_entries) fail_entry_count();
       extract(entry);
     }
   }
@@ -125,6 +126,29 @@ class Extractor {
     std::string detail = archive_error_text(reader_);
     if (at_start) fail("not a valid gzip-compressed tar archive: " + detail);
     fail("corrupt or truncated archive: " + detail);
+  }
+
+  // Over the entry limit: count the rest of the headers too, so the message
+  // says how many there are, as long as that takes skipping little data.
+  [[noreturn]] void fail_entry_count() {
+    std::size_t count = entries_;
+    std::uint64_t skipped = 0;
+    bool complete = false;
+    struct archive_entry* entry = nullptr;
+    while (count < kMaxEntriesCounted && skipped <= kMaxBytesSkippedToCount) {
+      int status = archive_read_next_header(reader_, &entry);
+      if (status == ARCHIVE_EOF) {
+        complete = true;
+        break;
+      }
+      if (status != ARCHIVE_OK && status != ARCHIVE_WARN) break;
+      ++count;
+      if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
+        skipped += static_cast<std::uint64_t>(archive_entry_size(entry));
+      }
+    }
+    fail("archive has " + std::string(complete ? "" : "more than ") + std::to_string(count) +
+         " entries; the limit is " + std::to_string(limits_.max_entries));
   }
 
   void extract(struct archive_entry* entry) {
@@ -230,14 +254,22 @@ class Extractor {
   // `file_bytes` is this file's size so far; `extra_total` is added to the
   // running total for the check only (for a header's declared size).
   void check_size(std::uint64_t file_bytes, std::uint64_t extra_total, std::string_view name) {
+    // Sizes are what is known without decompressing further (an archive
+    // bomb would take long to measure): the header's declared size or the
+    // bytes written so far.
     if (file_bytes > limits_.max_file_bytes) {
-      fail_entry(name, "file is larger than the limit of " +
-                           std::to_string(limits_.max_file_bytes) + " bytes");
+      fail_entry(name, "file is " + at_least(file_bytes, extra_total == 0) + " bytes; the limit is " +
+                           std::to_string(limits_.max_file_bytes) + " bytes per file");
     }
     if (total_bytes_ + extra_total > limits_.max_total_bytes) {
-      fail_entry(name, "bundle unpacks to more than the limit of " +
-                           std::to_string(limits_.max_total_bytes) + " bytes");
+      fail_entry(name, "bundle unpacks to at least " + std::to_string(total_bytes_ + extra_total) +
+                           " bytes; the limit is " + std::to_string(limits_.max_total_bytes) +
+                           " bytes");
     }
+  }
+
+  static std::string at_least(std::uint64_t bytes, bool partial) {
+    return (partial ? "more than " : "") + std::to_string(bytes);
   }
 
   struct archive* reader_;

@@ -150,12 +150,21 @@ TEST_F(UnpackTest, RejectsTooManyEntries) {
   builder.finish();
   UnpackLimits limits;
   limits.max_entries = 5;
-  EXPECT_EQ(rejection(limits), "bundle: archive has more than 5 entries");
+  EXPECT_EQ(rejection(limits), "bundle: archive has 6 entries; the limit is 5");
 
   // Exactly at the limit is fine.
   limits.max_entries = 6;
   unpack_bundle(archive(), dest(), limits);
   EXPECT_TRUE(fs::exists(dest() / "f5"));
+}
+
+TEST_F(UnpackTest, TooManyEntriesAreCountedForTheMessage) {
+  ArchiveBuilder builder(archive());
+  for (int i = 0; i < 250; ++i) builder.file("f" + std::to_string(i), "x");
+  builder.finish();
+  UnpackLimits limits;
+  limits.max_entries = 100;
+  EXPECT_EQ(rejection(limits), "bundle: archive has 250 entries; the limit is 100");
 }
 
 TEST_F(UnpackTest, RejectsTotalSizeOverLimit) {
@@ -166,7 +175,7 @@ TEST_F(UnpackTest, RejectsTotalSizeOverLimit) {
   UnpackLimits limits;
   limits.max_total_bytes = 1000;
   EXPECT_EQ(rejection(limits),
-            "bundle: entry \"b\": bundle unpacks to more than the limit of 1000 bytes");
+            "bundle: entry \"b\": bundle unpacks to at least 1200 bytes; the limit is 1000 bytes");
 }
 
 TEST_F(UnpackTest, RejectsSingleFileOverLimit) {
@@ -174,7 +183,7 @@ TEST_F(UnpackTest, RejectsSingleFileOverLimit) {
   UnpackLimits limits;
   limits.max_file_bytes = 4095;
   EXPECT_EQ(rejection(limits),
-            "bundle: entry \"big\": file is larger than the limit of 4095 bytes");
+            "bundle: entry \"big\": file is 4096 bytes; the limit is 4095 bytes per file");
 }
 
 TEST_F(UnpackTest, RejectsGzipBomb) {
@@ -183,7 +192,8 @@ TEST_F(UnpackTest, RejectsGzipBomb) {
   ASSERT_LT(fs::file_size(archive()), 64u * 1024);
   UnpackLimits limits;
   limits.max_total_bytes = 1 << 20;
-  EXPECT_THAT(rejection(limits), HasSubstr("more than the limit of 1048576 bytes"));
+  EXPECT_THAT(rejection(limits),
+              HasSubstr("unpacks to at least 8388608 bytes; the limit is 1048576 bytes"));
 }
 
 TEST_F(UnpackTest, RejectsCorruptGzip) {

@@ -124,11 +124,12 @@ struct ProxyConfig {
   double max_cpu_limit = 16.0;
   Duration transfer_timeout = std::chrono::seconds(60);
   Duration session_max_lifetime{0};
-  int auth_rate_limit_per_minute = 10;
-  // Per client IP and minute; 0 = no limit (e.g. behind a limiting proxy,
-  // or for benchmarks). Not in the original, whose values are fixed.
+  // Per client IP and minute (see http/rate_limiter.h for what counts).
+  int auth_rate_limit_per_minute = 30;  // sign-ins
+  // 0 = no limit (e.g. behind a limiting proxy, or for benchmarks). Not in
+  // the original, whose values are fixed.
   int api_rate_limit_per_minute = 120;  // /api/v1/... (bootstrap, packages exempt)
-  int app_rate_limit_per_minute = 200;  // /app/...
+  int app_rate_limit_per_minute = 60;   // new app sessions (a session's own requests never count)
   // R processes starting at the same time; more new sessions queue. 0 = one
   // per CPU core, at least 2. Not in the original (Docker has no such queue).
   int max_concurrent_starts = 0;

@@ -155,7 +155,7 @@ http_forward_timeout = "90s"
 max_cpu_limit = 4
 transfer_timeout = "3m"
 session_max_lifetime = "8h"
-auth_rate_limit_per_minute = 30
+auth_rate_limit_per_minute = 25
 api_rate_limit_per_minute = 0
 app_rate_limit_per_minute = 500
 max_concurrent_starts = 3
@@ -266,7 +266,7 @@ otlp_endpoint = "http://otel:4317"
   EXPECT_DOUBLE_EQ(c.proxy.max_cpu_limit, 4.0);
   EXPECT_EQ(c.proxy.transfer_timeout, 3min);
   EXPECT_EQ(c.proxy.session_max_lifetime, 8h);
-  EXPECT_EQ(c.proxy.auth_rate_limit_per_minute, 30);
+  EXPECT_EQ(c.proxy.auth_rate_limit_per_minute, 25);
   EXPECT_EQ(c.proxy.api_rate_limit_per_minute, 0);
   EXPECT_EQ(c.proxy.app_rate_limit_per_minute, 500);
   EXPECT_EQ(c.proxy.max_concurrent_starts, 3);
@@ -447,7 +447,7 @@ TEST_F(ConfigTest, InvalidConfigCreatesNoDirectories) {
 TEST_F(ConfigTest, RateLimitsAndStartConcurrencyMustNotBeNegative) {
   const Config defaults = load_config(write("defaults.toml", ""), {});
   EXPECT_EQ(defaults.proxy.api_rate_limit_per_minute, 120);
-  EXPECT_EQ(defaults.proxy.app_rate_limit_per_minute, 200);
+  EXPECT_EQ(defaults.proxy.app_rate_limit_per_minute, 60);
   EXPECT_EQ(defaults.proxy.max_concurrent_starts, 0);
   EXPECT_THAT(error_of("[proxy]\napi_rate_limit_per_minute = -1\n"),
               HasSubstr("proxy.api_rate_limit_per_minute: must be at least 0"));

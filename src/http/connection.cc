@@ -18,7 +18,12 @@ namespace {
 
 constexpr auto kHeaderTimeout = std::chrono::seconds(30);
 constexpr auto kBodyTimeout = std::chrono::minutes(10);
+constexpr auto kLingerTime = std::chrono::seconds(5);
+constexpr std::size_t kLingerChunk = 64 * 1024;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// First byte of a TLS handshake record (a ClientHello); no HTTP method starts
+// with it.
+constexpr char kTlsHandshakeRecord = 0x16;
 
 std::string_view to_sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -70,17 +75,6 @@ std::optional<std::string> ambiguous_framing(const bhttp::request_header<>& head
   return std::nullopt;
 }
 
-// Every X-Forwarded-For line, joined as one list.
-std::string forwarded_for(const bhttp::request_header<>& header) {
-  std::string joined;
-  for (const auto& field : header) {
-    if (!iequals(to_sv(field.name_string()), "x-forwarded-for")) continue;
-    if (!joined.empty()) joined += ',';
-    joined += to_sv(field.value());
-  }
-  return joined;
-}
-
 // Converts Beast's parsed header into our Request (body filled separately).
 Request to_request(const bhttp::request_header<>& header, const std::string& peer_ip,
                    const TrustedProxies& trusted) {
@@ -104,6 +98,20 @@ void remove_quietly(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+std::string forwarded_for(const bhttp::request_header<>& header) {
+  std::string joined;
+  for (const auto& field : header) {
+    if (!iequals(to_sv(field.name_string()), "x-forwarded-for")) continue;
+    if (!joined.empty()) joined += ',';
+    joined += to_sv(field.value());
+  }
+  return joined;
+}
+
+RateLimitPolicy* Connection::rate_limits() const {
+  return shared_->options.rate_limits.get();
+}
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerShared> shared)
     : stream_(std::move(socket)), shared_(std::move(shared)) {
@@ -135,6 +143,16 @@ void Connection::read_header() {
 // Beast silently unfolds obs-fold lines, which other servers read differently.
 void Connection::read_header_bytes() {
   std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  if (!data.empty() && data.front() == kTlsHandshakeRecord) {
+    // A TLS client (an https:// URL) would otherwise wait for the header
+    // timeout; a plain answer makes its handshake fail at once.
+    in_flight_ = true;
+    ++shared_->in_flight;
+    send(Response::error(400, "bad_request",
+                         "this server speaks plain HTTP, not TLS: use an http:// URL"),
+         false);
+    return;
+  }
   if (auto end = header_end(data)) {
     std::string_view header = data.substr(0, *end);
     in_flight_ = true;
@@ -204,63 +222,104 @@ void Connection::on_header(beast::error_code ec) {
   read_api_body();
 }
 
+namespace {
+
+// "bundle is 125829120 bytes; storage.max_bundle_size is 104857600 bytes".
+// `actual` is what the client declared (Content-Length), or, for a chunked
+// body, nullopt: then only "more than the limit" is known.
+Response body_too_large(bool upload, std::uint64_t limit, std::optional<std::uint64_t> actual) {
+  const std::string what = upload ? "bundle" : "request body";
+  const std::string limit_name = upload ? "storage.max_bundle_size" : "the limit for API requests";
+  const std::string size = actual ? "is " + std::to_string(*actual) + " bytes"
+                                  : "is larger than " + std::to_string(limit) + " bytes";
+  return Response::error(413, "payload_too_large",
+                         what + " " + size + "; " + limit_name + " is " + std::to_string(limit) +
+                             " bytes");
+}
+
+}  // namespace
+
 void Connection::read_api_body() {
   auto request = to_request(parser_->get(), peer_ip_, shared_->trusted);
   const bool keep_alive = parser_->get().keep_alive();
-  stream_.expires_after(kBodyTimeout);
-
-  if (is_upload_route(request.method, request.path)) {
-    std::filesystem::create_directories(shared_->options.upload_dir);
-    auto spool = shared_->options.upload_dir / ("upload-" + uuid_v4() + ".tar.gz");
-    auto file_parser =
-        std::make_shared<bhttp::request_parser<bhttp::file_body>>(std::move(*parser_));
-    file_parser->body_limit(shared_->options.upload_body_limit);
-    beast::error_code ec;
-    file_parser->get().body().open(spool.c_str(), beast::file_mode::write_new, ec);
-    if (ec) {
-      spdlog::error("cannot spool upload to {}: {}", spool.string(), ec.message());
-      send(Response::error(500, "internal_error", "internal server error"), false);
-      return;
-    }
-    bhttp::async_read(
-        stream_, buffer_, *file_parser,
-        [self = shared_from_this(), file_parser, spool, request = std::move(request), keep_alive](
-            beast::error_code ec, std::size_t) mutable {
-          file_parser->get().body().close();
-          if (ec) remove_quietly(spool);
-          if (ec == bhttp::error::body_limit) {
-            self->send(Response::error(413, "payload_too_large", "bundle exceeds max_bundle_size"),
-                       false);
-            return;
-          }
-          if (ec) {
-            self->close();
-            return;
-          }
-          request.body_file = spool;  // removed after dispatch unless the handler moved it
-          self->dispatch_api(std::move(request), keep_alive);
-        });
-    return;
+  const bool upload = is_upload_route(request.method, request.path);
+  const std::uint64_t limit =
+      upload ? shared_->options.upload_body_limit : shared_->options.api_body_limit;
+  // Beast checks a body limit against Content-Length only while it parses
+  // the header, so a declared size is checked here, before any body byte is
+  // read; a chunked body is cut off by the body parser's limit as it streams.
+  if (auto declared = parser_->content_length(); declared && *declared > limit) {
+    return refuse(body_too_large(upload, limit, *declared));
   }
+  auto read_body = [self = shared_from_this(), upload, limit, keep_alive,
+                    request = std::move(request)]() mutable {
+    self->stream_.expires_after(kBodyTimeout);
+    if (upload) return self->read_upload_body(std::move(request), limit, keep_alive);
+    self->read_json_body(std::move(request), limit, keep_alive);
+  };
+  const bool wants_continue = iequals(to_sv(parser_->get()[bhttp::field::expect]), "100-continue");
+  if (!wants_continue || parser_->is_done()) return read_body();
+  // The client waits for this before it sends a (large) body.
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  stream_.expires_after(kHeaderTimeout);
+  asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                    [self = shared_from_this(), read_body = std::move(read_body)](
+                        beast::error_code ec, std::size_t) mutable {
+                      if (ec) return self->close();
+                      read_body();
+                    });
+}
 
+void Connection::read_upload_body(Request request, std::uint64_t limit, bool keep_alive) {
+  std::filesystem::create_directories(shared_->options.upload_dir);
+  auto spool = shared_->options.upload_dir / ("upload-" + uuid_v4() + ".tar.gz");
+  auto file_parser = std::make_shared<bhttp::request_parser<bhttp::file_body>>(std::move(*parser_));
+  file_parser->body_limit(limit);
+  beast::error_code ec;
+  file_parser->get().body().open(spool.c_str(), beast::file_mode::write_new, ec);
+  if (ec) {
+    spdlog::error("cannot spool upload to {}: {}", spool.string(), ec.message());
+    return refuse(Response::error(500, "internal_error", "internal server error"));
+  }
+  bhttp::async_read(
+      stream_, buffer_, *file_parser,
+      [self = shared_from_this(), file_parser, spool, limit, request = std::move(request),
+       keep_alive](beast::error_code ec, std::size_t) mutable {
+        file_parser->get().body().close();
+        if (ec) remove_quietly(spool);
+        if (ec == bhttp::error::body_limit) {
+          return self->refuse(body_too_large(true, limit, std::nullopt));
+        }
+        if (ec) return self->close();
+        request.body_file = spool;  // removed after dispatch unless the handler moved it
+        self->dispatch_api(std::move(request), keep_alive);
+      });
+}
+
+void Connection::read_json_body(Request request, std::uint64_t limit, bool keep_alive) {
   auto body_parser =
       std::make_shared<bhttp::request_parser<bhttp::string_body>>(std::move(*parser_));
-  body_parser->body_limit(shared_->options.api_body_limit);
+  body_parser->body_limit(limit);
   bhttp::async_read(
       stream_, buffer_, *body_parser,
-      [self = shared_from_this(), body_parser, request = std::move(request), keep_alive](
+      [self = shared_from_this(), body_parser, limit, request = std::move(request), keep_alive](
           beast::error_code ec, std::size_t) mutable {
         if (ec == bhttp::error::body_limit) {
-          self->send(Response::error(413, "payload_too_large", "request body too large"), false);
-          return;
+          return self->refuse(body_too_large(false, limit, std::nullopt));
         }
-        if (ec) {
-          self->close();
-          return;
-        }
+        if (ec) return self->close();
         request.body = std::move(body_parser->get().body());
         self->dispatch_api(std::move(request), keep_alive);
       });
+}
+
+void Connection::refuse(Response response) {
+  linger_on_close();
+  send(std::move(response), false);
+}
+
+void Connection::linger_on_close() {
+  linger_ = true;
 }
 
 void Connection::dispatch_api(Request request, bool keep_alive) {
@@ -381,7 +440,26 @@ void Connection::close() {
   end_in_flight();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (linger_) {
+    linger_ = false;
+    stream_.expires_after(kLingerTime);
+    return discard_until_closed();
+  }
   stream_.socket().close(ec);
+}
+
+// Closing a socket with unread bytes makes the kernel reset the connection,
+// and a reset can destroy the answer before the client reads it. So after an
+// early answer (a refused body) we read and drop what the client still sends
+// until it closes, for at most kLingerTime.
+void Connection::discard_until_closed() {
+  stream_.async_read_some(buffer_.prepare(kLingerChunk), [self = shared_from_this()](
+                                                             beast::error_code ec, std::size_t) {
+    self->buffer_.clear();
+    if (!ec) return self->discard_until_closed();
+    beast::error_code ignored;
+    self->stream_.socket().close(ignored);
+  });
 }
 
 }  // namespace blockyard::http

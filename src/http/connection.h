@@ -27,7 +27,11 @@ using tcp = asio::ip::tcp;
 using HeaderParser = bhttp::request_parser<bhttp::empty_body>;
 
 class Connection;
+class RateLimitPolicy;
 struct ServerShared;
+
+// Every X-Forwarded-For line of `header`, joined as one list.
+std::string forwarded_for(const bhttp::request_header<>& header);
 
 // The data plane (/app/...). It takes over a request whose header has been
 // read, and must eventually call conn->finish_request(keep_alive), or
@@ -51,6 +55,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream& stream() { return stream_; }
   beast::flat_buffer& buffer() { return buffer_; }
   const std::string& peer_ip() const { return peer_ip_; }
+  // The server's rate limits; null when there are none.
+  RateLimitPolicy* rate_limits() const;
 
   // Common response headers (security headers, version) added to `fields`.
   void add_common_headers(bhttp::fields& fields) const;
@@ -63,12 +69,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Writes a complete in-memory response, then finishes the request.
   void send(Response response, bool keep_alive);
+  // Answers before the request's body was read, then closes (lingering).
+  void refuse(Response response);
+  // The next close() reads and drops what the client still sends (for a few
+  // seconds) before closing, so an early answer is not lost to a reset.
+  void linger_on_close();
 
  private:
   void read_header();
   void read_header_bytes();
   void on_header(beast::error_code ec);
   void read_api_body();
+  void read_upload_body(Request request, std::uint64_t limit, bool keep_alive);
+  void read_json_body(Request request, std::uint64_t limit, bool keep_alive);
+  void discard_until_closed();
   void dispatch_api(Request request, bool keep_alive);
   void write_streamed(std::shared_ptr<Response> response, bool keep_alive);
   void pump_chunks(std::shared_ptr<Response> response, bool keep_alive);
@@ -80,6 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<ServerShared> shared_;
   std::string peer_ip_;
   bool in_flight_ = false;
+  bool linger_ = false;  // see linger_on_close()
 };
 
 }  // namespace blockyard::http

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "http/user_pages.h"
+
 namespace blockyard::http {
 
 using namespace std::chrono;
@@ -93,15 +95,34 @@ RateLimitPolicy::RateLimitPolicy(const RateLimitSettings& settings)
       app_(limiter(settings.app_per_minute)),
       user_self_(limiter(settings.user_self_per_minute)) {}
 
+std::string RateLimitPolicy::client_of(std::string_view peer_ip, std::string_view forwarded_for,
+                                       std::string_view real_ip) const {
+  return client_ip(peer_ip, forwarded_for, real_ip, trusted_);
+}
+
 RateLimiter* RateLimitPolicy::limiter_for(std::string_view method, std::string_view path) {
-  if (path == "/login" || path == "/callback" || path == "/logout") return auth_.get();
-  if (under(path, "/app")) return app_.get();
-  if (!under(path, "/api/v1")) return nullptr;  // health, readiness, metrics, UI
+  // A sign-in costs a code exchange with the identity provider (or a new
+  // token); starting one (/login) and signing out do not.
+  if (path == "/callback" || (method == "POST" && path == "/login/cli")) return auth_.get();
+  if (!under(path, "/api/v1")) return nullptr;  // health, readiness, metrics, pages, /app
   if (under(path, "/api/v1/bootstrap") || under(path, "/api/v1/packages")) return nullptr;
   if (under(path, "/api/v1/users/me")) return user_self_.get();
   if (method == "POST" && path == "/api/v1/credentials/vault") return user_self_.get();
   return api_.get();
 }
+
+namespace {
+
+Response too_many(std::chrono::seconds retry_after, bool html, const std::string& text) {
+  const std::string wait = std::to_string(retry_after.count());
+  Response response = error_response(
+      html, {429, "too_many_requests", "rate limit exceeded; retry after " + wait + " s",
+             "Too many requests", text + " Please wait " + wait + " seconds and try again."});
+  response.headers.set("Retry-After", wait);
+  return response;
+}
+
+}  // namespace
 
 std::optional<Response> RateLimitPolicy::admit(std::string_view method, std::string_view path,
                                                std::string_view peer_ip,
@@ -109,14 +130,20 @@ std::optional<Response> RateLimitPolicy::admit(std::string_view method, std::str
                                                std::string_view real_ip) {
   RateLimiter* limiter = limiter_for(method, path);
   if (limiter == nullptr) return std::nullopt;
-  auto decision = limiter->check(client_ip(peer_ip, forwarded_for, real_ip, trusted_));
+  auto decision = limiter->check(client_of(peer_ip, forwarded_for, real_ip));
   if (decision.allowed) return std::nullopt;
-  Response response = Response::error(
-      429, "too_many_requests",
-      "rate limit exceeded; retry after " + std::to_string(decision.retry_after.count()) + " s");
-  response.headers.set("Retry-After", std::to_string(decision.retry_after.count()));
-  response.headers.set("Cache-Control", "no-store");
-  return response;
+  const bool sign_in = limiter == auth_.get();
+  return too_many(decision.retry_after, sign_in,
+                  sign_in ? "There were many sign-ins from your network in the last minute."
+                          : "");
+}
+
+std::optional<Response> RateLimitPolicy::admit_new_session(std::string_view client, bool html) {
+  if (!app_) return std::nullopt;
+  auto decision = app_->check(client);
+  if (decision.allowed) return std::nullopt;
+  return too_many(decision.retry_after, html,
+                  "Many app sessions were opened from your network in the last minute.");
 }
 
 }  // namespace blockyard::http

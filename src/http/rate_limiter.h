@@ -1,8 +1,17 @@
 // RateLimiter: per-key request limits over a sliding one-minute window, and
-// RateLimitPolicy, which maps request paths to the original's limit groups
-// (/api/v1 120/min, /api/v1/users/me and credential exchange 20/min, /app
-// 200/min, auth endpoints proxy.auth_rate_limit_per_minute; health, metrics,
-// bootstrap and packages exempt).
+// RateLimitPolicy, which decides what counts. Limits count what costs the
+// server, per client IP:
+//   * new app sessions (each starts an R worker): proxy.app_rate_limit_per_minute;
+//     the data plane asks admit_new_session() when it is about to open one,
+//     so the page's assets, its WebSocket, reloads of a live session and the
+//     loading page's polling never count;
+//   * API calls under /api/v1: proxy.api_rate_limit_per_minute (the caller's
+//     own /users/me and credential exchange 20/min; bootstrap and packages
+//     exempt);
+//   * sign-ins (/callback, approving `by login` at POST /login/cli):
+//     proxy.auth_rate_limit_per_minute.
+// Health, readiness, metrics, "/" and the /app paths themselves are never
+// counted by admit().
 //
 // The window is the "sliding counter" approximation: the count of the
 // current fixed window plus the previous window's count weighted by how much
@@ -69,9 +78,9 @@ class RateLimiter {
 };
 
 struct RateLimitSettings {
-  int auth_per_minute = 10;       // /login, /callback, /logout
+  int auth_per_minute = 30;       // sign-ins: /callback, POST /login/cli
   int api_per_minute = 120;       // /api/v1/... ; 0 = unlimited
-  int app_per_minute = 200;       // /app/... ; 0 = unlimited
+  int app_per_minute = 60;        // new app sessions; 0 = unlimited
   int user_self_per_minute = 20;  // /api/v1/users/me[/...], POST /api/v1/credentials/vault
   std::vector<std::string> trusted_proxies;  // CIDRs, see client_ip.h
 };
@@ -81,12 +90,20 @@ class RateLimitPolicy {
   // Throws std::invalid_argument for a malformed trusted_proxies entry.
   explicit RateLimitPolicy(const RateLimitSettings& settings);
 
-  // The 429 answer for this request, or nullopt when it may proceed.
-  // `path` is the decoded path without the query; the client is identified
-  // by client_ip() over the peer address and forwarding headers.
+  // The client a request is counted for: client_ip() over the peer address
+  // and forwarding headers, with the configured trusted proxies.
+  std::string client_of(std::string_view peer_ip, std::string_view forwarded_for,
+                        std::string_view real_ip) const;
+
+  // The 429 answer for this request, or nullopt when it may proceed (or
+  // does not count). `path` is the decoded path without the query.
   std::optional<Response> admit(std::string_view method, std::string_view path,
                                 std::string_view peer_ip, std::string_view forwarded_for,
                                 std::string_view real_ip);
+
+  // Counts a new app session for `client`; the 429 answer (a page when
+  // `html`, else the JSON error) when it is over the limit.
+  std::optional<Response> admit_new_session(std::string_view client, bool html);
 
  private:
   RateLimiter* limiter_for(std::string_view method, std::string_view path);

@@ -106,16 +106,33 @@ int admitted(RateLimitPolicy& policy, std::string_view method, std::string_view 
   return n;
 }
 
-TEST(RateLimitPolicy, GroupsFollowTheOriginalRoutes) {
+TEST(RateLimitPolicy, CountsApiCallsAndSignInsButNotPagesOrAppRequests) {
   RateLimitPolicy policy(small_limits());
   EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 10), 3);
-  EXPECT_EQ(admitted(policy, "GET", "/app/demo/", 10), 2);
   EXPECT_EQ(admitted(policy, "GET", "/api/v1/users/me", 10), 1);
-  EXPECT_EQ(admitted(policy, "GET", "/login", 10), 1);
-  for (const char* exempt :
-       {"/healthz", "/readyz", "/metrics", "/api/v1/bootstrap", "/api/v1/packages/x", "/"}) {
+  EXPECT_EQ(admitted(policy, "GET", "/callback", 10), 1);
+  // App requests are counted by the data plane, once per new session.
+  for (const char* exempt : {"/healthz", "/readyz", "/metrics", "/api/v1/bootstrap",
+                             "/api/v1/packages/x", "/", "/login", "/logout", "/app/demo/",
+                             "/app/demo/shared/shiny.min.js"}) {
     EXPECT_EQ(admitted(policy, "GET", exempt, 10), 10) << exempt;
   }
+}
+
+int sessions_admitted(RateLimitPolicy& policy, std::string_view client, int tries) {
+  int n = 0;
+  for (int i = 0; i < tries; ++i) {
+    if (!policy.admit_new_session(client, false)) ++n;
+  }
+  return n;
+}
+
+TEST(RateLimitPolicy, NewSessionsHaveTheirOwnBudget) {
+  RateLimitPolicy policy(small_limits());
+  EXPECT_EQ(sessions_admitted(policy, "198.51.100.1", 5), 2);
+  EXPECT_EQ(sessions_admitted(policy, "198.51.100.2", 5), 2);
+  // Not shared with the API's.
+  EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 3, "198.51.100.1"), 3);
 }
 
 TEST(RateLimitPolicy, ZeroMeansUnlimited) {
@@ -124,13 +141,13 @@ TEST(RateLimitPolicy, ZeroMeansUnlimited) {
   s.app_per_minute = 0;
   RateLimitPolicy policy(s);
   EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 50), 50);
-  EXPECT_EQ(admitted(policy, "GET", "/app/demo/", 50), 50);
+  EXPECT_EQ(sessions_admitted(policy, "192.0.2.1", 50), 50);
 }
 
-TEST(RateLimitPolicy, RefusalIsJson429WithRetryAfter) {
+TEST(RateLimitPolicy, ApiRefusalIsJson429WithRetryAfter) {
   RateLimitPolicy policy(small_limits());
-  admitted(policy, "GET", "/app/x/", 2);
-  auto refusal = policy.admit("GET", "/app/x/", "192.0.2.1", "", "");
+  admitted(policy, "GET", "/api/v1/apps", 3);
+  auto refusal = policy.admit("GET", "/api/v1/apps", "192.0.2.1", "", "");
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->status, 429);
   auto body = nlohmann::json::parse(refusal->body);
@@ -140,14 +157,30 @@ TEST(RateLimitPolicy, RefusalIsJson429WithRetryAfter) {
   EXPECT_GE(std::stoi(*retry), 1);
 }
 
+TEST(RateLimitPolicy, SessionRefusalIsAPageForBrowsers) {
+  RateLimitPolicy policy(small_limits());
+  sessions_admitted(policy, "192.0.2.9", 2);
+  auto page = policy.admit_new_session("192.0.2.9", true);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 429);
+  EXPECT_EQ(page->headers.get("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("Too many requests"), std::string::npos);
+  EXPECT_TRUE(page->headers.get("Retry-After"));
+  auto json = policy.admit_new_session("192.0.2.9", false);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(nlohmann::json::parse(json->body)["error"], "too_many_requests");
+}
+
 TEST(RateLimitPolicy, ForwardedClientsCountSeparatelyOnlyBehindTrustedProxies) {
   RateLimitPolicy policy(small_limits());
   // Through the trusted proxy 10.1.1.1, two clients have two budgets.
-  EXPECT_EQ(admitted(policy, "GET", "/app/a/", 5, "10.1.1.1", "198.51.100.7"), 2);
-  EXPECT_EQ(admitted(policy, "GET", "/app/a/", 5, "10.1.1.1", "198.51.100.8"), 2);
+  EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 5, "10.1.1.1", "198.51.100.7"), 3);
+  EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 5, "10.1.1.1", "198.51.100.8"), 3);
+  EXPECT_EQ(policy.client_of("10.1.1.1", "198.51.100.7", ""), "198.51.100.7");
   // An untrusted peer cannot escape its budget with a made-up header.
-  EXPECT_EQ(admitted(policy, "GET", "/app/a/", 1, "192.0.2.50", "198.51.100.9"), 1);
-  EXPECT_EQ(admitted(policy, "GET", "/app/a/", 5, "192.0.2.50", "198.51.100.10"), 1);
+  EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 3, "192.0.2.50", "198.51.100.9"), 3);
+  EXPECT_EQ(admitted(policy, "GET", "/api/v1/apps", 5, "192.0.2.50", "198.51.100.10"), 0);
+  EXPECT_EQ(policy.client_of("192.0.2.50", "198.51.100.10", ""), "192.0.2.50");
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(Route{std::move(method), split_path(pattern), std::move(handler)});
 }
 
+void Router::set_not_found(Handler handler) {
+  not_found_ = std::move(handler);
+}
+
 bool Router::match(const Route& route, const std::vector<std::string>& parts,
                    std::map<std::string, std::string>& params) {
   const auto& segs = route.segments;
@@ -84,6 +88,7 @@ Response Router::dispatch(Request& request) const {
     }
   }
   if (path_matched) return Response::error(405, "method_not_allowed", "method not allowed");
+  if (not_found_) return not_found_(request);
   return Response::error(404, "not_found", "not found");
 }
 

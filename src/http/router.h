@@ -1,8 +1,8 @@
 // Router: maps (method, path pattern) to a Handler. Patterns are literal
 // segments and {param} segments, e.g. "/api/v1/apps/{id}/bundles"; a final
 // "{rest...}" segment matches the remainder of the path. Matching fills
-// Request::params. An unmatched path gives 404, a matched path with another
-// method 405, both as JSON errors.
+// Request::params. An unmatched path goes to the not-found handler (by
+// default a 404 JSON error), a matched path with another method gives 405.
 #pragma once
 
 #include <string>
@@ -15,6 +15,8 @@ namespace blockyard::http {
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
+  // Answers requests whose path no route matches (any method).
+  void set_not_found(Handler handler);
   // Dispatches; exceptions from handlers are turned into JSON errors
   // (ApiError -> its status, anything else -> 500 internal_error).
   Response dispatch(Request& request) const;
@@ -30,6 +32,7 @@ class Router {
   static bool match(const Route& route, const std::vector<std::string>& parts,
                     std::map<std::string, std::string>& params);
   std::vector<Route> routes_;
+  Handler not_found_;
 };
 
 }  // namespace blockyard::http

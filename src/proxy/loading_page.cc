@@ -26,6 +26,8 @@ height:100vh;margin:0;background:#f6f7f9;color:#1f2933}
 border-top-color:#3b6ea8;border-radius:50%;animation:spin 0.9s linear infinite}
 @keyframes spin{to{transform:rotate(360deg)}}
 .error{color:#b42318}
+pre{text-align:left;background:#fff;border:1px solid #d5dae1;padding:.75rem;overflow:auto;
+max-height:40vh;font-size:.8rem}
 )";
 
 std::string render_loading_page(const std::string& display_name, const std::string& app_path,
@@ -38,17 +40,28 @@ std::string render_loading_page(const std::string& display_name, const std::stri
   html += kStyle;
   html += "</style></head><body><div class=\"box\" id=\"blockyard-loading\">";
   html += "<div class=\"spinner\" id=\"spinner\"></div>";
-  html += "<h1>Starting " + name + "</h1>";
-  html += "<p id=\"status\">Your session is being prepared\u2026</p></div>";
+  html += "<h1 id=\"heading\">Starting " + name + "</h1>";
+  html += "<p id=\"status\">Your session is being prepared\u2026</p>";
+  html += "<p id=\"reason\" hidden></p><pre id=\"log\" hidden></pre></div>";
   html += "<script>(function(){\n";
   html += "var readyUrl=" + js_string(app_path + "__blockyard/ready") + ";\n";
   html += "var timeoutMs=" + std::to_string(timeout_ms) + ";\n";
+  html += "var failedHeading=" + js_string(display_name + " could not start") + ";\n";
   html += R"(var started=Date.now();
-function fail(message){
+function show(id,text){
+  var e=document.getElementById(id);
+  e.textContent=text;
+  e.hidden=false;
+}
+function fail(message,reason,log){
   document.getElementById('spinner').style.display='none';
+  document.getElementById('heading').textContent=failedHeading;
+  document.title=failedHeading;
   var s=document.getElementById('status');
   s.className='error';
-  s.textContent=message;
+  s.textContent=message+' Please try again later. If this keeps happening, let the app\'s publisher know.';
+  if(reason)show('reason','Why: '+reason+'.');
+  if(log&&log.length)show('log',log.join('\n'));
 }
 function poll(){
   fetch(readyUrl,{cache:'no-store',credentials:'same-origin'})
@@ -56,14 +69,14 @@ function poll(){
     .then(function(state){
       if(state.ready){location.reload();return;}
       if(state.restart){location.reload();return;}
-      if(state.failed){fail('The application failed to start. Please try again later or contact the app\'s publisher.');return;}
+      if(state.failed){fail(state.message||'The app could not start.',state.reason,state.log);return;}
       next();
     })
     .catch(next);
 }
 function next(){
   if(Date.now()-started>timeoutMs){
-    fail('The application failed to start. Please try again later or contact an administrator.');
+    fail('The app took too long to start.');
     return;
   }
   setTimeout(poll,250);
@@ -71,15 +84,6 @@ function next(){
 setTimeout(poll,100);
 })();</script></body></html>
 )";
-  return html;
-}
-
-std::string render_error_page(const std::string& title, const std::string& message) {
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>";
-  html += html_escape(title) + " \u2014 blockyard</title><style>";
-  html += kStyle;
-  html += "</style></head><body><div class=\"box\"><h1 class=\"error\">" + html_escape(title) +
-          "</h1><p>" + html_escape(message) + "</p></div></body></html>\n";
   return html;
 }
 

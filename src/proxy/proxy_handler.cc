@@ -11,6 +11,7 @@
 #include "auth/oidc_client.h"
 #include "authz/access.h"
 #include "core/crypto.h"
+#include "http/rate_limiter.h"
 #include "core/url.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
@@ -19,6 +20,8 @@
 #include "proxy/resume_protocol.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream.h"
+#include "proxy/user_errors.h"
+#include "proxy/worker_end.h"
 
 namespace blockyard::proxy {
 
@@ -30,6 +33,8 @@ namespace bhttp = http::bhttp;
 namespace {
 
 constexpr std::uint64_t kMaxForwardBody = 64ull << 20;
+// Lines of R output the loading page shows a publisher when a start fails.
+constexpr std::size_t kFailureLogLines = 30;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -40,8 +45,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }
 
 bool accepts_html(const bhttp::fields& fields) {
-  auto accept = fields[bhttp::field::accept];
-  return sv(accept).find("text/html") != std::string_view::npos;
+  return http::prefers_html(sv(fields[bhttp::field::accept]));
 }
 
 // Headers a client must never be able to set for the app: identity and
@@ -114,7 +118,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void session_opened();
   void respond(int status, std::string content_type, std::string body,
                std::vector<std::pair<std::string, std::string>> extra = {});
-  void respond_failure(int status, const std::string& message);
+  void respond_failure(ProxyFailure failure);
   void serve_ready_endpoint();
   void identify_caller();
   void identified(auth::SessionCheck check);
@@ -161,7 +165,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   WorkerView worker_;
   std::optional<WorkerView> existing_;  // the cookie's session, as with_state() read it
   std::optional<NewSession> opened_;    // set by open_session(), or:
-  std::string open_failure_;            // why it could not open one
+  ProxyFailure open_failure_ = ProxyFailure::start_failed;  // why it could not open one
   bool keep_alive_ = true;
   bool wants_html_ = false;    // Accept mentions text/html (read before the header is moved)
   bool body_unread_ = false;   // an error answer now would leave request bytes unread
@@ -183,15 +187,18 @@ void Exchange::respond(int status, std::string content_type, std::string body,
   for (const auto& c : auth_cookies_) r.headers.add("Set-Cookie", c);
   r.body = std::move(body);
   // A request body we did not read would corrupt the next request.
+  if (body_unread_) conn_->linger_on_close();
   conn_->send(std::move(r), keep_alive_ && !body_unread_);
 }
 
-void Exchange::respond_failure(int status, const std::string& message) {
-  if (wants_html_) {
-    respond(status, "text/html; charset=utf-8", render_error_page(message, message));
-  } else {
-    respond(status, "text/plain; charset=utf-8", message + "\n");
+void Exchange::respond_failure(ProxyFailure failure) {
+  http::Response page = http::error_response(wants_html_, user_error(failure));
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (int seconds = retry_after_seconds(failure)) {
+    extra.emplace_back("Retry-After", std::to_string(seconds));
   }
+  respond(page.status, page.headers.get("Content-Type").value_or(""), std::move(page.body),
+          std::move(extra));
 }
 
 std::string Exchange::session_cookie() const {
@@ -224,11 +231,9 @@ void Exchange::run() {
   std::string after = raw_path.size() > 5 ? raw_path.substr(5) : "";
   auto slash = after.find('/');
   segment_ = http::url_decode(after.substr(0, slash));
-  if (segment_.empty()) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (segment_.empty()) return respond_failure(ProxyFailure::app_not_found);
   if (slash == std::string::npos) {
-    if (!is_plausible_app_segment(segment_)) {
-      return respond(404, "text/plain; charset=utf-8", "app not found\n");
-    }
+    if (!is_plausible_app_segment(segment_)) return respond_failure(ProxyFailure::app_not_found);
     std::string location = "/app/" + segment_ + "/" + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
@@ -245,11 +250,11 @@ void Exchange::run() {
       spdlog::error("proxy: app lookup failed: {}", e.what());
     }
     asio::post(self->conn_->stream().get_executor(), [self, route = std::move(route)]() mutable {
-      if (!route) return self->respond(500, "text/plain; charset=utf-8", "internal error\n");
+      if (!route) return self->respond_failure(ProxyFailure::internal);
       self->with_route(std::move(*route));
     });
   });
-  if (!posted) respond(503, "text/plain; charset=utf-8", "server is shutting down\n");
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
 void Exchange::with_state(std::function<void()> work, std::function<void()> then) {
@@ -262,12 +267,12 @@ void Exchange::with_state(std::function<void()> work, std::function<void()> then
         work();
         asio::post(self->conn_->stream().get_executor(), then);
       });
-  if (!posted) respond(503, "text/plain; charset=utf-8", "server is shutting down\n");
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
 void Exchange::with_route(AppRoute route) {
   auto& [app, alias, grants] = route;
-  if (!app) return respond(404, "text/plain; charset=utf-8", "app not found\n");
+  if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
     std::string location = "/app/" + app->name + rest_ + (query_.empty() ? "" : "?" + query_);
@@ -295,11 +300,11 @@ void Exchange::identify_caller() {
       spdlog::error("proxy: sign-in lookup failed: {}", e.what());
     }
     asio::post(self->conn_->stream().get_executor(), [self, check = std::move(check)]() mutable {
-      if (!check) return self->respond(500, "text/plain; charset=utf-8", "internal error\n");
+      if (!check) return self->respond_failure(ProxyFailure::internal);
       self->identified(std::move(*check));
     });
   });
-  if (!posted) respond(503, "text/plain; charset=utf-8", "server is shutting down\n");
+  if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
 void Exchange::identified(auth::SessionCheck check) {
@@ -312,11 +317,11 @@ void Exchange::with_caller() {
   // Who may use it before whether it is enabled: a disabled app stays
   // invisible to those who may not see it.
   if (!authorize()) return;
-  if (!app_.enabled) return respond_failure(503, "app is disabled");
+  if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
     if (rest_ == "/__blockyard/ready") return serve_ready_endpoint();
-    return respond(404, "text/plain; charset=utf-8", "not found\n");
+    return respond_failure(ProxyFailure::app_not_found);
   }
 
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
@@ -335,7 +340,18 @@ void Exchange::with_caller() {
 
 // A new session, with a worker of its own.
 void Exchange::open_session() {
-  if (!app_.active_bundle) return respond_failure(503, "app has no active bundle");
+  if (!app_.active_bundle) return respond_failure(ProxyFailure::not_published);
+  // Each new session starts an R worker: that is what the per-client limit
+  // counts (a session's own requests never reach here).
+  if (auto* limits = conn_->rate_limits()) {
+    const auto& req = header_parser_.get();
+    const std::string client = limits->client_of(conn_->peer_ip(), http::forwarded_for(req),
+                                                 sv(req["X-Real-IP"]));
+    if (auto refusal = limits->admit_new_session(client, wants_html_)) {
+      if (body_unread_) conn_->linger_on_close();
+      return conn_->send(std::move(*refusal), keep_alive_ && !body_unread_);
+    }
+  }
   with_state(
       [this] {
         auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
@@ -346,17 +362,17 @@ void Exchange::open_session() {
           opened_ =
               deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(), owner);
         } catch (const CapacityError& e) {
-          open_failure_ = e.what();
+          open_failure_ = capacity_failure(e.what());
         } catch (const std::exception& e) {
           spdlog::error("proxy: new session of app {}: {}", app_.name, e.what());
-          open_failure_ = "app failed to start";
+          open_failure_ = ProxyFailure::start_failed;
         }
       },
       [self = shared_from_this()] { self->session_opened(); });
 }
 
 void Exchange::session_opened() {
-  if (!opened_) return respond_failure(503, open_failure_);
+  if (!opened_) return respond_failure(open_failure_);
   session_id_ = opened_->session_id;
   worker_ = opened_->worker;
   if (worker_.state != WorkerState::starting) {
@@ -367,7 +383,7 @@ void Exchange::session_opened() {
   // (or failed to), without holding this connection's thread meanwhile.
   deps_.workers.when_spawned(worker_.id, [self = shared_from_this()](bool spawned) {
     asio::post(self->conn_->stream().get_executor(), [self, spawned] {
-      if (!spawned) return self->respond_failure(503, "app failed to start");
+      if (!spawned) return self->respond_failure(ProxyFailure::start_failed);
       self->new_session_ = true;
       self->proceed_with_worker();
     });
@@ -387,6 +403,14 @@ void Exchange::serve_ready_endpoint() {
           state["restart"] = true;  // no session (expired or never made): reload to get one
         } else if (view->state == WorkerState::failed) {
           state["failed"] = true;
+          state["message"] = user_start_failure(view->failure);
+          // The reason and R's output are for the app's publishers only: an
+          // app user sees one plain sentence.
+          if (authz::can_deploy(self->relation_)) {
+            state["reason"] = view->failure;
+            auto log = self->deps_.workers.worker_log(self->app_.id, view->id);
+            state["log"] = log ? log->tail(kFailureLogLines) : std::vector<std::string>{};
+          }
         } else if (view->state != WorkerState::starting) {
           state["ready"] = true;
         }
@@ -407,14 +431,14 @@ void Exchange::proceed_with_worker() {
   // Non-browser clients wait for the worker.
   deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
     asio::post(self->conn_->stream().get_executor(), [self, ready] {
-      if (!ready) return self->respond_failure(503, "app failed to start");
+      if (!ready) return self->respond_failure(ProxyFailure::start_failed);
       self->with_state(
           [self] {
             self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
                                                                  self->owner_sub());
           },
           [self] {
-            if (!self->existing_) return self->respond_failure(503, "app failed to start");
+            if (!self->existing_) return self->respond_failure(ProxyFailure::start_failed);
             self->worker_ = *self->existing_;
             self->forward();
           });
@@ -450,7 +474,7 @@ bool Exchange::authorize() {
     respond(302, "text/plain; charset=utf-8", "",
             {{"Location", "/login?return_url=" + percent_encode(sv(req.target()), "/")}});
   } else {
-    respond(404, "text/plain; charset=utf-8", "not found\n");
+    respond_failure(ProxyFailure::app_not_found);
   }
   return false;
 }
@@ -504,13 +528,13 @@ void Exchange::connect_upstream(std::function<void()> then) {
   if (!endpoint) {
     spdlog::warn("proxy: worker {} has no usable endpoint \"{}\"", worker_.id,
                  worker_.endpoint.to_string());
-    return respond_failure(502, "the app's worker is not reachable");
+    return respond_failure(ProxyFailure::worker_unreachable);
   }
   upstream_.async_connect(
       *endpoint, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
         if (ec) {
           spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
-          return self->respond_failure(502, "the app's worker is not reachable");
+          return self->respond_failure(ProxyFailure::worker_unreachable);
         }
         tune_upstream(self->upstream_);
         then();
@@ -541,7 +565,7 @@ void Exchange::send_request() {
                    if (self->retry_on_new_connection()) return;
                    // Nothing was answered yet: tell the client, drop both sides.
                    self->keep_alive_ = false;
-                   return self->respond_failure(502, "the app's worker is not reachable");
+                   return self->respond_failure(ProxyFailure::worker_unreachable);
                  }
                  self->response_parser_.emplace();
                  self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -557,7 +581,7 @@ void Exchange::send_request() {
                          spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
                                       ec.message());
                          self->keep_alive_ = false;
-                         return self->respond_failure(502, "the app's worker did not answer");
+                         return self->respond_failure(ProxyFailure::worker_silent);
                        }
                        self->relay_response();
                      });
@@ -634,7 +658,7 @@ void Exchange::relay_injected_page(bool upstream_keep_alive) {
       [self = shared_from_this(), upstream_keep_alive](beast::error_code ec, std::size_t) {
         if (ec) {
           self->keep_alive_ = false;
-          return self->respond_failure(502, "the app's worker did not answer");
+          return self->respond_failure(ProxyFailure::worker_silent);
         }
         auto res =
             std::make_shared<bhttp::response<bhttp::string_body>>(self->page_parser_->release());
@@ -687,12 +711,12 @@ void Exchange::forward_websocket() {
   connect_upstream([self = shared_from_this()] {
     bhttp::async_write(
         self->upstream_, self->upgrade_request_, [self](beast::error_code ec, std::size_t) {
-          if (ec) return self->respond_failure(502, "the app's worker is not reachable");
+          if (ec) return self->respond_failure(ProxyFailure::worker_unreachable);
           self->upgrade_response_parser_.emplace();
           bhttp::async_read_header(
               self->upstream_, self->upstream_buffer_, *self->upgrade_response_parser_,
               [self](beast::error_code ec, std::size_t) {
-                if (ec) return self->respond_failure(502, "the app's worker did not answer");
+                if (ec) return self->respond_failure(ProxyFailure::worker_silent);
                 auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
                     self->upgrade_response_parser_->release());
                 self->add_set_cookies(*res);

@@ -18,14 +18,25 @@ std::shared_ptr<LineLog> WorkerHistory::started(const std::string& worker_id,
   return entries_.insert_or_assign(worker_id, std::move(entry)).first->second.log;
 }
 
-void WorkerHistory::ended(const std::string& worker_id, bool failed, const std::string& failure,
-                          Time now) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(worker_id);
-  if (it == entries_.end() || it->second.ended_at) return;
-  it->second.ended_at = now;
-  it->second.failed = failed;
-  it->second.failure = failure;
+void WorkerHistory::ended(const std::string& worker_id, const std::string& cause,
+                          const std::string& reason, Time now) {
+  std::shared_ptr<LineLog> log;
+  const bool failed = cause == "failed";
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(worker_id);
+    if (it == entries_.end() || it->second.ended_at) return;
+    it->second.ended_at = now;
+    it->second.failed = failed;
+    it->second.failure = failed ? reason : "";
+    it->second.cause = cause;
+    it->second.reason = reason;
+    if (cause != "stopped") log = it->second.log;
+  }
+  if (log) {
+    log->append(std::string("[blockyard] worker ") + (failed ? "failed to start: " : "ended: ") +
+                reason);
+  }
 }
 
 std::optional<WorkerHistory::Entry> WorkerHistory::find(const std::string& worker_id) const {

@@ -31,6 +31,8 @@ class WorkerHistory {
     std::optional<Time> ended_at;  // set once it ended
     bool failed = false;           // ended without ever becoming ready
     std::string failure;           // why it failed (for the loading page)
+    std::string cause;             // once ended: stopped | failed | exited (proxy/worker_end.h)
+    std::string reason;            // why it ended, for the publisher
     std::shared_ptr<LineLog> log;
   };
 
@@ -42,7 +44,10 @@ class WorkerHistory {
   std::shared_ptr<LineLog> started(const std::string& worker_id, const std::string& app_id,
                                    const std::string& bundle_id, Time now);
   // It ended (the first call counts; unknown ids are ignored).
-  void ended(const std::string& worker_id, bool failed, const std::string& failure, Time now);
+  // `cause` is to_string(EndCause); a worker that failed or exited on its
+  // own gets a last log line saying why, for `by logs`.
+  void ended(const std::string& worker_id, const std::string& cause, const std::string& reason,
+             Time now);
 
   std::optional<Entry> find(const std::string& worker_id) const;
   // Ended workers of the app still within retention.

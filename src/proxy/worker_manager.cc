@@ -6,6 +6,7 @@
 
 #include "bundle/bundle_runtime.h"
 #include "core/crypto.h"
+#include "proxy/worker_end.h"
 #include "store/timestamp.h"
 
 namespace blockyard::proxy {
@@ -96,7 +97,7 @@ WorkerManager::WorkerManager(backend::Backend& backend, state::SessionStore& ses
       own_listener_(events_.subscribe([this](const WorkerEnded& e) {
         // This process's own per-worker state.
         const bool failed = e.how == WorkerEnded::How::failed;
-        history_.ended(e.worker_id, failed, e.reason, WallClock::now());
+        history_.ended(e.worker_id, end_cause_name(e.how), e.reason, WallClock::now());
         connections_.forget(e.worker_id);
         // A failed worker keeps its session so the loading page can say it
         // failed (until its history entry goes); any other end frees it.
@@ -216,7 +217,8 @@ void WorkerManager::spawn(const std::string& worker_id) {
     endpoint = backend_.spawn(spec);
   } catch (const std::exception& e) {
     spdlog::error("worker {} for app {} failed to spawn: {}", worker_id, spec.app_id, e.what());
-    end_worker(worker_id, WorkerEnded::How::failed, e.what());
+    end_worker(worker_id, WorkerEnded::How::failed,
+               std::string("could not start the sandbox: ") + e.what());
     return;
   }
   if (!workers_.set_endpoint(worker_id, endpoint)) {
@@ -269,11 +271,10 @@ void WorkerManager::exited(const std::string& worker_id, int exit_code) {
   auto record = workers_.get(worker_id);
   if (!record) return;  // we ended it ourselves
   if (record->phase == WorkerPhase::starting) {
-    end_worker(worker_id, WorkerEnded::How::failed, "the R process exited during start-up");
+    end_worker(worker_id, WorkerEnded::How::failed, "R " + exit_reason(exit_code) + " during start-up");
   } else {
     spdlog::warn("worker {} exited unexpectedly (code {})", worker_id, exit_code);
-    end_worker(worker_id, WorkerEnded::How::exited,
-               "exited unexpectedly (code " + std::to_string(exit_code) + ")");
+    end_worker(worker_id, WorkerEnded::How::exited, "R " + exit_reason(exit_code));
   }
 }
 
@@ -499,7 +500,9 @@ void WorkerManager::check_starting(Clock::time_point now) {
   }
   for (const auto& id : to_probe) probes_.post([this, id] { probe(id); });
   for (const auto& id : timed_out)
-    end_worker(id, WorkerEnded::How::failed, "the app did not start within worker_start_timeout");
+    end_worker(id, WorkerEnded::How::failed,
+               start_timeout_reason(std::chrono::duration_cast<std::chrono::milliseconds>(
+                   config_.proxy.worker_start_timeout)));
 }
 
 void WorkerManager::start_queued() {
@@ -617,6 +620,8 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
     s.status = h.failed ? "failed" : "ended";
     s.started_at = store::format_rfc3339(h.started_at);
     s.ended_at = store::format_rfc3339(*h.ended_at);
+    s.end_cause = h.cause;
+    s.end_reason = h.reason;
     ended.push_back(std::move(s));
   }
   // Sampled without any lock held: reading cgroup and /proc files is slow.

@@ -226,7 +226,7 @@ TEST_F(WorkerManagerTest, AWorkerThatNeverAnswersFailsAtWorkerStartTimeout) {
   manager().when_ready(s.worker.id, ready.callback());
   EXPECT_EQ(ready.get(), false);
   EXPECT_EQ(manager().session_worker(s.session_id, "a")->failure,
-            "the app did not start within worker_start_timeout");
+            "the app did not start within 300 ms (proxy.worker_start_timeout)");
   EXPECT_TRUE(eventually([&] { return backend_.table().empty(); })) << "its process is stopped";
 }
 
@@ -239,13 +239,13 @@ TEST_F(WorkerManagerTest, AnExitDuringStartUpIsAFailureAndAfterwardsAnEnd) {
   manager().when_ready(starting.worker.id, ready.callback());
   EXPECT_EQ(ready.get(), false);
   EXPECT_EQ(manager().session_worker(starting.session_id, "a")->failure,
-            "the R process exited during start-up");
+            "R exited with code 1 during start-up");
 
   NewSession running = open_ready(app);
   backend_.exit(running.worker.id, 3);
   ASSERT_TRUE(eventually([&] { return ended().size() == 2; }));
   EXPECT_EQ(ended()[1].how, WorkerEnded::How::exited);
-  EXPECT_EQ(ended()[1].reason, "exited unexpectedly (code 3)");
+  EXPECT_EQ(ended()[1].reason, "R exited with code 3");
   EXPECT_FALSE(manager().session_worker(running.session_id, "a")) << "its session is gone";
   EXPECT_EQ(sessions_.count_for_worker(running.worker.id), 0u);
   EXPECT_TRUE(eventually([&] { return backend_.table().empty(); }))

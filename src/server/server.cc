@@ -29,6 +29,7 @@
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
+#include "server/page_routes.h"
 #include "server/identity.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
@@ -247,6 +248,7 @@ int run_server(const Config& config) {
   http::Router router;
   std::atomic<bool> draining{false};
   register_health_routes(router, *store, *backend, draining);
+  register_page_routes(router);
   api::ApiContext api_context{config, *store, tasks, workers, deployer};
   api_context.sessions = identity.sessions.get();
   api_context.sign_in = identity.sign_in.get();

@@ -70,7 +70,8 @@ describe('access control on /app/', { timeout: 900_000 }, () => {
   test('signed in without access is 404, like an app that does not exist', async () => {
     const r = await headersAs('dave');
     assert.equal(r.status, 404, r.body);
-    assert.equal(r.body, 'not found\n');
+    // The same answer as for an app that does not exist.
+    assert.deepEqual(JSON.parse(r.body), { error: 'not_found', message: 'app not found' });
   });
 
   test('the owner (admin here) gets the app with its identity headers', async () => {

@@ -289,8 +289,8 @@ describe('deploy with by, serve through bwrap workers', { timeout: 900_000 }, ()
       runProcesses(server).filter((p) => p.argv.some((a) => a.includes(appId)) || p.environ.some((e) => e.includes(appId)));
     const workersBefore = mentionsApp();
 
-    const del = await byOk(['delete', 'twofile']);
-    assert.match(del.stdout, /Deleted twofile\./, describeRun(['delete', 'twofile'], del));
+    const del = await byOk(['delete', 'twofile', '--yes']);
+    assert.match(del.stdout, /Deleted twofile\./, describeRun(['delete', 'twofile', '--yes'], del));
 
     const gone = await byAs(server, ['get', 'twofile']);
     assert.equal(gone.code, 1, `by get of a deleted app must fail${describeRun(['get', 'twofile'], gone)}`);

@@ -1,18 +1,20 @@
-// Per-client-IP rate limits, as the original groups them: 120 requests a
-// minute under /api/v1, 200 under /app; health probes are exempt. A refused
-// request gets 429 with a JSON error body and Retry-After. The client is the
-// TCP peer unless the peer is in server.trusted_proxies; then it is the
-// X-Forwarded-For client, so the clients behind one proxy have their own
-// budgets (this test plays such a proxy from loopback).
+// Per-client-IP rate limits count what costs the server: API calls (120 a
+// minute under /api/v1) and new app sessions (each starts an R worker), but
+// never a session's own requests (its assets, WebSocket, reloads, downloads)
+// nor cheap answers (an unknown app, health probes). A refused request gets
+// 429 with Retry-After: a page for a browser, a JSON error for a program. The
+// client is the TCP peer unless the peer is in server.trusted_proxies; then
+// it is the X-Forwarded-For client, so the clients behind one proxy have
+// their own budgets (this test plays such a proxy from loopback).
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { request, startServer } from '../lib/harness.mjs';
+import { deployFixture, request, startServer } from '../lib/harness.mjs';
 
 const API_LIMIT = 120;
-const APP_LIMIT = 200;
+const SESSION_LIMIT = 3; // small: every session it admits starts an R worker
 
 describe('per-IP rate limits', { timeout: 300_000 }, () => {
   let server;
@@ -22,9 +24,10 @@ describe('per-IP rate limits', { timeout: 300_000 }, () => {
       config: {
         server: { trusted_proxies: ['127.0.0.1/32'] },
         // The defaults, stated: the harness may relax them for other suites.
-        proxy: { api_rate_limit_per_minute: API_LIMIT, app_rate_limit_per_minute: APP_LIMIT },
+        proxy: { api_rate_limit_per_minute: API_LIMIT, app_rate_limit_per_minute: SESSION_LIMIT },
       },
     });
+    await deployFixture(server, 'hello', 'hello');
   });
 
   after(async () => {
@@ -72,19 +75,37 @@ describe('per-IP rate limits', { timeout: 300_000 }, () => {
     }
   });
 
-  test(`/app: ${APP_LIMIT} a minute per client, then 429`, async () => {
+  test(`/app: ${SESSION_LIMIT} new sessions a minute per client; a session's own requests never count`, async () => {
     const client = '198.51.100.3';
-    // An unknown app is the cheapest request the proxy answers (404).
-    const statuses = await burst(APP_LIMIT, () => request(`${server.url}/app/no-such-app/`, { headers: asClient(client) }));
-    assert.deepEqual(
-      statuses.filter((s) => s !== 404),
-      [],
-      `the first ${APP_LIMIT} requests must reach the proxy`,
-    );
-    assertRefusal(await request(`${server.url}/app/no-such-app/`, { headers: asClient(client) }), '/app over the limit');
-    const other = await request(`${server.url}/app/no-such-app/`, { headers: asClient('198.51.100.4') });
-    assert.equal(other.status, 404);
-    // The /app budget is separate from the API's.
+    const headers = { ...asClient(client), accept: 'application/json' };
+    // Cheap answers are not counted: an unknown app, a malformed name.
+    for (let i = 0; i < 50; i++) {
+      assert.equal((await request(`${server.url}/app/no-such-app/`, { headers })).status, 404);
+    }
+    const cookies = [];
+    for (let i = 0; i < SESSION_LIMIT; i++) {
+      const res = await request(`${server.url}/app/hello/`, { headers, timeoutMs: 120_000 });
+      assert.equal(res.status, 200, `new session ${i + 1}: ${res.status} ${res.body.slice(0, 200)}${server.logTail()}`);
+      cookies.push(res.cookies[0].split(';')[0]);
+    }
+    assertRefusal(await request(`${server.url}/app/hello/`, { headers }), 'a new session over the limit');
+    const page = await request(`${server.url}/app/hello/`, { headers: { ...asClient(client), accept: 'text/html' } });
+    assert.equal(page.status, 429);
+    assert.match(page.headers['content-type'] ?? '', /^text\/html/);
+    assert.match(page.body, /<h1>Too many requests<\/h1>/);
+    assert.ok(Number(page.headers['retry-after']) >= 1);
+
+    // The open sessions go on: many requests each, none refused.
+    for (const cookie of cookies) {
+      for (let i = 0; i < 40; i++) {
+        const path = i % 2 ? '/app/hello/' : '/app/hello/shared/shiny.min.js';
+        const res = await request(`${server.url}${path}`, { headers: { ...headers, cookie } });
+        assert.equal(res.status, 200, `${path} with a session cookie: ${res.status}`);
+      }
+    }
+    const other = await request(`${server.url}/app/hello/`, { headers: { ...asClient('198.51.100.4'), accept: 'application/json' }, timeoutMs: 120_000 });
+    assert.equal(other.status, 200, 'another client has its own budget');
+    // The session budget is separate from the API's.
     const api = await server.api('GET', '/api/v1/apps', { headers: asClient(client) });
     assert.equal(api.status, 200);
   });

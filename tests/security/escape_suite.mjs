@@ -340,7 +340,7 @@ describe(title, { timeout: 900_000 }, () => {
       timeoutMs: 15_000,
       what: `the two background "sleep 1000.${tag}" of sec-linger`,
     });
-    const args = ['delete', 'sec-linger'];
+    const args = ['delete', 'sec-linger', '--yes'];
     const del = await byAs(server, args);
     assert.equal(del.code, 0, `by delete failed${describeRun(args, del)}${server.logTail()}`);
     try {

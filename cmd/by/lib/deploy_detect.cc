@@ -2,6 +2,7 @@
 
 #include "bundle/bundle_error.h"
 #include "lib/cli_error.h"
+#include "lib/deploy_name.h"
 #include "lib/output.h"
 
 namespace blockyard::cli {
@@ -27,9 +28,7 @@ DeployPlan detect_app(const fs::path& dir, const std::optional<std::string>& nam
 
   // "foo/" normalises to "foo/" with an empty filename; take the parent's.
   fs::path base = plan.dir.filename().empty() ? plan.dir.parent_path() : plan.dir;
-  plan.name = name.value_or(base.filename().string());
-  if (plan.name.empty())
-    throw CliError("cannot derive an app name from " + dir.string() + "; use --name");
+  plan.name = deploy_app_name(base.filename().string(), name, plan.warnings);
 
   const bool app_r = has_regular_file(plan.dir, "app.R");
   const bool split_app =

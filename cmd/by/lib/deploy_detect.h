@@ -17,7 +17,7 @@ namespace blockyard::cli {
 
 struct DeployPlan {
   std::filesystem::path dir;  // absolute
-  std::string name;           // --name, else the directory's basename
+  std::string name;           // --name, else from the directory's name (deploy_name.h)
   std::string entrypoint;     // "app.R", or "ui.R/server.R" for a two-file app
   bundle::ResolvedDependencies deps;
   std::vector<bundle::Repository> repositories;  // --repositories

@@ -36,6 +36,30 @@ TEST_F(DeployDetectTest, NameIsBasenameUnlessOverridden) {
   EXPECT_TRUE(detect_app(app_, std::nullopt).dir.is_absolute());
 }
 
+TEST_F(DeployDetectTest, DirectoryNamedLikeShinysExamplesGetsAValidName) {
+  const fs::path example = root_ / "01_hello";
+  fs::create_directories(example);
+  std::ofstream(example / "app.R") << "x\n";
+  const DeployPlan plan = detect_app(example, std::nullopt);
+  EXPECT_EQ(plan.name, "hello");
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_NE(plan.warnings[0].find("deploying as \"hello\""), std::string::npos)
+      << plan.warnings[0];
+}
+
+TEST_F(DeployDetectTest, InvalidNameIsRefusedWithASuggestion) {
+  touch("app.R");
+  try {
+    detect_app(app_, std::string("01_hello"));
+    FAIL() << "an invalid --name was accepted";
+  } catch (const CliError& e) {
+    EXPECT_NE(std::string(e.what()).find("try --name hello"), std::string::npos) << e.what();
+  }
+  const fs::path digits = root_ / "2024";
+  fs::create_directories(digits);
+  EXPECT_THROW(detect_app(digits, std::nullopt), CliError);
+}
+
 TEST_F(DeployDetectTest, EntrypointAppROrSplitApp) {
   touch("app.R");
   EXPECT_EQ(mode_label(detect_app(app_, std::nullopt)), "shiny (entrypoint: app.R)");

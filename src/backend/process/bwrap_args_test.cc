@@ -179,7 +179,8 @@ TEST(WorkerEnv, MinimalBaseThenExtrasThenShinyAddressLast) {
                          {{"A", "spawn"}, {"B", "b"}, {"SHINY_HOST", "0.0.0.0"}}, 10007);
   using P = std::pair<std::string, std::string>;
   EXPECT_THAT(env, ElementsAre(P{"PATH", "/opt/bin"}, P{"HOME", "/tmp"}, P{"TMPDIR", "/tmp"},
-                               P{"LANG", "C.UTF-8"}, P{"A", "spawn"}, P{"B", "b"},
+                               P{"LANG", "C.UTF-8"}, P{"SHINY_SERVER_VERSION", "0.3.4"},
+                               P{"A", "spawn"}, P{"B", "b"},
                                P{"SHINY_HOST", "127.0.0.1"}, P{"SHINY_PORT", "10007"}));
 }
 
@@ -190,7 +191,7 @@ TEST(WorkerEnv, NeverContainsTheServersEnvironment) {
     EXPECT_NE(name, "BY_ARGS_TEST_SECRET");
     EXPECT_NE(value, "s3cret");
   }
-  EXPECT_EQ(env.size(), 6u);
+  EXPECT_EQ(env.size(), 7u);
 }
 
 TEST(WorkerEnv, InvalidNamesAreRejected) {

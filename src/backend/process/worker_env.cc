@@ -37,6 +37,10 @@ EnvList worker_environment(const std::map<std::string, std::string>& server_work
   set(env, "HOME", "/tmp");
   set(env, "TMPDIR", "/tmp");
   set(env, "LANG", "C.UTF-8");
+  // Shiny takes a set SHINY_PORT to mean it runs under Shiny Server and warns
+  // ("Shiny Server v0.3.4 or later is required") unless this says which one;
+  // blockyard plays that role.
+  set(env, "SHINY_SERVER_VERSION", kShinyServerVersion);
   for (const auto* extra : {&server_worker_env, &spawn_env})
     for (const auto& [name, value] : *extra)
       if (!is_shiny_address(name)) set(env, name, value);

@@ -1,6 +1,7 @@
 // The environment a worker sees. It is built from scratch — the server's own
 // environment (database URLs, secrets, tokens) never reaches a worker:
 //   PATH=/usr/bin:/bin HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8
+//   SHINY_SERVER_VERSION=0.3.4 (what Shiny expects beside SHINY_PORT)
 //   then server.worker_env, then the spawn's own entries (later wins),
 //   then SHINY_HOST=127.0.0.1 and SHINY_PORT=<port>, which nothing overrides.
 #pragma once
@@ -13,6 +14,9 @@
 namespace blockyard::backend::process {
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// The lowest Shiny Server version shiny::runApp() accepts without a warning.
+inline constexpr const char* kShinyServerVersion = "0.3.4";
 
 // Each name appears once, at its first position, with its last value.
 // Throws std::invalid_argument for an empty name, a name containing '=' or
