@@ -29,8 +29,8 @@
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
-#include "server/page_routes.h"
 #include "server/identity.h"
+#include "server/page_routes.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
 #include "state/open_state.h"
@@ -241,7 +241,8 @@ int run_server(const Config& config) {
                               for (const auto& w : workers.workers_for_app(app))
                                 if (w.bundle_id == bundle && w.status != "ended") return true;
                               return false;
-                            }},
+                            },
+                            identity.audit.get()},
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); });
   deployer.start_housekeeping();
 
