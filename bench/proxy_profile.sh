@@ -37,5 +37,5 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "Cookie: $cookie" "$url" | grep
 wait "$perf_pid" || { cat "$work/perf.log" >&2; exit 1; }
 echo
 echo "== hottest functions (self, % of blockyard's samples), $PERF_OUT =="
-perf report -i "$PERF_OUT" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
+perf report -i "$PERF_OUT" --no-children --no-inline -g none --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
   grep -E '^ +[0-9.]+%' | head -50
