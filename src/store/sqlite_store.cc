@@ -138,6 +138,21 @@ UserSession read_session(const Statement& row) {
   return s;
 }
 
+// Runs a write, turning constraint violations into the store's typed errors:
+// a duplicate key is a conflict, a missing parent row is not found. An empty
+// message means that violation cannot happen there, so it stays a raw error.
+void run_write(Statement& write, const std::string& on_duplicate,
+               const std::string& on_missing_parent = {}) {
+  try {
+    write.run();
+  } catch (const SqliteError& e) {
+    if (!on_duplicate.empty() && e.is_unique_violation()) throw StoreError::conflict(on_duplicate);
+    if (!on_missing_parent.empty() && e.is_foreign_key_violation())
+      throw StoreError::not_found(on_missing_parent);
+    throw;
+  }
+}
+
 // LIKE pattern matching `needle` anywhere, with LIKE's own metacharacters
 // taken literally (paired with ESCAPE '\').
 std::string contains_pattern(std::string_view needle) {
@@ -382,12 +397,7 @@ class SqliteStore final : public Store {
         .bind(4, grant.role)
         .bind(5, grant.granted_by)
         .bind(6, grant.granted_at);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_foreign_key_violation()) throw StoreError::not_found("app not found");
-      throw;
-    }
+    run_write(insert, {}, "app not found");
   }
 
   std::vector<AccessGrant> list_access(const std::string& app_id) override {
@@ -424,13 +434,7 @@ class SqliteStore final : public Store {
         .bind(7, session.token_expires_at)
         .bind(8, session.created_at)
         .bind(9, session.expires_at);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw StoreError::conflict("session already exists");
-      if (e.is_foreign_key_violation()) throw StoreError::not_found("user not found");
-      throw;
-    }
+    run_write(insert, "session already exists", "user not found");
   }
 
   std::optional<UserSession> get_session(const std::string& id) override {
@@ -504,12 +508,7 @@ class SqliteStore final : public Store {
         .bind(7, app.enabled)
         .bind(8, app.created_at)
         .bind(9, app.updated_at);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw name_taken(name);
-      throw;
-    }
+    run_write(insert, name_taken_message(name));
     tx.commit();
     return app;
   }
@@ -632,12 +631,7 @@ class SqliteStore final : public Store {
     app.updated_at = now;
     Statement update(db_, "UPDATE apps SET deleted_at = NULL, updated_at = ? WHERE id = ?");
     update.bind(1, app.updated_at).bind(2, id);
-    try {
-      update.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw name_taken(app.name);
-      throw;
-    }
+    run_write(update, name_taken_message(app.name));
     tx.commit();
     return app;
   }
@@ -681,12 +675,7 @@ class SqliteStore final : public Store {
     alias.bind(1, old_name).bind(2, id).bind(3, format_rfc3339(*expires + kAliasPhase)).run();
     Statement update(db_, "UPDATE apps SET name = ?, updated_at = ? WHERE id = ?");
     update.bind(1, new_name).bind(2, now).bind(3, id);
-    try {
-      update.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw StoreError::conflict("name already in use");
-      throw;
-    }
+    run_write(update, "name already in use");
     tx.commit();
   }
 
@@ -719,13 +708,7 @@ class SqliteStore final : public Store {
         .bind(6, bundle.deployed_at)
         .bind(7, bundle.pinned)
         .bind(8, bundle.error);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw StoreError::conflict("bundle already exists");
-      if (e.is_foreign_key_violation()) throw StoreError::not_found("app not found");
-      throw;
-    }
+    run_write(insert, "bundle already exists", "app not found");
   }
 
   std::optional<Bundle> get_bundle(const std::string& id) override {
@@ -883,13 +866,7 @@ class SqliteStore final : public Store {
         .bind(6, pat.expires_at)
         .bind(7, pat.last_used_at)
         .bind(8, pat.revoked);
-    try {
-      insert.run();
-    } catch (const SqliteError& e) {
-      if (e.is_unique_violation()) throw StoreError::conflict("token already exists");
-      if (e.is_foreign_key_violation()) throw StoreError::not_found("user not found");
-      throw;
-    }
+    run_write(insert, "token already exists", "user not found");
   }
 
   int expire_aliases_locked(const std::string& now) {
@@ -938,8 +915,8 @@ class SqliteStore final : public Store {
     Statement(db_, "DELETE FROM app_aliases WHERE name = ?").bind(1, name).run();
   }
 
-  static StoreError name_taken(const std::string& name) {
-    return StoreError::conflict("app name \"" + name + "\" already exists");
+  static std::string name_taken_message(const std::string& name) {
+    return "app name \"" + name + "\" already exists";
   }
 
   // SQLite calls this for every row inserted, updated or deleted on db_

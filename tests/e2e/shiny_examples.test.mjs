@@ -55,9 +55,16 @@ describe("shiny's examples in Chromium under the default rate limits", { timeout
   // Opens /app/<name>/ (or reloads `page`) and waits for a connected Shiny.
   async function load(app, page, reload = false) {
     const before = seen.length;
-    const newSessions = { n: 0 };
+    // headers() hides cookie headers; allHeaders() is asynchronous, so the
+    // checks are collected and awaited once the page has settled.
+    const cookieChecks = [];
     const onResponse = (res) => {
-      if (res.headers()['set-cookie']?.includes('blockyard_route=')) newSessions.n++;
+      cookieChecks.push(
+        res
+          .allHeaders()
+          .then((h) => (h['set-cookie'] ?? '').includes('blockyard_route='))
+          .catch(() => false),
+      );
     };
     page.on('response', onResponse);
     if (reload) {
@@ -76,7 +83,8 @@ describe("shiny's examples in Chromium under the default rate limits", { timeout
     }
     await page.waitForLoadState('networkidle').catch(() => {});
     page.off('response', onResponse);
-    loads.push({ app: app.dir, reload, requests: seen.length - before, newSessions: newSessions.n });
+    const newSessions = (await Promise.all(cookieChecks)).filter(Boolean).length;
+    loads.push({ app: app.dir, reload, requests: seen.length - before, newSessions });
   }
 
   test('every example loads, reloads, uploads and downloads without a single 429', async () => {

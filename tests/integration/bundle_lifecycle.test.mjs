@@ -204,7 +204,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
   });
 
   test('soft delete hides the app and keeps its files; restore brings it back', async () => {
-    const args = ['delete', 'life'];
+    const args = ['delete', 'life', '--yes'];
     const r = await byAs(server, args);
     assert.equal(r.code, 0, describeRun(args, r));
     assert.equal((await server.api('GET', '/api/v1/apps/life')).status, 404);
@@ -222,9 +222,9 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     const early = await server.api('DELETE', '/api/v1/apps/life?purge=true');
     assert.equal(early.status, 409);
     assert.equal(early.json.message, 'app must be soft-deleted before purging');
-    assert.equal((await byAs(server, ['delete', 'life'])).code, 0);
-    const r = await byAs(server, ['delete', 'life', '--purge']);
-    assert.equal(r.code, 0, describeRun(['delete', 'life', '--purge'], r));
+    assert.equal((await byAs(server, ['delete', 'life', '--yes'])).code, 0);
+    const r = await byAs(server, ['delete', 'life', '--purge', '--yes']);
+    assert.equal(r.code, 0, describeRun(['delete', 'life', '--purge', '--yes'], r));
     assert.match(r.stdout, /Purged life \(permanently deleted\)/);
     assert.ok(!fs.existsSync(appDir(app.id)));
     for (const id of app.bundles) assert.ok(!fs.existsSync(path.join(storeDir(), '.libs', id)));
@@ -243,7 +243,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     const platform = fs.readdirSync(storeDir()).find((d) => !d.startsWith('.'));
     const entry = path.join(storeDir(), platform, 'lifepkg');
     assert.ok(fs.existsSync(entry));
-    assert.equal((await byAs(server, ['delete', 'doomed'])).code, 0);
+    assert.equal((await byAs(server, ['delete', 'doomed', '--yes'])).code, 0);
     await waitFor(async () => !fs.existsSync(appDir(doomedId)), { timeoutMs: 20_000, what: 'the sweeper to purge doomed' });
     assert.deepEqual((await server.api('GET', '/api/v1/apps?deleted=true')).json, []);
     assert.ok(!fs.existsSync(path.join(storeDir(), '.libs', doomed.bundle_id)));
@@ -253,7 +253,7 @@ describe('bundle and app lifecycle', { timeout: 1_200_000 }, () => {
     assert.equal(await label('keeper'), 'keeper');
 
     // Once no bundle uses it, it goes.
-    assert.equal((await byAs(server, ['delete', 'keeper'])).code, 0);
+    assert.equal((await byAs(server, ['delete', 'keeper', '--yes'])).code, 0);
     await waitFor(() => !fs.existsSync(entry), { timeoutMs: 30_000, what: 'lifepkg to be evicted' });
     assert.ok(kept.bundle_id);
   });
