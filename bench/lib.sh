@@ -124,3 +124,31 @@ NGINX
   sleep 0.3
   nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 }
+
+# bench_nginx_app <dir>: writes <dir>/app.R that serves <dir>/www with nginx
+# instead of Shiny (a fast upstream, so a benchmark measures the proxy).
+# runApp() sources app.R with the bundle as working directory; system2()
+# blocks while nginx (one process, in the foreground) serves on the worker's
+# address, until the worker is stopped. Its config and temp paths live in
+# the worker's private /tmp.
+bench_nginx_app() {
+  cat > "$1/app.R" <<R
+dir <- tempfile("nginx-")
+dir.create(dir)
+listen <- paste0(Sys.getenv("SHINY_HOST", "127.0.0.1"), ":", Sys.getenv("SHINY_PORT"))
+temp <- paste0(c("client_body", "proxy", "fastcgi", "uwsgi", "scgi"), "_temp_path ",
+               file.path(dir, "t"), c(1:5), ";")
+writeLines(c(
+  "daemon off; master_process off; worker_processes 1;",
+  paste0("pid ", file.path(dir, "nginx.pid"), "; error_log stderr;"),
+  "events { worker_connections 1024; }",
+  "http {",
+  "  access_log off; keepalive_requests 10000000; keepalive_timeout 300s;",
+  "  types { text/plain txt; application/octet-stream bin; }",
+  temp,
+  paste0("  server { listen ", listen, "; root ", file.path(getwd(), "www"), ";"),
+  "    location = / { return 200 'fast upstream\\\\n'; } }",
+  "}"), file.path(dir, "nginx.conf"))
+system2("$(command -v nginx)", c("-p", dir, "-e", "stderr", "-c", file.path(dir, "nginx.conf")))
+R
+}

@@ -250,22 +250,48 @@ TEST_F(AccessApiTest, AppChangesAndDeploysAreAudited) {
   call("POST", "/api/v1/apps/sales/disable", publisher_token_);
   call("DELETE", "/api/v1/apps/sales", publisher_token_);
   auto lines = audit_lines();
-  ASSERT_GE(lines.size(), 4u);
+  ASSERT_GE(lines.size(), 5u);
   auto n = lines.size();
-  EXPECT_EQ(lines[n - 4]["action"], "app.update");
-  EXPECT_EQ(lines[n - 4]["actor"], "publisher-sub");
+  EXPECT_EQ(lines[n - 5]["action"], "app.update");
+  EXPECT_EQ(lines[n - 5]["actor"], "publisher-sub");
+  EXPECT_EQ(lines[n - 5]["target"], id_);
+  EXPECT_EQ(lines[n - 5]["detail"], (json{{"title", "Sales"}, {"access_type", "logged_in"}}));
+  EXPECT_EQ(lines[n - 4]["action"], "bundle.upload");
+  EXPECT_EQ(lines[n - 4]["actor"], "grantee-collab") << "a collaborator deployed";
   EXPECT_EQ(lines[n - 4]["target"], id_);
-  EXPECT_EQ(lines[n - 4]["detail"], (json{{"title", "Sales"}, {"access_type", "logged_in"}}));
-  EXPECT_EQ(lines[n - 3]["action"], "bundle.upload");
-  EXPECT_EQ(lines[n - 3]["actor"], "grantee-collab") << "a collaborator deployed";
-  EXPECT_EQ(lines[n - 3]["target"], id_);
-  EXPECT_EQ(lines[n - 3]["detail"],
+  EXPECT_EQ(lines[n - 4]["detail"],
             (json{{"name", "sales"}, {"bundle_id", deployed["bundle_id"]}}));
-  EXPECT_EQ(lines[n - 3]["source_ip"], "127.0.0.1");
+  EXPECT_EQ(lines[n - 4]["source_ip"], "127.0.0.1");
+  // The background build's outcome, by whoever uploaded it.
+  EXPECT_EQ(lines[n - 3]["action"], "bundle.build");
+  EXPECT_EQ(lines[n - 3]["actor"], "grantee-collab");
+  EXPECT_EQ(lines[n - 3]["target"], id_);
+  EXPECT_EQ(lines[n - 3]["detail"], (json{{"bundle_id", deployed["bundle_id"]}}));
   EXPECT_EQ(lines[n - 2]["action"], "app.disable");
   EXPECT_EQ(lines[n - 1]["action"], "app.delete");
   EXPECT_EQ(lines[n - 1]["target"], id_);
-  for (std::size_t i = n - 4; i < n; ++i) EXPECT_EQ(lines[i]["outcome"], "success");
+  for (std::size_t i = n - 5; i < n; ++i) EXPECT_EQ(lines[i]["outcome"], "success");
+}
+
+TEST_F(AccessApiTest, ABuildThatFailsAfterTheUploadIsAuditedWithItsReason) {
+  json accepted = deploy(
+      "sales", make_archive("needs", {{"app.R", kAppR}, {"DESCRIPTION", "Imports: nosuchpkg\n"}}),
+      grantee_collab_);
+  const auto bundle = store_->get_bundle(accepted["bundle_id"]);
+  ASSERT_TRUE(bundle.has_value());
+  ASSERT_EQ(bundle->status, "failed");
+  auto lines = audit_lines();
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2]["action"], "bundle.upload");
+  EXPECT_EQ(lines[lines.size() - 2]["outcome"], "success") << "the upload itself was accepted";
+  const json& build = lines.back();
+  EXPECT_EQ(build["action"], "bundle.build");
+  EXPECT_EQ(build["actor"], "grantee-collab");
+  EXPECT_EQ(build["target"], id_);
+  EXPECT_EQ(build["outcome"], "failure");
+  EXPECT_EQ(build["detail"]["bundle_id"], accepted["bundle_id"]);
+  EXPECT_EQ(build["detail"]["reason"], bundle->error.value_or("")) << "the reason the bundle shows";
+  EXPECT_NE(build["detail"]["reason"].get<std::string>().find("nosuchpkg"), std::string::npos);
 }
 
 TEST_F(AccessApiTest, RefusedDeploysAreAuditedAsFailures) {

@@ -102,18 +102,19 @@ class ApiTest : public ::testing::Test {
     backend_options.worker_uid_range_end = 61709;
     backend_options.state_dir = dir_ / "bundles" / ".workers";
     backend_ = backend::process::make_process_backend(backend_options);
+    audit_ = std::make_unique<telemetry::AuditLog>(dir_ / "audit.jsonl");
     deployer_ = std::make_unique<deploy::Deployer>(
         deploy::deployer_options(config_), *store_, *backend_, tasks_,
         deploy::DeployerHooks{[this](const std::string& a) { workers_.drain_app_workers(a); },
                               [this](const std::string& a) { workers_.stop_app_workers(a); },
-                              {}},
+                              {},
+                              audit_.get()},
         [this](std::function<void()> job) {
           std::lock_guard lock(threads_mu_);
           threads_.emplace_back(std::move(job));
         });
     context_ =
         std::make_unique<ApiContext>(ApiContext{config_, *store_, tasks_, workers_, *deployer_});
-    audit_ = std::make_unique<telemetry::AuditLog>(dir_ / "audit.jsonl");
     context_->audit = audit_.get();
     register_api_routes(router_, *context_);
     admin_token_ = add_user("admin-sub", "admin");

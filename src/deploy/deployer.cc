@@ -167,6 +167,7 @@ void Deployer::build(const tasks::Task& task, const std::string& app_id,
     if (hooks_.drain_app) hooks_.drain_app(app_id);
     log.append("Bundle activated.");
     tasks_.finish(task.id, true);
+    audit_build(app_id, bundle_id, "");
   } catch (const std::exception& e) {
     const std::string reason =
         cancelled_->load() ? std::string("the server shut down during the build") : e.what();
@@ -181,6 +182,7 @@ void Deployer::build(const tasks::Task& task, const std::string& app_id,
       spdlog::error("marking bundle {} failed: {}", bundle_id, inner.what());
     }
     tasks_.finish(task.id, false);
+    audit_build(app_id, bundle_id, reason);
     return;
   }
   try {
@@ -188,6 +190,22 @@ void Deployer::build(const tasks::Task& task, const std::string& app_id,
   } catch (const std::exception& e) {
     spdlog::warn("bundle retention for app {}: {}", app_id, e.what());
   }
+}
+
+void Deployer::audit_build(const std::string& app_id, const std::string& bundle_id,
+                           const std::string& failure) {
+  if (hooks_.audit == nullptr) return;
+  std::string actor = "anonymous";
+  try {
+    if (const auto bundle = store_.get_bundle(bundle_id); bundle && bundle->deployed_by)
+      actor = *bundle->deployed_by;
+  } catch (const std::exception& e) {
+    spdlog::warn("bundle {}: reading who deployed it: {}", bundle_id, e.what());
+  }
+  nlohmann::json detail{{"bundle_id", bundle_id}};
+  if (!failure.empty()) detail["reason"] = failure;
+  hooks_.audit->emit({"bundle.build", actor, app_id, std::move(detail), "",
+                      failure.empty() ? "success" : "failure"});
 }
 
 store::App Deployer::rollback(const store::App& app, const std::string& bundle_id,

@@ -34,6 +34,7 @@
 #include "restore/restore_inputs.h"
 #include "store/store.h"
 #include "tasks/task_registry.h"
+#include "telemetry/audit_log.h"
 
 namespace blockyard::deploy {
 
@@ -60,6 +61,10 @@ struct DeployerHooks {
   std::function<void(const std::string& app_id)> stop_app;
   // True while a live worker runs this bundle (retention spares it).
   std::function<bool(const std::string& app_id, const std::string& bundle_id)> bundle_in_use;
+  // Where each build's outcome is recorded as a "bundle.build" line
+  // ([audit]), since the upload's own line only says it was accepted.
+  // Null: not audited.
+  telemetry::AuditLog* audit = nullptr;
 };
 
 class Deployer {
@@ -122,6 +127,9 @@ class Deployer {
   void build(const tasks::Task& task, const std::string& app_id, const std::string& bundle_id,
              std::size_t files, const bundle::ResolvedDependencies& dependencies);
   void housekeeping_loop();
+  // Audits a finished build; `failure` is empty when it succeeded.
+  void audit_build(const std::string& app_id, const std::string& bundle_id,
+                   const std::string& failure);
 
   const DeployerOptions options_;
   store::Store& store_;

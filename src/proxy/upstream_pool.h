@@ -21,7 +21,9 @@ namespace blockyard::proxy {
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(std::size_t max_idle_per_worker = 16)
+  // As many as a busy client's parallel requests (browsers open 6, load
+  // generators dozens): fewer would close and reconnect under load.
+  explicit UpstreamPool(std::size_t max_idle_per_worker = 64)
       : max_idle_per_worker_(max_idle_per_worker) {}
 
   // An idle connection to the worker that is still open, if any.

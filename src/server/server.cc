@@ -29,8 +29,8 @@
 #include "proxy/proxy_handler.h"
 #include "proxy/worker_manager.h"
 #include "server/health_routes.h"
-#include "server/page_routes.h"
 #include "server/identity.h"
+#include "server/page_routes.h"
 #include "server/pid1.h"
 #include "server/update_routes.h"
 #include "state/open_state.h"
@@ -241,7 +241,8 @@ int run_server(const Config& config) {
                               for (const auto& w : workers.workers_for_app(app))
                                 if (w.bundle_id == bundle && w.status != "ended") return true;
                               return false;
-                            }},
+                            },
+                            identity.audit.get()},
       [&build_pool](std::function<void()> job) { asio::post(build_pool, std::move(job)); });
   deployer.start_housekeeping();
 
@@ -262,7 +263,11 @@ int run_server(const Config& config) {
     spdlog::info("running as PID 1: reaping orphans; updates come from the container runtime");
   register_update_routes(router, *store, pid_one);
 
-  asio::io_context io;
+  // One I/O thread (concurrency hint 1): a proxied request costs a few
+  // microseconds of CPU, and handing handlers between I/O threads cost more
+  // (a futex and an epoll wake-up per hand-off; bench/README.md). Blocking
+  // work has its own pools: API handlers, store lookups, spawns, probes.
+  asio::io_context io(1);
   http::ServerOptions options;
   options.bind = config.server.bind;
   options.upload_body_limit = static_cast<std::uint64_t>(config.storage.max_bundle_size);
@@ -356,11 +361,7 @@ int run_server(const Config& config) {
     watch_children();
   }
 
-  unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
-  for (auto& t : threads) t.join();
   if (shutdown_thread.joinable()) shutdown_thread.join();
   build_pool.join();
   auth_pool.join();
