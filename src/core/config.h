@@ -120,6 +120,16 @@ struct ProxyConfig {
   Duration log_retention = std::chrono::hours(1);
   Duration session_idle_ttl{0};
   Duration idle_worker_timeout = std::chrono::minutes(5);
+  // A session's worker without an open connection for this long is stopped:
+  // one whose WebSocket never connected (curl, crawlers, link previews) and
+  // one whose WebSocket closed (and whose resume window, ws_cache_ttl,
+  // passed). Not in the original, which keeps both for idle_worker_timeout.
+  Duration session_commit_grace = std::chrono::seconds(30);
+  // Workers of sessions whose WebSocket never connected kept at once, once
+  // their requests are over (the oldest beyond go); a new session also takes
+  // the place of such a worker when the server or app is full. Not in the
+  // original.
+  int max_uncommitted_workers = 4;
   Duration http_forward_timeout = std::chrono::minutes(5);
   double max_cpu_limit = 16.0;
   Duration transfer_timeout = std::chrono::seconds(60);

@@ -146,6 +146,8 @@ inline const std::vector<Field<ProxyConfig>>& schema(const ProxyConfig*) {
       {"log_retention", &S::log_retention},
       {"session_idle_ttl", &S::session_idle_ttl},
       {"idle_worker_timeout", &S::idle_worker_timeout},
+      {"session_commit_grace", &S::session_commit_grace},
+      {"max_uncommitted_workers", &S::max_uncommitted_workers},
       {"http_forward_timeout", &S::http_forward_timeout},
       {"max_cpu_limit", &S::max_cpu_limit},
       {"transfer_timeout", &S::transfer_timeout},

@@ -457,6 +457,25 @@ TEST_F(ConfigTest, RateLimitsAndStartConcurrencyMustNotBeNegative) {
               HasSubstr("proxy.max_concurrent_starts: must be at least 0"));
 }
 
+TEST_F(ConfigTest, SessionCommitKeysHaveDefaultsAndAreValidated) {
+  const Config defaults = load_config(write("defaults.toml", ""), {});
+  EXPECT_EQ(defaults.proxy.session_commit_grace, 30s);
+  EXPECT_EQ(defaults.proxy.max_uncommitted_workers, 4);
+  const Config set = load_config(
+      write("set.toml", "[proxy]\nsession_commit_grace = \"5s\"\nmax_uncommitted_workers = 0\n"),
+      {{"BLOCKYARD_PROXY_MAX_UNCOMMITTED_WORKERS", "2"}});
+  EXPECT_EQ(set.proxy.session_commit_grace, 5s);
+  EXPECT_EQ(set.proxy.max_uncommitted_workers, 2) << "env wins over the TOML";
+  EXPECT_THAT(error_of("[proxy]\nsession_commit_grace = \"0\"\n"),
+              HasSubstr("config: proxy.session_commit_grace: must be greater than 0"));
+  EXPECT_THAT(error_of("[proxy]\nsession_commit_grace = \"soon\"\n"),
+              HasSubstr("config: proxy.session_commit_grace: invalid duration \"soon\""));
+  EXPECT_THAT(error_of("[proxy]\nmax_uncommitted_workers = -1\n"),
+              HasSubstr("config: proxy.max_uncommitted_workers: must be at least 0"));
+  EXPECT_THAT(error_of("[proxy]\nmax_uncommitted_workers = \"few\"\n"),
+              HasSubstr("config: proxy.max_uncommitted_workers: expected an integer"));
+}
+
 TEST_F(ConfigTest, PackagesSectionDefaultsAndValidation) {
   const Config defaults = load_config(write("defaults.toml", ""), {});
   EXPECT_EQ(defaults.packages.repositories,

@@ -336,6 +336,8 @@ void check_proxy(const Config& config) {
   check_not_negative("proxy.log_retention", proxy.log_retention);
   check_not_negative("proxy.session_idle_ttl", proxy.session_idle_ttl);
   check_not_negative("proxy.idle_worker_timeout", proxy.idle_worker_timeout);
+  check_positive("proxy.session_commit_grace", proxy.session_commit_grace);
+  check_at_least("proxy.max_uncommitted_workers", proxy.max_uncommitted_workers, 0);
   check_positive("proxy.http_forward_timeout", proxy.http_forward_timeout);
   check_positive("proxy.transfer_timeout", proxy.transfer_timeout);
   check_not_negative("proxy.session_max_lifetime", proxy.session_max_lifetime);

@@ -698,9 +698,10 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   auto workers = &deps_.workers;
   auto worker_id = worker_.id;
   counted_ = false;  // the session reports its end instead
-  start_resilient_session(deps_.io, deps_.resumes, options, std::move(binding), std::move(backend),
-                          std::move(client),
-                          [workers, worker_id] { workers->request_finished(worker_id); });
+  start_resilient_session(
+      deps_.io, deps_.resumes, options, std::move(binding), std::move(backend), std::move(client),
+      [workers, worker_id] { workers->request_finished(worker_id); },
+      [workers, worker_id] { workers->websocket_opened(worker_id); });
 }
 
 void Exchange::forward_websocket() {
@@ -725,6 +726,7 @@ void Exchange::forward_websocket() {
                     self->conn_->stream(), *res,
                     [self, res, upgraded](beast::error_code ec, std::size_t) {
                       if (ec || !upgraded) return self->conn_->close();
+                      self->deps_.workers.websocket_opened(self->worker_.id);
                       self->conn_->detach();
                       self->conn_->stream().expires_never();
                       auto workers = &self->deps_.workers;

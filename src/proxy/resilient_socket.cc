@@ -188,7 +188,8 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   ResilientSession(const ResilientSession&) = delete;
   ResilientSession& operator=(const ResilientSession&) = delete;
 
-  void open(BackendTarget backend, ClientUpgrade client) {
+  void open(BackendTarget backend, ClientUpgrade client, std::function<void()> on_open) {
+    on_open_ = std::move(on_open);
     auto pending = std::make_shared<ClientUpgrade>(std::move(client));
     pending->socket = rehome(std::move(pending->socket), strand_);
     asio::dispatch(strand_, [self = shared_from_this(), pending, backend = std::move(backend)] {
@@ -244,6 +245,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
           self->token_ = self->registry_.add(self->weak_from_this(), self->binding_.route_session,
                                              self->binding_.app_id, self->binding_.worker_id);
           self->backend_open_ = true;
+          if (auto opened = std::exchange(self->on_open_, nullptr)) opened();
           self->read_backend();
           self->attach(pending, 0, false);
         });
@@ -512,6 +514,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   const ResilientOptions options_;
   const SessionBinding binding_;
   std::function<void()> on_end_;
+  std::function<void()> on_open_;  // until the worker accepted the WebSocket
   std::string token_;
 
   BackendStream backend_;
@@ -536,10 +539,10 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
 void start_resilient_session(asio::io_context& io, ResumeRegistry& registry,
                              const ResilientOptions& options, SessionBinding binding,
                              BackendTarget backend, ClientUpgrade client,
-                             std::function<void()> on_end) {
+                             std::function<void()> on_end, std::function<void()> on_open) {
   auto session = std::make_shared<ResilientSession>(asio::make_strand(io), registry, options,
                                                     std::move(binding), std::move(on_end));
-  session->open(std::move(backend), std::move(client));
+  session->open(std::move(backend), std::move(client), std::move(on_open));
 }
 
 void resume_resilient_session(asio::io_context& io, ResumeRegistry& registry,

@@ -63,11 +63,12 @@ struct SessionBinding {
 
 // Opens the worker's WebSocket, then accepts the browser's and runs the
 // session until it ends. If the worker cannot be reached the browser gets an
-// HTTP 502 instead. `on_end` runs once, when the session is over.
+// HTTP 502 instead. `on_open` runs once the worker accepted the WebSocket;
+// `on_end` runs once, when the session is over.
 void start_resilient_session(boost::asio::io_context& io, ResumeRegistry& registry,
                              const ResilientOptions& options, SessionBinding binding,
                              BackendTarget backend, ClientUpgrade client,
-                             std::function<void()> on_end);
+                             std::function<void()> on_end, std::function<void()> on_open = {});
 
 // Re-attaches the browser to the held session named by `token` after it has
 // received `last` messages. A token that is unknown, expired, or bound to

@@ -31,16 +31,30 @@ std::string exit_reason(int exit_code) {
   const std::string code = "exit code " + std::to_string(exit_code);
   // The kernel's OOM killer (a memory cgroup's limit) sends SIGKILL; nothing
   // else in a sandbox kills R that way short of a stop, which is not an exit.
-  if (signal == SIGKILL) return "was killed (" + code + ": SIGKILL, most likely " + kMemoryMarker + ")";
+  if (signal == SIGKILL)
+    return "was killed (" + code + ": SIGKILL, most likely " + kMemoryMarker + ")";
   const char* name = sigabbrev_np(signal);
   return "was killed by a signal (" + code + (name ? std::string(": SIG") + name : "") + ")";
 }
 
+namespace {
+
+// "60 s", or "300 ms" below a whole second.
+std::string amount_of(std::chrono::milliseconds duration) {
+  const long long ms = duration.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+}  // namespace
+
 std::string start_timeout_reason(std::chrono::milliseconds timeout) {
-  const long long ms = timeout.count();
-  const std::string amount =
-      ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
-  return std::string("the app ") + kTimeoutMarker + " " + amount + " (proxy.worker_start_timeout)";
+  return std::string("the app ") + kTimeoutMarker + " " + amount_of(timeout) +
+         " (proxy.worker_start_timeout)";
+}
+
+std::string session_gone_reason(bool committed, std::chrono::milliseconds grace) {
+  return (committed ? "its session's WebSocket closed over " : "no WebSocket connected within ") +
+         amount_of(grace) + " (proxy.session_commit_grace)";
 }
 
 std::string user_start_failure(const std::string& reason) {

@@ -22,6 +22,11 @@ std::string exit_reason(int exit_code);
 // "the app did not start within 60 s (proxy.worker_start_timeout)".
 std::string start_timeout_reason(std::chrono::milliseconds timeout);
 
+// The publisher's reason for stopping a session's worker that had no open
+// connection for proxy.session_commit_grace: its WebSocket never connected
+// (not a browser session), or it closed.
+std::string session_gone_reason(bool committed, std::chrono::milliseconds grace);
+
 // One sentence for an app user about a worker that failed to start, chosen
 // by what the reason says (a timeout, memory, anything else).
 std::string user_start_failure(const std::string& reason);

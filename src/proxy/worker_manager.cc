@@ -155,15 +155,22 @@ std::string WorkerManager::reserve(const store::App& app, const std::string& bun
   record.unclaimed = prewarmed;
   record.started_at = now;
   const state::WorkerLimits limits{config_.proxy.max_workers, app.max_workers_per_app};
-  switch (workers_.add(record, limits)) {
-    case state::AddResult::added:
-      break;
-    case state::AddResult::server_full:
-      throw CapacityError("server at capacity");
-    case state::AddResult::app_full:
-      throw CapacityError("app at capacity");
-    case state::AddResult::duplicate:
-      throw std::runtime_error("worker id collision: " + record.id);
+  // A full server or app first gives up a worker nobody proved to need (a
+  // session's: pre-warming never pushes anyone out).
+  for (bool added = false; !added;) {
+    switch (workers_.add(record, limits)) {
+      case state::AddResult::added:
+        added = true;
+        break;
+      case state::AddResult::server_full:
+        if (prewarmed || !reclaim_uncommitted(nullptr)) throw CapacityError("server at capacity");
+        break;
+      case state::AddResult::app_full:
+        if (prewarmed || !reclaim_uncommitted(&app.id)) throw CapacityError("app at capacity");
+        break;
+      case state::AddResult::duplicate:
+        throw std::runtime_error("worker id collision: " + record.id);
+    }
   }
   connections_.touch(record.id);
   auto starting = std::make_shared<Starting>();
@@ -182,6 +189,28 @@ std::string WorkerManager::reserve(const store::App& app, const std::string& bun
   std::lock_guard lock(mu_);
   starting_[record.id] = std::move(starting);
   return record.id;
+}
+
+// Ends this server's uncommitted worker (of `app_id`'s non-draining ones,
+// when given) that has been without an open connection the longest; false
+// when there is none.
+bool WorkerManager::reclaim_uncommitted(const std::string* app_id) {
+  std::optional<std::string> victim;
+  Clock::time_point victim_last{};
+  for (const auto& r : workers_.for_server(server_id_)) {
+    if (r.phase != WorkerPhase::ready || r.unclaimed || r.committed) continue;
+    if (app_id && (r.app_id != *app_id || r.draining)) continue;
+    auto activity = connections_.get(r.id);
+    if (!activity || activity->open > 0) continue;
+    if (!victim || activity->last < victim_last) {
+      victim = r.id;
+      victim_last = activity->last;
+    }
+  }
+  if (!victim) return false;
+  end_worker(*victim, WorkerEnded::How::stopped,
+             "its place went to a new session (no WebSocket had connected)");
+  return true;
 }
 
 void WorkerManager::request_spawn(const std::string& worker_id) {
@@ -271,7 +300,8 @@ void WorkerManager::exited(const std::string& worker_id, int exit_code) {
   auto record = workers_.get(worker_id);
   if (!record) return;  // we ended it ourselves
   if (record->phase == WorkerPhase::starting) {
-    end_worker(worker_id, WorkerEnded::How::failed, "R " + exit_reason(exit_code) + " during start-up");
+    end_worker(worker_id, WorkerEnded::How::failed,
+               "R " + exit_reason(exit_code) + " during start-up");
   } else {
     spdlog::warn("worker {} exited unexpectedly (code {})", worker_id, exit_code);
     end_worker(worker_id, WorkerEnded::How::exited, "R " + exit_reason(exit_code));
@@ -358,6 +388,17 @@ std::optional<WorkerView> WorkerManager::session_worker(const std::string& sessi
   view.state = WorkerState::failed;
   view.failure = past->failure;
   return view;
+}
+
+void WorkerManager::websocket_opened(const std::string& worker_id) {
+  auto commit = [this, worker_id] {
+    auto record = workers_.get(worker_id);
+    if (!record || record->committed) return;
+    if (workers_.set_committed(worker_id))
+      spdlog::info("worker {} committed: its session's WebSocket connected", worker_id);
+  };
+  if (state_is_local()) return commit();
+  if (!probes_.post(commit)) spdlog::debug("worker {}: not committed (shutting down)", worker_id);
 }
 
 void WorkerManager::request_started(const std::string& worker_id) {
@@ -523,11 +564,23 @@ void WorkerManager::start_queued() {
   for (const auto& id : ready_to_spawn) spawns_.post([this, id] { spawn(id); });
 }
 
-// Copies each worker's idle time into the shared map and stops workers idle
-// for longer than idle_worker_timeout (pre-warmed and starting ones excepted).
+// Copies each worker's idle time into the shared map and stops the workers
+// of sessions that no longer need them (pre-warmed and starting ones
+// excepted): after session_commit_grace without a connection (its
+// WebSocket never connected, or it went), at once when draining and its
+// session's WebSocket went, after idle_worker_timeout in any case, and the
+// uncommitted ones beyond max_uncommitted_workers, oldest first.
 void WorkerManager::sweep_idle() {
+  // A browser opens its WebSocket moments after its page: an uncommitted
+  // worker idle for less than this may be one that is about to.
+  constexpr auto kSettle = std::chrono::seconds(2);
   const auto now = Clock::now();
-  std::vector<std::string> idle;
+  const auto& proxy = config_.proxy;
+  const auto grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(proxy.session_commit_grace);
+  std::vector<std::pair<std::string, std::string>> to_end;             // id, reason
+  std::vector<std::pair<Clock::time_point, std::string>> uncommitted;  // idle: since, id
+  int uncommitted_count = 0;
   for (const auto& r : workers_.for_server(server_id_)) {
     if (r.phase != WorkerPhase::ready || r.unclaimed) continue;
     auto activity = connections_.get(r.id);
@@ -535,9 +588,27 @@ void WorkerManager::sweep_idle() {
     const bool quiet = activity->open <= 0;
     const auto idle_since = quiet ? std::optional(activity->last_wall) : std::nullopt;
     if (idle_since != r.idle_since) workers_.set_idle_since(r.id, idle_since);
-    if (quiet && now - activity->last > config_.proxy.idle_worker_timeout) idle.push_back(r.id);
+    if (!quiet) continue;
+    const auto idle_for = now - activity->last;
+    if (r.committed && r.draining) {
+      to_end.emplace_back(r.id, "its bundle was replaced and its session's WebSocket closed");
+    } else if (idle_for > proxy.session_commit_grace) {
+      to_end.emplace_back(r.id, session_gone_reason(r.committed, grace));
+    } else if (proxy.idle_worker_timeout.count() > 0 && idle_for > proxy.idle_worker_timeout) {
+      to_end.emplace_back(r.id, "idle");
+    } else if (!r.committed) {
+      ++uncommitted_count;
+      if (idle_for >= kSettle) uncommitted.emplace_back(activity->last, r.id);
+    }
   }
-  for (const auto& id : idle) end_worker(id, WorkerEnded::How::stopped, "idle");
+  std::sort(uncommitted.begin(), uncommitted.end());
+  for (const auto& [since, id] : uncommitted) {
+    if (uncommitted_count <= proxy.max_uncommitted_workers) break;
+    to_end.emplace_back(id, "more than " + std::to_string(proxy.max_uncommitted_workers) +
+                                " workers without a WebSocket (proxy.max_uncommitted_workers)");
+    --uncommitted_count;
+  }
+  for (const auto& [id, reason] : to_end) end_worker(id, WorkerEnded::How::stopped, reason);
 }
 
 void WorkerManager::set_prewarm_source(PrewarmSource source) {

@@ -7,6 +7,18 @@
 // changes, stops workers idle for proxy.idle_worker_timeout, and ends every
 // worker through one path that publishes the "worker ended" event.
 //
+// Commitment: a worker belongs to its session for good only once the
+// session proves to be a live Shiny client, i.e. its WebSocket connects
+// (websocket_opened). Until then anything can have asked for it (curl, a
+// crawler, a link preview, an uptime check), so such an uncommitted worker
+// is stopped once it has had no open connection for
+// proxy.session_commit_grace, at most proxy.max_uncommitted_workers of them
+// are kept once their requests end, and a new session that finds the server
+// (or its app) full takes the place of the one idle the longest. A committed
+// worker whose session's WebSockets are all gone (a resumable one counts
+// until its ws_cache_ttl passed) is stopped after the same grace, at once
+// when it is draining. Draining workers never count toward an app's limit.
+//
 // Where the state lives:
 //   shared (state/):    sessions (SessionStore), workers (WorkerMap)
 //   this process only:  readiness waiters and the spawn queue (here), open
@@ -139,6 +151,10 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   // `done(true)` once the worker answers HTTP, `done(false)` if it ended first.
   void when_ready(const std::string& worker_id, std::function<void(bool)> done);
 
+  // A session's WebSocket to this worker connected (the worker answered the
+  // upgrade): the worker is committed to its session. Never waits for I/O.
+  void websocket_opened(const std::string& worker_id);
+
   // Activity accounting for idle detection.
   void request_started(const std::string& worker_id);
   void request_finished(const std::string& worker_id);
@@ -174,6 +190,7 @@ class WorkerManager : public api::WorkerControl, public auth::AccessListener {
   std::string reserve(const store::App& app, const std::string& bundle_id,
                       const std::string& bundle_path, bool prewarmed,
                       const std::string& session_id);
+  bool reclaim_uncommitted(const std::string* app_id);
   void request_spawn(const std::string& worker_id);
   void spawn(const std::string& worker_id);
   void probe(const std::string& worker_id);

@@ -24,6 +24,7 @@ using ::testing::ElementsAre;
 using testing::FakeBackend;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
 
 // Polls `predicate` until it holds or `timeout` passes.
 template <class Predicate>
@@ -69,6 +70,8 @@ class WorkerManagerTest : public ::testing::Test {
     config_.proxy.idle_worker_timeout = 1h;
     config_.proxy.worker_start_timeout = 1min;
     config_.proxy.log_retention = 1h;
+    config_.proxy.session_commit_grace = 1h;
+    config_.proxy.max_uncommitted_workers = 100;
   }
   ~WorkerManagerTest() override {
     if (manager_) manager_->shutdown();
@@ -107,9 +110,33 @@ class WorkerManagerTest : public ::testing::Test {
     return s;
   }
 
+  // The CapacityError a new session gets, or "" when it opens.
+  std::string refusal(const store::App& app, const std::string& bundle = "b1") {
+    try {
+      open(app, bundle);
+      return "";
+    } catch (const CapacityError& e) {
+      return e.what();
+    }
+  }
+
+  // A browser's session: its worker is ready and its WebSocket is open.
+  NewSession open_live(const store::App& app, const std::string& bundle = "b1") {
+    NewSession s = open(app, bundle);
+    make_ready(s);
+    manager().request_started(s.worker.id);
+    manager().websocket_opened(s.worker.id);
+    return s;
+  }
+
   std::vector<WorkerEnded> ended() {
     std::lock_guard lock(mu_);
     return ended_;
+  }
+  std::optional<WorkerEnded> ended_of(const std::string& worker_id) {
+    for (const auto& e : ended())
+      if (e.worker_id == worker_id) return e;
+    return std::nullopt;
   }
   std::vector<std::string> ended_ids() {
     std::vector<std::string> ids;
@@ -186,7 +213,8 @@ TEST_F(WorkerManagerTest, AtMostMaxConcurrentStartsSpawnAtOnceTheRestQueue) {
   for (int i = 0; i < 4; ++i) s.push_back(open(app));
   EXPECT_TRUE(eventually([&] { return backend_.spawn_calls().size() == 2; }));
   std::this_thread::sleep_for(100ms);
-  EXPECT_THAT(backend_.spawn_calls(), ElementsAre(s[0].worker.id, s[1].worker.id));
+  // The two starts run at once on the spawn pool, in either order.
+  EXPECT_THAT(backend_.spawn_calls(), UnorderedElementsAre(s[0].worker.id, s[1].worker.id));
   Outcome queued;
   manager().when_spawned(s[3].worker.id, queued.callback());
   EXPECT_EQ(queued.get(), true) << "a queued worker is accepted at once";
@@ -212,7 +240,8 @@ TEST_F(WorkerManagerTest, ASpawnFailureFailsTheWaitersAndKeepsTheSessionForTheLo
   ASSERT_TRUE(view);
   EXPECT_EQ(view->state, WorkerState::failed);
   EXPECT_THAT(view->failure, ::testing::HasSubstr("spawn refused"));
-  ASSERT_THAT(ended(), SizeIs(1));
+  // The waiters may hear of the failure before the event is published.
+  ASSERT_TRUE(eventually([&] { return ended().size() == 1; }));
   EXPECT_EQ(ended()[0].how, WorkerEnded::How::failed);
   auto summaries = manager().workers_for_app("a");
   ASSERT_THAT(summaries, SizeIs(1));
@@ -238,8 +267,11 @@ TEST_F(WorkerManagerTest, AnExitDuringStartUpIsAFailureAndAfterwardsAnEnd) {
   Outcome ready;
   manager().when_ready(starting.worker.id, ready.callback());
   EXPECT_EQ(ready.get(), false);
-  EXPECT_EQ(manager().session_worker(starting.session_id, "a")->failure,
-            "R exited with code 1 during start-up");
+  // The waiters may hear of the failure before its reason is recorded.
+  EXPECT_TRUE(eventually([&] {
+    const auto view = manager().session_worker(starting.session_id, "a");
+    return view && view->failure == "R exited with code 1 during start-up";
+  }));
 
   NewSession running = open_ready(app);
   backend_.exit(running.worker.id, 3);
@@ -369,7 +401,8 @@ TEST_F(WorkerManagerTest, PreWarmedWorkersWaitForSessionsAndAreReplaced) {
   EXPECT_EQ(s.worker.state, WorkerState::ready) << "a warm worker serves at once";
   EXPECT_FALSE(map_.get(s.worker.id)->unclaimed);
   EXPECT_TRUE(eventually([&] { return map_.count() == 3; })) << "the pool is refilled";
-  EXPECT_EQ(backend_.spawn_calls().size(), spawned_before + 1);
+  EXPECT_TRUE(eventually([&] { return backend_.spawn_calls().size() == spawned_before + 1; }))
+      << "one new worker spawned (reserved first, spawned on the pool)";
 
   // A new bundle: the waiting workers of the old one go, new ones come.
   {
@@ -500,6 +533,162 @@ TEST_F(WorkerManagerTest, ShutdownStopsEveryWorkerAndRefusesNewSessions) {
   } catch (const CapacityError& e) {
     EXPECT_STREQ(e.what(), "server is shutting down");
   }
+}
+
+// ---- Committing workers to live sessions (issue 11) ----
+
+TEST_F(WorkerManagerTest, AWorkerWhoseWebSocketNeverConnectsIsStoppedAfterTheGrace) {
+  config_.proxy.session_commit_grace = 300ms;
+  const store::App app = make_app("a");
+  NewSession downloading = open_ready(app);
+  manager().request_started(downloading.worker.id);  // a long response, still being sent
+  NewSession curl = open_ready(app);
+  ASSERT_TRUE(eventually([&] { return ended_of(curl.worker.id).has_value(); }));
+  EXPECT_EQ(ended_of(curl.worker.id)->reason,
+            "no WebSocket connected within 300 ms (proxy.session_commit_grace)");
+  EXPECT_EQ(ended_of(curl.worker.id)->how, WorkerEnded::How::stopped);
+  EXPECT_FALSE(manager().session_worker(curl.session_id, "a")) << "its session goes with it";
+  EXPECT_FALSE(map_.get(curl.worker.id));
+
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(ended_of(downloading.worker.id)) << "an open request keeps it";
+  manager().request_finished(downloading.worker.id);
+  EXPECT_TRUE(eventually([&] { return ended_of(downloading.worker.id).has_value(); }));
+}
+
+TEST_F(WorkerManagerTest, ALiveSessionKeepsItsWorkerUntilItsWebSocketHasBeenGoneForTheGrace) {
+  config_.proxy.session_commit_grace = 300ms;
+  const store::App app = make_app("a");
+  NewSession browser = open_live(app);
+  EXPECT_TRUE(map_.get(browser.worker.id)->committed);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_THAT(ended(), IsEmpty()) << "an open WebSocket keeps its worker, however quiet";
+  manager().request_finished(browser.worker.id);  // the tab closed (or its resume window passed)
+  ASSERT_TRUE(eventually([&] { return ended_of(browser.worker.id).has_value(); }));
+  EXPECT_EQ(ended_of(browser.worker.id)->reason,
+            "its session's WebSocket closed over 300 ms (proxy.session_commit_grace)");
+  EXPECT_FALSE(manager().session_worker(browser.session_id, "a"));
+}
+
+TEST_F(WorkerManagerTest, ACommittedWorkerOutlivesAReload) {
+  config_.proxy.session_commit_grace = 2s;
+  const store::App app = make_app("a");
+  NewSession browser = open_live(app);
+  manager().request_finished(browser.worker.id);  // reload: the old WebSocket closes...
+  std::this_thread::sleep_for(1200ms);
+  manager().request_started(browser.worker.id);  // ...and the new one opens
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_THAT(ended(), IsEmpty());
+  EXPECT_TRUE(manager().session_worker(browser.session_id, "a"));
+}
+
+// Symptom 1: five cookieless requests on a server of three workers used to
+// hold all three, so the next browser got "server at capacity".
+TEST_F(WorkerManagerTest, CookielessSessionsGiveTheirPlaceToNewSessions) {
+  config_.proxy.max_workers = 3;
+  const store::App app = make_app("a");
+  std::vector<NewSession> curls;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_NO_THROW(curls.push_back(open_ready(app))) << "curl " << i;
+    EXPECT_LE(map_.count(), 3);
+  }
+  NewSession browser;
+  ASSERT_NO_THROW(browser = open(app)) << "a browser after five curls";
+  make_ready(browser);
+  manager().request_started(browser.worker.id);
+  manager().websocket_opened(browser.worker.id);
+  EXPECT_EQ(map_.count(), 3);
+  // The oldest idle ones gave way, each once, with the reason on record.
+  ASSERT_TRUE(ended_of(curls[0].worker.id));
+  EXPECT_EQ(ended_of(curls[0].worker.id)->reason,
+            "its place went to a new session (no WebSocket had connected)");
+  EXPECT_TRUE(ended_of(curls[1].worker.id));
+  EXPECT_TRUE(ended_of(curls[2].worker.id));
+  EXPECT_FALSE(ended_of(curls[4].worker.id));
+
+  // Live sessions never give way: with three of them the server is full.
+  NewSession second = open_live(app);
+  NewSession third = open_live(app);
+  EXPECT_TRUE(ended_of(curls[3].worker.id));
+  EXPECT_TRUE(ended_of(curls[4].worker.id));
+  EXPECT_EQ(refusal(app), "server at capacity") << "a fourth session beside three live ones";
+  for (const auto& live : {browser, second, third}) EXPECT_FALSE(ended_of(live.worker.id));
+}
+
+TEST_F(WorkerManagerTest, AnAppAtItsLimitGivesUpOnlyItsOwnUncommittedWorker) {
+  config_.proxy.max_workers = 3;
+  const store::App limited = make_app("a", 1);
+  const store::App other = make_app("b");
+  NewSession other_curl = open_ready(other);
+  NewSession curl = open_ready(limited);
+  NewSession browser;
+  ASSERT_NO_THROW(browser = open(limited));
+  EXPECT_TRUE(ended_of(curl.worker.id));
+  EXPECT_FALSE(ended_of(other_curl.worker.id)) << "another app's worker frees no place in this one";
+  // A starting worker is never taken: its session has not had its chance.
+  EXPECT_EQ(refusal(limited), "app at capacity") << "took the place of a worker still starting";
+}
+
+TEST_F(WorkerManagerTest, AtMostMaxUncommittedWorkersAreKeptOldestGoFirst) {
+  config_.proxy.max_workers = 10;
+  config_.proxy.max_uncommitted_workers = 1;
+  const store::App app = make_app("a");
+  NewSession first = open_ready(app);
+  NewSession second = open_ready(app);
+  NewSession third = open_ready(app);
+  NewSession browser = open_live(app);
+  ASSERT_TRUE(eventually([&] { return map_.count() == 2; }));
+  EXPECT_TRUE(ended_of(first.worker.id));
+  EXPECT_TRUE(ended_of(second.worker.id));
+  EXPECT_EQ(ended_of(first.worker.id)->reason,
+            "more than 1 workers without a WebSocket (proxy.max_uncommitted_workers)");
+  EXPECT_TRUE(map_.get(third.worker.id)) << "the newest uncommitted worker stays";
+  EXPECT_TRUE(map_.get(browser.worker.id)) << "a live session is not counted";
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(map_.count(), 2);
+}
+
+// Symptom 2: after a redeploy the old bundle's workers must not keep the
+// new bundle's sessions out, and go once their browsers have.
+TEST_F(WorkerManagerTest, DrainingWorkersNeverBlockTheNewBundleAndGoWithTheirSessions) {
+  config_.proxy.max_workers = 10;
+  const store::App app = make_app("a", 2);
+  NewSession old1 = open_live(app);
+  NewSession old2 = open_live(app);
+  manager().drain_app_workers("a");
+  NewSession new1, new2;
+  ASSERT_NO_THROW(new1 = open(app, "b2")) << "draining workers counted toward the app's limit";
+  ASSERT_NO_THROW(new2 = open(app, "b2"));
+  EXPECT_EQ(refusal(app, "b2"), "app at capacity")
+      << "a third new-bundle worker with max_workers_per_app = 2";
+  manager().request_finished(old1.worker.id);  // its browser left
+  ASSERT_TRUE(eventually([&] { return ended_of(old1.worker.id).has_value(); }, 3s));
+  EXPECT_EQ(ended_of(old1.worker.id)->reason,
+            "its bundle was replaced and its session's WebSocket closed");
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_FALSE(ended_of(old2.worker.id))
+      << "a draining worker with a live browser keeps serving it";
+  EXPECT_TRUE(manager().session_worker(old2.session_id, "a"));
+}
+
+TEST_F(WorkerManagerTest, AClaimedPreWarmedWorkerMustAlsoCommit) {
+  config_.proxy.session_commit_grace = 300ms;
+  store::App app = make_app("a");
+  app.pre_warmed_sessions = 1;
+  std::atomic<bool> warm{true};
+  manager().set_prewarm_source([&] {
+    return warm ? std::vector<PrewarmTarget>{{app, "b1", "/b"}} : std::vector<PrewarmTarget>{};
+  });
+  ASSERT_TRUE(eventually([&] { return map_.count() == 1; }));
+  const std::string warm_id = map_.all()[0].id;
+  backend_.make_ready(warm_id);
+  ASSERT_TRUE(eventually([&] { return map_.get(warm_id)->phase == state::WorkerPhase::ready; }));
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_FALSE(ended_of(warm_id)) << "an unclaimed pre-warmed worker waits for its session";
+  NewSession curl = open(app);
+  warm = false;
+  ASSERT_EQ(curl.worker.id, warm_id);
+  EXPECT_TRUE(eventually([&] { return ended_of(warm_id).has_value(); }));
 }
 
 }  // namespace

@@ -12,16 +12,24 @@ const char* to_string(WorkerPhase phase) {
   return "unknown";
 }
 
+namespace {
+
+void decrement(std::unordered_map<std::string, int>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  if (it != counts.end() && --it->second <= 0) counts.erase(it);
+}
+
+}  // namespace
+
 AddResult MemoryWorkerMap::add(const WorkerRecord& record, const WorkerLimits& limits) {
   std::lock_guard lock(mu_);
   if (workers_.contains(record.id)) return AddResult::duplicate;
   if (static_cast<int>(workers_.size()) >= limits.max_total) return AddResult::server_full;
-  int& for_app = per_app_[record.app_id];
-  if (limits.max_for_app && for_app >= *limits.max_for_app) {
-    if (for_app == 0) per_app_.erase(record.app_id);
-    return AddResult::app_full;
-  }
-  ++for_app;
+  auto serving = serving_.find(record.app_id);
+  const int serving_now = serving == serving_.end() ? 0 : serving->second;
+  if (limits.max_for_app && serving_now >= *limits.max_for_app) return AddResult::app_full;
+  ++per_app_[record.app_id];
+  if (!record.draining) ++serving_[record.app_id];
   workers_.emplace(record.id, record);
   return AddResult::added;
 }
@@ -37,8 +45,8 @@ bool MemoryWorkerMap::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(id);
   if (it == workers_.end()) return false;
-  auto app = per_app_.find(it->second.app_id);
-  if (--app->second == 0) per_app_.erase(app);
+  decrement(per_app_, it->second.app_id);
+  if (!it->second.draining) decrement(serving_, it->second.app_id);
   workers_.erase(it);
   return true;
 }
@@ -108,12 +116,20 @@ bool MemoryWorkerMap::set_idle_since(const std::string& id, std::optional<Time> 
   });
 }
 
+bool MemoryWorkerMap::set_committed(const std::string& id) {
+  return update(id, [](WorkerRecord& r) {
+    r.committed = true;
+    return true;
+  });
+}
+
 std::vector<std::string> MemoryWorkerMap::mark_draining(const std::string& app_id) {
   std::lock_guard lock(mu_);
   std::vector<std::string> marked;
   for (auto& [id, record] : workers_) {
     if (record.app_id != app_id || record.draining) continue;
     record.draining = true;
+    decrement(serving_, app_id);
     marked.push_back(id);
   }
   return marked;
@@ -132,6 +148,7 @@ std::optional<WorkerRecord> MemoryWorkerMap::claim_unclaimed(const std::string& 
   }
   if (!best) return std::nullopt;
   best->unclaimed = false;
+  best->committed = false;
   return *best;
 }
 

@@ -28,6 +28,7 @@ class MemoryWorkerMap final : public WorkerMap {
   bool set_endpoint(const std::string& id, const Endpoint& endpoint) override;
   bool set_phase(const std::string& id, WorkerPhase from, WorkerPhase to) override;
   bool set_idle_since(const std::string& id, std::optional<Time> since) override;
+  bool set_committed(const std::string& id) override;
   std::vector<std::string> mark_draining(const std::string& app_id) override;
   std::optional<WorkerRecord> claim_unclaimed(const std::string& app_id,
                                               const std::string& bundle_id) override;
@@ -42,6 +43,7 @@ class MemoryWorkerMap final : public WorkerMap {
   std::mutex mu_;
   std::unordered_map<std::string, WorkerRecord> workers_;
   std::unordered_map<std::string, int> per_app_;  // app id -> workers in the map
+  std::unordered_map<std::string, int> serving_;  // app id -> its non-draining workers
 };
 
 }  // namespace blockyard::state

@@ -43,13 +43,19 @@ struct WorkerRecord {
   WorkerPhase phase = WorkerPhase::starting;
   bool draining = false;   // its bundle was replaced: keeps its sessions, gets no new ones
   bool unclaimed = false;  // pre-warmed: started ahead of demand, no session yet
+  // Its session's WebSocket connected: a live Shiny client holds it. Until
+  // then it may be reclaimed for another session (crawlers, curl, link
+  // previews never get this far).
+  bool committed = false;
   Time started_at{};
   std::optional<Time> idle_since;  // no open request or socket since then
 
   friend bool operator==(const WorkerRecord&, const WorkerRecord&) = default;
 };
 
-// Capacity limits add() enforces; counts include every worker in the map.
+// Capacity limits add() enforces. The total counts every worker in the map;
+// the per-app limit counts the app's workers that are not draining, so
+// sessions of a replaced bundle never keep the new one from starting.
 struct WorkerLimits {
   int max_total = 0;               // [proxy] max_workers
   std::optional<int> max_for_app;  // the app's max_workers_per_app; nullopt = no limit
@@ -66,14 +72,16 @@ class WorkerMap {
   virtual bool is_local() const = 0;
 
   // Inserts `record` if, counted atomically with the insert, the map holds
-  // fewer than limits.max_total workers and fewer than limits.max_for_app of
-  // record.app_id. An id already present is `duplicate` (nothing changes).
+  // fewer than limits.max_total workers and fewer than limits.max_for_app
+  // non-draining workers of record.app_id. An id already present is
+  // `duplicate` (nothing changes).
   virtual AddResult add(const WorkerRecord& record, const WorkerLimits& limits) = 0;
   virtual std::optional<WorkerRecord> get(const std::string& id) = 0;
   // False when there was no such worker.
   virtual bool remove(const std::string& id) = 0;
 
   virtual int count() = 0;
+  // Every worker of the app, draining ones included.
   virtual int count_for_app(const std::string& app_id) = 0;
   // Unordered.
   virtual std::vector<WorkerRecord> all() = 0;
@@ -86,14 +94,18 @@ class WorkerMap {
   // Compare-and-set: only when the current phase is `from`.
   virtual bool set_phase(const std::string& id, WorkerPhase from, WorkerPhase to) = 0;
   virtual bool set_idle_since(const std::string& id, std::optional<Time> since) = 0;
+  // committed = true (a no-op when it already is).
+  virtual bool set_committed(const std::string& id) = 0;
 
   // Marks every worker of the app draining; returns the ids it marked now
-  // (workers already draining are not listed again).
+  // (workers already draining are not listed again). They stop counting
+  // toward the app's limit.
   virtual std::vector<std::string> mark_draining(const std::string& app_id) = 0;
   // Takes one unclaimed, non-draining worker of the app running `bundle_id`
   // (a ready one before a starting one) and clears its unclaimed flag; the
   // record as it is now, or nullopt when there is none. Each worker is
-  // handed to one caller only.
+  // handed to one caller only. The claimed worker is not committed until its
+  // new session's WebSocket connects.
   virtual std::optional<WorkerRecord> claim_unclaimed(const std::string& app_id,
                                                       const std::string& bundle_id) = 0;
   // Workers whose idle_since is set and not after `cutoff`.

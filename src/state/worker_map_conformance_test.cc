@@ -42,6 +42,7 @@ TEST_P(WorkerMapConformanceTest, AddThenGetReturnsEveryField) {
   r.phase = WorkerPhase::ready;
   r.draining = true;
   r.unclaimed = true;
+  r.committed = true;
   r.idle_since = at_second(1'700'000'100);
   EXPECT_EQ(state().add(r, kRoomy), AddResult::added);
   EXPECT_EQ(state().get("w1"), r);
@@ -172,6 +173,49 @@ TEST_P(WorkerMapConformanceTest, MarkDrainingMarksTheAppsWorkersOnce) {
   EXPECT_THAT(state().mark_draining("app-a"), UnorderedElementsAre("a3"));
   EXPECT_THAT(state().mark_draining("app-z"), IsEmpty());
   EXPECT_EQ(state().count_for_app("app-a"), 3) << "draining workers still count";
+}
+
+// After a redeploy the old bundle's workers drain: they still take server
+// capacity, but the app's limit is for the workers that take new sessions.
+TEST_P(WorkerMapConformanceTest, DrainingWorkersDoNotCountTowardTheAppLimit) {
+  const WorkerLimits limits{4, 2};
+  EXPECT_EQ(state().add(worker("old1", "app-a", "b1"), limits), AddResult::added);
+  EXPECT_EQ(state().add(worker("old2", "app-a", "b1"), limits), AddResult::added);
+  EXPECT_EQ(state().add(worker("x", "app-a", "b1"), limits), AddResult::app_full);
+  state().mark_draining("app-a");
+  EXPECT_EQ(state().add(worker("new1", "app-a", "b2"), limits), AddResult::added);
+  EXPECT_EQ(state().add(worker("new2", "app-a", "b2"), limits), AddResult::added);
+  EXPECT_EQ(state().add(worker("new3", "app-a", "b2"), limits), AddResult::server_full)
+      << "draining workers still count toward max_workers";
+  EXPECT_EQ(state().count_for_app("app-a"), 4);
+  EXPECT_TRUE(state().remove("old1"));
+  EXPECT_EQ(state().add(worker("new3", "app-a", "b2"), limits), AddResult::app_full)
+      << "removing a draining worker frees server room, not a place in the app";
+  EXPECT_TRUE(state().remove("new1"));
+  EXPECT_EQ(state().add(worker("new3", "app-a", "b2"), limits), AddResult::added);
+}
+
+TEST_P(WorkerMapConformanceTest, SetCommittedMarksOneWorker) {
+  state().add(worker("w1"), kRoomy);
+  state().add(worker("w2"), kRoomy);
+  EXPECT_FALSE(state().get("w1")->committed) << "a new worker is not committed";
+  EXPECT_TRUE(state().set_committed("w1"));
+  EXPECT_TRUE(state().set_committed("w1")) << "committing twice is harmless";
+  EXPECT_TRUE(other_handle()->get("w1")->committed);
+  EXPECT_FALSE(state().get("w2")->committed);
+  EXPECT_FALSE(state().set_committed("nope"));
+  EXPECT_FALSE(state().get("nope"));
+}
+
+TEST_P(WorkerMapConformanceTest, AClaimedWorkerIsNotCommitted) {
+  WorkerRecord warm = worker("warm");
+  warm.unclaimed = true;
+  warm.committed = true;  // whatever it was, a new session must still prove itself
+  state().add(warm, kRoomy);
+  auto claimed = state().claim_unclaimed("app-1", "b1");
+  ASSERT_TRUE(claimed);
+  EXPECT_FALSE(claimed->committed);
+  EXPECT_FALSE(state().get("warm")->committed);
 }
 
 TEST_P(WorkerMapConformanceTest, ClaimUnclaimedPrefersReadyAndMatchesAppAndBundle) {

@@ -1,7 +1,9 @@
 // Capacity: a burst of new sessions gets one worker each, started at most
 // [proxy] max_concurrent_starts at a time (the rest wait in the spawn queue);
-// at [proxy] max_workers the next new session is refused with the original's
-// 503 "server at capacity". Pre-warming: with pre_warmed_sessions = 1 a warm
+// at [proxy] max_workers, with every session live (its WebSocket open: a
+// worker whose WebSocket never connected would give its place,
+// session_commit.test.mjs), the next new session is refused with the
+// original's 503 "server at capacity". Pre-warming: with pre_warmed_sessions = 1 a warm
 // worker waits for the next session, which gets the app's page straight away
 // (not the loading page) far faster than a cold start measured in the same
 // run, and the pool is refilled afterwards.
@@ -14,6 +16,7 @@ import {
   cleanupWithoutLeftovers,
   deployFixture,
   liveWorkers,
+  openWebSocket,
   parseSetCookies,
   request,
   startServer,
@@ -50,6 +53,8 @@ const JSON_ACCEPT = { accept: 'application/json' };
 
 describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
   let server;
+  const routes = [];
+  const sockets = [];
 
   before(async () => {
     server = await startServer({
@@ -58,6 +63,9 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
           max_workers: SESSIONS,
           max_concurrent_starts: MAX_STARTS,
           idle_worker_timeout: '10m',
+          // The burst's sessions open their WebSockets only in the second test.
+          session_commit_grace: '10m',
+          max_uncommitted_workers: SESSIONS,
           worker_start_timeout: '120s',
           // The burst below is one client; keep the /app limit out of the way.
           app_rate_limit_per_minute: 0,
@@ -82,6 +90,7 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
       const route = parseSetCookies(r.cookies).blockyard_route;
       assert.ok(route?.value, `session ${i} got no routing cookie`);
       cookies.add(route.value);
+      routes.push(route.value);
     }
     assert.equal(cookies.size, SESSIONS, 'every request started its own session');
 
@@ -104,7 +113,16 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
     assert.match(server.logs.slice(logStart), /queued: \d+ workers already starting/, 'the burst never queued');
   });
 
-  test('at max_workers a new session gets 503 "server at capacity"', async () => {
+  test('at max_workers, every session live, a new session gets 503 "server at capacity"', async () => {
+    // Each session proves to be a live client: its WebSocket connects.
+    for (const route of routes) {
+      const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/burst/websocket/`, {
+        headers: { cookie: `blockyard_route=${route}`, Origin: server.url },
+      });
+      assert.equal(ws.status, 101, `WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
+      sockets.push(ws);
+    }
+    assert.equal(liveWorkers(await appRuntime(server, 'burst')).length, SESSIONS, 'the WebSockets started no worker');
     const refused = await request(`${server.url}/app/burst/headers`, { headers: JSON_ACCEPT });
     assert.equal(refused.status, 503, `${refused.status} ${refused.body}`);
     assert.match(refused.body, /server at capacity/);
@@ -113,6 +131,7 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
 
   test('a pre-warmed worker serves a new session at once and is replaced', async () => {
     // Make room: the burst's workers go with their app.
+    for (const ws of sockets) ws.destroy();
     const disabled = await server.api('POST', '/api/v1/apps/burst/disable');
     assert.equal(disabled.status, 200, disabled.body);
     await waitFor(async () => liveWorkers(await appRuntime(server, 'burst')).length === 0, {
