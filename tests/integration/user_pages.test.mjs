@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { byAs, deployFixture, describeRun, request, startServer, waitFor } from '../lib/harness.mjs';
+import {
+  byAs,
+  deployFixture,
+  describeRun,
+  openWebSocket,
+  parseSetCookies,
+  request,
+  startServer,
+  waitFor,
+} from '../lib/harness.mjs';
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const PROGRAM = { accept: 'application/json' };
@@ -81,14 +90,26 @@ describe('pages for people, JSON for programs', { timeout: 600_000 }, () => {
   });
 
   test('a full server: a page that says to come back, with Retry-After', async () => {
-    // max_workers = 1: the first session takes the only worker.
+    // max_workers = 1: the first session takes the only worker, and holds it
+    // once its WebSocket connects (a worker no client connected to would
+    // give its place to the next session).
     const first = await request(`${server.url}/app/hello/`, { headers: PROGRAM, timeoutMs: 120_000 });
     assert.equal(first.status, 200, `first session: ${first.status}${server.logTail()}`);
-    const page = await request(`${server.url}/app/hello/`, { headers: BROWSER });
-    assertPage(page, 503, 'The server is busy', 'capacity');
-    assert.equal(page.headers['retry-after'], '30');
-    const json = await request(`${server.url}/app/hello/`, { headers: PROGRAM });
-    assertJsonError(json, 503, 'service_unavailable', 'server at capacity', 'capacity');
+    const route = parseSetCookies(first.cookies).blockyard_route?.value;
+    assert.ok(route, 'the first session got no cookie');
+    const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/hello/websocket/`, {
+      headers: { cookie: `blockyard_route=${route}`, Origin: server.url },
+    });
+    try {
+      assert.equal(ws.status, 101, `WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
+      const page = await request(`${server.url}/app/hello/`, { headers: BROWSER });
+      assertPage(page, 503, 'The server is busy', 'capacity');
+      assert.equal(page.headers['retry-after'], '30');
+      const json = await request(`${server.url}/app/hello/`, { headers: PROGRAM });
+      assertJsonError(json, 503, 'service_unavailable', 'server at capacity', 'capacity');
+    } finally {
+      ws.destroy();
+    }
   });
 
   test("a worker's log has no Shiny Server warning", async () => {
