@@ -11,8 +11,9 @@
 #include "auth/oidc_client.h"
 #include "authz/access.h"
 #include "core/crypto.h"
-#include "http/rate_limiter.h"
 #include "core/url.h"
+#include "http/rate_limiter.h"
+#include "proxy/fast_write.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
@@ -131,8 +132,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void forward();
   void forward_http();
   void send_request();
+  void write_request_header();
+  void request_sent(beast::error_code ec);
   bool retry_on_new_connection();
+  bool retryable() const;
   void relay_response();
+  void write_buffered_response(std::size_t body_size, bool upstream_keep_alive);
   void relay_injected_page(bool upstream_keep_alive);
   void forward_websocket();
   void forward_resilient_websocket(ResumeQuery resume);
@@ -154,6 +159,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool upstream_reused_ = false;
   bool retried_ = false;  // sent again on a new connection (retry_on_new_connection)
   beast::flat_buffer upstream_buffer_;
+  std::string wire_;  // a header written by fast_write.h, kept until the write ends
 
   store::App app_;
   std::vector<store::AccessGrant> grants_;  // the app's, from the route
@@ -345,8 +351,8 @@ void Exchange::open_session() {
   // counts (a session's own requests never reach here).
   if (auto* limits = conn_->rate_limits()) {
     const auto& req = header_parser_.get();
-    const std::string client = limits->client_of(conn_->peer_ip(), http::forwarded_for(req),
-                                                 sv(req["X-Real-IP"]));
+    const std::string client =
+        limits->client_of(conn_->peer_ip(), http::forwarded_for(req), sv(req["X-Real-IP"]));
     if (auto refusal = limits->admit_new_session(client, wants_html_)) {
       if (body_unread_) conn_->linger_on_close();
       return conn_->send(std::move(*refusal), keep_alive_ && !body_unread_);
@@ -519,7 +525,11 @@ void Exchange::forward() {
 }
 
 void Exchange::connect_upstream(std::function<void()> then) {
-  if (auto pooled = retried_ ? std::optional<UpstreamSocket>() : deps_.upstreams.take(worker_.id)) {
+  // A request that can be sent again takes a pooled connection unchecked:
+  // should the worker have closed it, retry_on_new_connection() sends it
+  // again on a new one, which costs less than a liveness check per request.
+  auto pooled = retried_ ? std::nullopt : deps_.upstreams.take(worker_.id, !retryable());
+  if (pooled) {
     upstream_ = std::move(*pooled);
     upstream_reused_ = true;
     return then();
@@ -559,46 +569,60 @@ void Exchange::forward_http() {
 
 void Exchange::send_request() {
   connect_upstream([self = shared_from_this()] {
+    if (self->request_parser_->is_done()) return self->write_request_header();
     relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
-               self->upstream_, [self](beast::error_code ec) {
-                 if (ec) {
-                   if (self->retry_on_new_connection()) return;
-                   // Nothing was answered yet: tell the client, drop both sides.
-                   self->keep_alive_ = false;
-                   return self->respond_failure(ProxyFailure::worker_unreachable);
-                 }
-                 self->response_parser_.emplace();
-                 self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-                 if (self->request_parser_->get().method() == bhttp::verb::head) {
-                   self->response_parser_->skip(true);
-                 }
-                 ack_promptly(self->upstream_);
-                 bhttp::async_read_header(
-                     self->upstream_, self->upstream_buffer_, *self->response_parser_,
-                     [self](beast::error_code ec, std::size_t) {
-                       if (ec) {
-                         if (self->retry_on_new_connection()) return;
-                         spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
-                                      ec.message());
-                         self->keep_alive_ = false;
-                         return self->respond_failure(ProxyFailure::worker_silent);
-                       }
-                       self->relay_response();
-                     });
-               });
+               self->upstream_, [self](beast::error_code ec) { self->request_sent(ec); });
   });
+}
+
+// A request without a body (most are): its header in one write.
+void Exchange::write_request_header() {
+  wire_.clear();
+  append_wire_header(request_parser_->get(), wire_);
+  write_fast(upstream_, upstream_.native_handle(),
+             std::array{asio::const_buffer(wire_.data(), wire_.size())},
+             [self = shared_from_this()](beast::error_code ec) { self->request_sent(ec); });
+}
+
+void Exchange::request_sent(beast::error_code ec) {
+  if (ec) {
+    if (retry_on_new_connection()) return;
+    // Nothing was answered yet: tell the client, drop both sides.
+    keep_alive_ = false;
+    return respond_failure(ProxyFailure::worker_unreachable);
+  }
+  response_parser_.emplace();
+  response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  if (request_parser_->get().method() == bhttp::verb::head) response_parser_->skip(true);
+  ack_promptly(upstream_);
+  bhttp::async_read_header(upstream_, upstream_buffer_, *response_parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) {
+                               if (self->retry_on_new_connection()) return;
+                               spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
+                                            ec.message());
+                               self->keep_alive_ = false;
+                               return self->respond_failure(ProxyFailure::worker_silent);
+                             }
+                             self->relay_response();
+                           });
 }
 
 // A worker may close a kept-alive connection just as it is reused (httpuv
 // sometimes reads the next request and closes without an answer): a request
 // without a body and without side effects is then sent again, once, on a
 // new connection, instead of failing with 502.
-bool Exchange::retry_on_new_connection() {
+bool Exchange::retryable() const {
+  if (!request_parser_) return false;
   const auto& req = request_parser_->get();
   const bool idempotent = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head ||
                           req.method() == bhttp::verb::options;
   const bool bodyless = !req.chunked() && req.payload_size().value_or(0) == 0;
-  if (!upstream_reused_ || retried_ || !idempotent || !bodyless) return false;
+  return idempotent && bodyless;
+}
+
+bool Exchange::retry_on_new_connection() {
+  if (!upstream_reused_ || retried_ || !retryable()) return false;
   retried_ = true;
   upstream_reused_ = false;
   beast::error_code ignored;
@@ -633,6 +657,12 @@ void Exchange::relay_response() {
                          sv(res[bhttp::field::content_encoding]))) {
     return relay_injected_page(upstream_keep_alive);
   }
+  // A final answer whose whole body arrived with its header (most responses
+  // of an app: small files, JSON) goes out in one write.
+  if (res.result_int() >= 200 && (!has_body || (length && *length <= upstream_buffer_.size()))) {
+    return write_buffered_response(has_body ? static_cast<std::size_t>(*length) : 0,
+                                   upstream_keep_alive);
+  }
   if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
   relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
              [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
@@ -644,6 +674,24 @@ void Exchange::relay_response() {
                                self->worker_.id, ec.message());
                  return self->conn_->close();
                }
+               self->conn_->finish_request(self->keep_alive_);
+             });
+}
+
+void Exchange::write_buffered_response(std::size_t body_size, bool upstream_keep_alive) {
+  // The worker's connection is free once the response is read; bytes beyond
+  // it would be taken for the next response, so such a connection goes.
+  if (upstream_keep_alive && upstream_buffer_.size() == body_size) {
+    deps_.upstreams.give(worker_.id, std::move(upstream_));
+  }
+  wire_.clear();
+  append_wire_header(response_parser_->get(), wire_);
+  auto& stream = conn_->stream();
+  write_fast(stream, stream.socket().native_handle(),
+             std::array{asio::const_buffer(wire_.data(), wire_.size()),
+                        asio::const_buffer(upstream_buffer_.data().data(), body_size)},
+             [self = shared_from_this()](beast::error_code ec) {
+               if (ec) return self->conn_->close();
                self->conn_->finish_request(self->keep_alive_);
              });
 }
