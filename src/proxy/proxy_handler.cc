@@ -114,7 +114,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // this process (it never waits for I/O), else on the lookup pool; then
   // `then` on this connection's strand.
   void with_state(std::function<void()> work, std::function<void()> then);
-  void with_route(AppRoute route);
+  void with_route(std::shared_ptr<const AppRoute> route);
   void open_session();
   void session_opened();
   void respond(int status, std::string content_type, std::string body,
@@ -161,8 +161,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   beast::flat_buffer upstream_buffer_;
   std::string wire_;  // a header written by fast_write.h, kept until the write ends
 
-  store::App app_;
-  std::vector<store::AccessGrant> grants_;  // the app's, from the route
+  // The app and its grants, shared with the resolver's cache (not copied).
+  std::shared_ptr<const AppRoute> route_;
+  const store::App& app() const { return *route_->app; }
   std::string segment_;
   std::string rest_;
   std::string query_;
@@ -247,9 +248,9 @@ void Exchange::run() {
 
   // By id, then current name, then a former name (rename alias). A cached
   // answer is used here; a miss reads the store on the lookup pool.
-  if (auto route = deps_.apps.cached(segment_)) return with_route(std::move(*route));
+  if (auto route = deps_.apps.cached(segment_)) return with_route(std::move(route));
   const bool posted = deps_.lookups.post([self = shared_from_this()] {
-    std::optional<AppRoute> route;
+    std::shared_ptr<const AppRoute> route;
     try {
       route = self->deps_.apps.resolve(self->segment_);
     } catch (const std::exception& e) {
@@ -257,7 +258,7 @@ void Exchange::run() {
     }
     asio::post(self->conn_->stream().get_executor(), [self, route = std::move(route)]() mutable {
       if (!route) return self->respond_failure(ProxyFailure::internal);
-      self->with_route(std::move(*route));
+      self->with_route(std::move(route));
     });
   });
   if (!posted) respond_failure(ProxyFailure::shutting_down);
@@ -276,16 +277,15 @@ void Exchange::with_state(std::function<void()> work, std::function<void()> then
   if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
-void Exchange::with_route(AppRoute route) {
-  auto& [app, alias, grants] = route;
+void Exchange::with_route(std::shared_ptr<const AppRoute> route) {
+  const auto& [app, alias, grants] = *route;
   if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
     std::string location = "/app/" + app->name + rest_ + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
-  app_ = *app;
-  grants_ = std::move(grants);
+  route_ = std::move(route);
   identify_caller();
 }
 
@@ -323,7 +323,7 @@ void Exchange::with_caller() {
   // Who may use it before whether it is enabled: a disabled app stays
   // invisible to those who may not see it.
   if (!authorize()) return;
-  if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
+  if (!app().enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
     if (rest_ == "/__blockyard/ready") return serve_ready_endpoint();
@@ -333,7 +333,7 @@ void Exchange::with_caller() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   if (!cookie) return open_session();
   with_state(
-      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
+      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app().id, owner_sub()); },
       [self = shared_from_this(), cookie] {
         if (!self->existing_ || self->existing_->state == WorkerState::failed) {
           return self->open_session();
@@ -346,7 +346,7 @@ void Exchange::with_caller() {
 
 // A new session, with a worker of its own.
 void Exchange::open_session() {
-  if (!app_.active_bundle) return respond_failure(ProxyFailure::not_published);
+  if (!app().active_bundle) return respond_failure(ProxyFailure::not_published);
   // Each new session starts an R worker: that is what the per-client limit
   // counts (a session's own requests never reach here).
   if (auto* limits = conn_->rate_limits()) {
@@ -360,17 +360,17 @@ void Exchange::open_session() {
   }
   with_state(
       [this] {
-        auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
-                          *app_.active_bundle;
+        auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) /
+                          app().id / *app().active_bundle;
         try {
           SessionOwner owner;
           if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
           opened_ =
-              deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(), owner);
+              deps_.workers.open_session(app(), *app().active_bundle, bundle_dir.string(), owner);
         } catch (const CapacityError& e) {
           open_failure_ = capacity_failure(e.what());
         } catch (const std::exception& e) {
-          spdlog::error("proxy: new session of app {}: {}", app_.name, e.what());
+          spdlog::error("proxy: new session of app {}: {}", app().name, e.what());
           open_failure_ = ProxyFailure::start_failed;
         }
       },
@@ -400,7 +400,7 @@ void Exchange::serve_ready_endpoint() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   with_state(
       [this, cookie] {
-        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
+        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app().id, owner_sub());
       },
       [self = shared_from_this()] {
         nlohmann::json state = {{"ready", false}};
@@ -414,7 +414,7 @@ void Exchange::serve_ready_endpoint() {
           // app user sees one plain sentence.
           if (authz::can_deploy(self->relation_)) {
             state["reason"] = view->failure;
-            auto log = self->deps_.workers.worker_log(self->app_.id, view->id);
+            auto log = self->deps_.workers.worker_log(self->app().id, view->id);
             state["log"] = log ? log->tail(kFailureLogLines) : std::vector<std::string>{};
           }
         } else if (view->state != WorkerState::starting) {
@@ -430,7 +430,7 @@ void Exchange::proceed_with_worker() {
   if (req.method() == bhttp::verb::get && wants_html_ &&
       !http::iequals(sv(req[bhttp::field::upgrade]), "websocket")) {
     auto timeout = deps_.config.proxy.worker_start_timeout + std::chrono::seconds(10);
-    std::string name = app_.title && !app_.title->empty() ? *app_.title : app_.name;
+    std::string name = app().title && !app().title->empty() ? *app().title : app().name;
     return respond(200, "text/html; charset=utf-8",
                    render_loading_page(name, "/app/" + segment_ + "/", timeout.count()));
   }
@@ -440,7 +440,7 @@ void Exchange::proceed_with_worker() {
       if (!ready) return self->respond_failure(ProxyFailure::start_failed);
       self->with_state(
           [self] {
-            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
+            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app().id,
                                                                  self->owner_sub());
           },
           [self] {
@@ -473,7 +473,7 @@ bool Exchange::authorize() {
       return false;
     }
   }
-  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants_);
+  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app(), route_->grants);
   if (authz::can_use_proxy(relation_)) return true;
   if (!caller_) {
     // Sign in, then come back here.
@@ -733,7 +733,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   add_proxy_headers(client.request);
   add_set_cookies(client.response_fields);
   conn_->add_common_headers(client.response_fields);
-  SessionBinding binding{session_id_, app_.id, worker_.id};
+  SessionBinding binding{session_id_, app().id, worker_.id};
   if (!resume.fresh) {
     return resume_resilient_session(deps_.io, deps_.resumes, resume.token, resume.last, binding,
                                     std::move(client));
