@@ -23,19 +23,24 @@ struct HttpServer::Impl {
             std::make_shared<ServerShared>(io, std::move(options), router, std::move(data_plane))),
         acceptor(asio::make_strand(io)) {}
 
+  // Where a new connection's handlers run.
+  asio::any_io_executor connection_executor() {
+    if (shared->options.io_threads > 1) return asio::make_strand(shared->io);
+    return shared->io.get_executor();
+  }
+
   void accept() {
-    acceptor.async_accept(asio::make_strand(shared->io),
-                          [this](beast::error_code ec, tcp::socket socket) {
-                            if (ec) {
-                              if (ec != asio::error::operation_aborted) {
-                                spdlog::warn("accept failed: {}", ec.message());
-                              }
-                              if (!acceptor.is_open()) return;
-                            } else {
-                              std::make_shared<Connection>(std::move(socket), shared)->start();
-                            }
-                            accept();
-                          });
+    acceptor.async_accept(connection_executor(), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) {
+          spdlog::warn("accept failed: {}", ec.message());
+        }
+        if (!acceptor.is_open()) return;
+      } else {
+        std::make_shared<Connection>(std::move(socket), shared)->start();
+      }
+      accept();
+    });
   }
 
   std::shared_ptr<ServerShared> shared;

@@ -33,6 +33,9 @@ struct ServerOptions {
   std::string version;                          // X-Blockyard-Version
   bool hsts = false;                            // external_url is https
   int handler_threads = 2;
+  // Threads that run the io_context. With one, a connection's handlers need
+  // no strand (which costs a lock and a queue per completion).
+  int io_threads = 1;
   // Per-client-IP limits checked before any route runs; null = none.
   std::shared_ptr<RateLimitPolicy> rate_limits;
   // CIDRs whose X-Forwarded-For is believed for Request::client_ip.

@@ -281,6 +281,7 @@ class UnixEndpointTest : public ::testing::Test {
     http::ServerOptions options;
     options.bind = "127.0.0.1:0";
     options.upload_dir = dir_ / "uploads";
+    options.io_threads = 2;
     auto data_plane = std::make_shared<proxy::ProxyHandler>(io_, config_, *store_, *workers_);
     server_ = std::make_unique<http::HttpServer>(io_, options, router_, data_plane);
     server_->listen();
