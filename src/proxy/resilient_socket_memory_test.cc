@@ -22,6 +22,7 @@
 #include <boost/beast/websocket.hpp>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +125,9 @@ std::unique_ptr<Browser> open_browser(asio::io_context& io, int proxy_port, bool
       buffer.consume(buffer.size());
       ws->read(buffer);
     } while (ws->got_text());  // the proxy's acks
+    if (beast::buffers_to_string(buffer.data()) != big) {
+      throw std::runtime_error("the echo came back changed");
+    }
     ws->text(true);
     ws->write(asio::buffer(std::string("\x1e{\"t\":\"ack\",\"n\":1}")));
   }
