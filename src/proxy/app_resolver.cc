@@ -8,7 +8,7 @@ AppResolver::AppResolver(store::Store& store, Clock::duration max_age,
                          std::function<Clock::time_point()> now)
     : store_(store), max_age_(max_age), now_(std::move(now)) {}
 
-std::optional<AppRoute> AppResolver::cached(const std::string& segment) {
+std::shared_ptr<const AppRoute> AppResolver::cached(const std::string& segment) {
   const std::uint64_t changes = store_.change_count();
   const Clock::time_point now = now_();
   std::lock_guard lock(mu_);
@@ -17,16 +17,16 @@ std::optional<AppRoute> AppResolver::cached(const std::string& segment) {
       now - it->second.read_at < max_age_) {
     return it->second.route;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
-AppRoute AppResolver::resolve(const std::string& segment) {
+std::shared_ptr<const AppRoute> AppResolver::resolve(const std::string& segment) {
   // Read the counter before the store: a write that lands in between makes
   // the entry look stale at once, never fresh when it is not.
   const std::uint64_t changes = store_.change_count();
   const Clock::time_point now = now_();
-  if (auto hit = cached(segment)) return *hit;
-  AppRoute route = read_store(segment);
+  if (auto hit = cached(segment)) return hit;
+  auto route = std::make_shared<const AppRoute>(read_store(segment));
   std::lock_guard lock(mu_);
   if (entries_.size() >= kMaxEntries) entries_.clear();
   entries_.insert_or_assign(segment, Entry{route, changes, now});

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,13 +41,15 @@ class AppResolver {
   explicit AppResolver(store::Store& store, Clock::duration max_age = std::chrono::seconds(1),
                        std::function<Clock::time_point()> now = Clock::now);
 
-  AppRoute resolve(const std::string& segment);
-  // The cached answer, if one is fresh; never reads the store.
-  std::optional<AppRoute> cached(const std::string& segment);
+  // Answers are shared, immutable: the proxy holds one per request without
+  // copying the app.
+  std::shared_ptr<const AppRoute> resolve(const std::string& segment);
+  // The cached answer if one is fresh, else null; never reads the store.
+  std::shared_ptr<const AppRoute> cached(const std::string& segment);
 
  private:
   struct Entry {
-    AppRoute route;
+    std::shared_ptr<const AppRoute> route;
     std::uint64_t change_count;
     Clock::time_point read_at;
   };

@@ -36,13 +36,13 @@ class AppResolverTest : public ::testing::Test {
 TEST_F(AppResolverTest, ResolvesByNameByIdAndUnknown) {
   store::App app = store_->create_app("sales", "alice", kNow);
   auto by_name = resolver_.resolve("sales");
-  ASSERT_TRUE(by_name.app);
-  EXPECT_EQ(by_name.app->id, app.id);
-  EXPECT_FALSE(by_name.alias);
+  ASSERT_TRUE(by_name->app);
+  EXPECT_EQ(by_name->app->id, app.id);
+  EXPECT_FALSE(by_name->alias);
   auto by_id = resolver_.resolve(app.id);
-  ASSERT_TRUE(by_id.app);
-  EXPECT_EQ(by_id.app->name, "sales");
-  EXPECT_FALSE(resolver_.resolve("nobody").app);
+  ASSERT_TRUE(by_id->app);
+  EXPECT_EQ(by_id->app->name, "sales");
+  EXPECT_FALSE(resolver_.resolve("nobody")->app);
 }
 
 TEST_F(AppResolverTest, FormerNameResolvesThroughItsAlias) {
@@ -50,35 +50,35 @@ TEST_F(AppResolverTest, FormerNameResolvesThroughItsAlias) {
   resolver_.resolve("old-name");  // cached under the old name first
   store_->rename_app(app.id, "new-name", store::now_rfc3339());
   auto route = resolver_.resolve("old-name");
-  ASSERT_TRUE(route.app);
-  EXPECT_EQ(route.app->name, "new-name");
-  ASSERT_TRUE(route.alias);
-  EXPECT_EQ(route.alias->phase, "alias");
+  ASSERT_TRUE(route->app);
+  EXPECT_EQ(route->app->name, "new-name");
+  ASSERT_TRUE(route->alias);
+  EXPECT_EQ(route->alias->phase, "alias");
 }
 
 TEST_F(AppResolverTest, WritesThroughTheStoreAreSeenAtOnce) {
   store::App app = store_->create_app("sales", "alice", kNow);
-  EXPECT_TRUE(resolver_.resolve("sales").app->enabled);
+  EXPECT_TRUE(resolver_.resolve("sales")->app->enabled);
   store::AppUpdate disable;
   disable.enabled = false;
   store_->update_app(app.id, disable, kNow);
-  EXPECT_FALSE(resolver_.resolve("sales").app->enabled);  // same instant: no clock help
+  EXPECT_FALSE(resolver_.resolve("sales")->app->enabled);  // same instant: no clock help
   store_->delete_app(app.id);
-  EXPECT_FALSE(resolver_.resolve("sales").app);
+  EXPECT_FALSE(resolver_.resolve("sales")->app);
   store_->create_app("sales", "bob", kNow);
   auto route = resolver_.resolve("sales");  // a cached "unknown" does not stick either
-  ASSERT_TRUE(route.app);
-  EXPECT_EQ(route.app->owner, "bob");
+  ASSERT_TRUE(route->app);
+  EXPECT_EQ(route->app->owner, "bob");
 }
 
 TEST_F(AppResolverTest, AnswersFromCacheUntilMaxAgeForWritesItCannotSee) {
   store_->create_app("sales", "alice", kNow);
-  ASSERT_TRUE(resolver_.resolve("sales").app->enabled);
+  ASSERT_TRUE(resolver_.resolve("sales")->app->enabled);
   write_behind_the_stores_back("UPDATE apps SET enabled = 0 WHERE name = 'sales'");
   now_ += 900ms;
-  EXPECT_TRUE(resolver_.resolve("sales").app->enabled) << "expected the cached answer";
+  EXPECT_TRUE(resolver_.resolve("sales")->app->enabled) << "expected the cached answer";
   now_ += 200ms;
-  EXPECT_FALSE(resolver_.resolve("sales").app->enabled) << "the entry outlived max_age";
+  EXPECT_FALSE(resolver_.resolve("sales")->app->enabled) << "the entry outlived max_age";
 }
 
 TEST_F(AppResolverTest, CachedAnswersOnlyWhatResolveReadAndIsStillFresh) {

@@ -11,8 +11,9 @@
 #include "auth/oidc_client.h"
 #include "authz/access.h"
 #include "core/crypto.h"
-#include "http/rate_limiter.h"
 #include "core/url.h"
+#include "http/rate_limiter.h"
+#include "proxy/fast_write.h"
 #include "proxy/html_injector.h"
 #include "proxy/loading_page.h"
 #include "proxy/relay.h"
@@ -113,7 +114,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // this process (it never waits for I/O), else on the lookup pool; then
   // `then` on this connection's strand.
   void with_state(std::function<void()> work, std::function<void()> then);
-  void with_route(AppRoute route);
+  void with_route(std::shared_ptr<const AppRoute> route);
   void open_session();
   void session_opened();
   void respond(int status, std::string content_type, std::string body,
@@ -131,8 +132,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void forward();
   void forward_http();
   void send_request();
+  void write_request_header();
+  void request_sent(beast::error_code ec);
   bool retry_on_new_connection();
+  bool retryable() const;
   void relay_response();
+  void write_buffered_response(std::size_t body_size, bool upstream_keep_alive);
   void relay_injected_page(bool upstream_keep_alive);
   void forward_websocket();
   void forward_resilient_websocket(ResumeQuery resume);
@@ -154,9 +159,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool upstream_reused_ = false;
   bool retried_ = false;  // sent again on a new connection (retry_on_new_connection)
   beast::flat_buffer upstream_buffer_;
+  std::string wire_;  // a header written by fast_write.h, kept until the write ends
 
-  store::App app_;
-  std::vector<store::AccessGrant> grants_;  // the app's, from the route
+  // The app and its grants, shared with the resolver's cache (not copied).
+  std::shared_ptr<const AppRoute> route_;
+  const store::App& app() const { return *route_->app; }
   std::string segment_;
   std::string rest_;
   std::string query_;
@@ -241,9 +248,9 @@ void Exchange::run() {
 
   // By id, then current name, then a former name (rename alias). A cached
   // answer is used here; a miss reads the store on the lookup pool.
-  if (auto route = deps_.apps.cached(segment_)) return with_route(std::move(*route));
+  if (auto route = deps_.apps.cached(segment_)) return with_route(std::move(route));
   const bool posted = deps_.lookups.post([self = shared_from_this()] {
-    std::optional<AppRoute> route;
+    std::shared_ptr<const AppRoute> route;
     try {
       route = self->deps_.apps.resolve(self->segment_);
     } catch (const std::exception& e) {
@@ -251,7 +258,7 @@ void Exchange::run() {
     }
     asio::post(self->conn_->stream().get_executor(), [self, route = std::move(route)]() mutable {
       if (!route) return self->respond_failure(ProxyFailure::internal);
-      self->with_route(std::move(*route));
+      self->with_route(std::move(route));
     });
   });
   if (!posted) respond_failure(ProxyFailure::shutting_down);
@@ -270,16 +277,15 @@ void Exchange::with_state(std::function<void()> work, std::function<void()> then
   if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
-void Exchange::with_route(AppRoute route) {
-  auto& [app, alias, grants] = route;
+void Exchange::with_route(std::shared_ptr<const AppRoute> route) {
+  const auto& [app, alias, grants] = *route;
   if (!app) return respond_failure(ProxyFailure::app_not_found);
   if (alias && alias->phase == "redirect") {
     // Past the alias window: send clients (and bookmarks) to the new name.
     std::string location = "/app/" + app->name + rest_ + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});
   }
-  app_ = *app;
-  grants_ = std::move(grants);
+  route_ = std::move(route);
   identify_caller();
 }
 
@@ -317,7 +323,7 @@ void Exchange::with_caller() {
   // Who may use it before whether it is enabled: a disabled app stays
   // invisible to those who may not see it.
   if (!authorize()) return;
-  if (!app_.enabled) return respond_failure(ProxyFailure::app_disabled);
+  if (!app().enabled) return respond_failure(ProxyFailure::app_disabled);
 
   if (rest_.starts_with("/__blockyard/")) {
     if (rest_ == "/__blockyard/ready") return serve_ready_endpoint();
@@ -327,7 +333,7 @@ void Exchange::with_caller() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   if (!cookie) return open_session();
   with_state(
-      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub()); },
+      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app().id, owner_sub()); },
       [self = shared_from_this(), cookie] {
         if (!self->existing_ || self->existing_->state == WorkerState::failed) {
           return self->open_session();
@@ -340,13 +346,13 @@ void Exchange::with_caller() {
 
 // A new session, with a worker of its own.
 void Exchange::open_session() {
-  if (!app_.active_bundle) return respond_failure(ProxyFailure::not_published);
+  if (!app().active_bundle) return respond_failure(ProxyFailure::not_published);
   // Each new session starts an R worker: that is what the per-client limit
   // counts (a session's own requests never reach here).
   if (auto* limits = conn_->rate_limits()) {
     const auto& req = header_parser_.get();
-    const std::string client = limits->client_of(conn_->peer_ip(), http::forwarded_for(req),
-                                                 sv(req["X-Real-IP"]));
+    const std::string client =
+        limits->client_of(conn_->peer_ip(), http::forwarded_for(req), sv(req["X-Real-IP"]));
     if (auto refusal = limits->admit_new_session(client, wants_html_)) {
       if (body_unread_) conn_->linger_on_close();
       return conn_->send(std::move(*refusal), keep_alive_ && !body_unread_);
@@ -354,17 +360,17 @@ void Exchange::open_session() {
   }
   with_state(
       [this] {
-        auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) / app_.id /
-                          *app_.active_bundle;
+        auto bundle_dir = std::filesystem::path(deps_.config.storage.bundle_server_path) /
+                          app().id / *app().active_bundle;
         try {
           SessionOwner owner;
           if (caller_) owner = SessionOwner{caller_->sub, caller_->session_id};
           opened_ =
-              deps_.workers.open_session(app_, *app_.active_bundle, bundle_dir.string(), owner);
+              deps_.workers.open_session(app(), *app().active_bundle, bundle_dir.string(), owner);
         } catch (const CapacityError& e) {
           open_failure_ = capacity_failure(e.what());
         } catch (const std::exception& e) {
-          spdlog::error("proxy: new session of app {}: {}", app_.name, e.what());
+          spdlog::error("proxy: new session of app {}: {}", app().name, e.what());
           open_failure_ = ProxyFailure::start_failed;
         }
       },
@@ -394,7 +400,7 @@ void Exchange::serve_ready_endpoint() {
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   with_state(
       [this, cookie] {
-        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app_.id, owner_sub());
+        if (cookie) existing_ = deps_.workers.session_worker(*cookie, app().id, owner_sub());
       },
       [self = shared_from_this()] {
         nlohmann::json state = {{"ready", false}};
@@ -408,7 +414,7 @@ void Exchange::serve_ready_endpoint() {
           // app user sees one plain sentence.
           if (authz::can_deploy(self->relation_)) {
             state["reason"] = view->failure;
-            auto log = self->deps_.workers.worker_log(self->app_.id, view->id);
+            auto log = self->deps_.workers.worker_log(self->app().id, view->id);
             state["log"] = log ? log->tail(kFailureLogLines) : std::vector<std::string>{};
           }
         } else if (view->state != WorkerState::starting) {
@@ -424,7 +430,7 @@ void Exchange::proceed_with_worker() {
   if (req.method() == bhttp::verb::get && wants_html_ &&
       !http::iequals(sv(req[bhttp::field::upgrade]), "websocket")) {
     auto timeout = deps_.config.proxy.worker_start_timeout + std::chrono::seconds(10);
-    std::string name = app_.title && !app_.title->empty() ? *app_.title : app_.name;
+    std::string name = app().title && !app().title->empty() ? *app().title : app().name;
     return respond(200, "text/html; charset=utf-8",
                    render_loading_page(name, "/app/" + segment_ + "/", timeout.count()));
   }
@@ -434,7 +440,7 @@ void Exchange::proceed_with_worker() {
       if (!ready) return self->respond_failure(ProxyFailure::start_failed);
       self->with_state(
           [self] {
-            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app_.id,
+            self->existing_ = self->deps_.workers.session_worker(self->session_id_, self->app().id,
                                                                  self->owner_sub());
           },
           [self] {
@@ -467,7 +473,7 @@ bool Exchange::authorize() {
       return false;
     }
   }
-  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app_, grants_);
+  relation_ = authz::evaluate_access(caller_ ? &*caller_ : nullptr, app(), route_->grants);
   if (authz::can_use_proxy(relation_)) return true;
   if (!caller_) {
     // Sign in, then come back here.
@@ -519,7 +525,11 @@ void Exchange::forward() {
 }
 
 void Exchange::connect_upstream(std::function<void()> then) {
-  if (auto pooled = retried_ ? std::optional<UpstreamSocket>() : deps_.upstreams.take(worker_.id)) {
+  // A request that can be sent again takes a pooled connection unchecked:
+  // should the worker have closed it, retry_on_new_connection() sends it
+  // again on a new one, which costs less than a liveness check per request.
+  auto pooled = retried_ ? std::nullopt : deps_.upstreams.take(worker_.id, !retryable());
+  if (pooled) {
     upstream_ = std::move(*pooled);
     upstream_reused_ = true;
     return then();
@@ -559,46 +569,60 @@ void Exchange::forward_http() {
 
 void Exchange::send_request() {
   connect_upstream([self = shared_from_this()] {
+    if (self->request_parser_->is_done()) return self->write_request_header();
     relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
-               self->upstream_, [self](beast::error_code ec) {
-                 if (ec) {
-                   if (self->retry_on_new_connection()) return;
-                   // Nothing was answered yet: tell the client, drop both sides.
-                   self->keep_alive_ = false;
-                   return self->respond_failure(ProxyFailure::worker_unreachable);
-                 }
-                 self->response_parser_.emplace();
-                 self->response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-                 if (self->request_parser_->get().method() == bhttp::verb::head) {
-                   self->response_parser_->skip(true);
-                 }
-                 ack_promptly(self->upstream_);
-                 bhttp::async_read_header(
-                     self->upstream_, self->upstream_buffer_, *self->response_parser_,
-                     [self](beast::error_code ec, std::size_t) {
-                       if (ec) {
-                         if (self->retry_on_new_connection()) return;
-                         spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
-                                      ec.message());
-                         self->keep_alive_ = false;
-                         return self->respond_failure(ProxyFailure::worker_silent);
-                       }
-                       self->relay_response();
-                     });
-               });
+               self->upstream_, [self](beast::error_code ec) { self->request_sent(ec); });
   });
+}
+
+// A request without a body (most are): its header in one write.
+void Exchange::write_request_header() {
+  wire_.clear();
+  append_wire_header(request_parser_->get(), wire_);
+  write_fast(upstream_, upstream_.native_handle(),
+             std::array{asio::const_buffer(wire_.data(), wire_.size())},
+             [self = shared_from_this()](beast::error_code ec) { self->request_sent(ec); });
+}
+
+void Exchange::request_sent(beast::error_code ec) {
+  if (ec) {
+    if (retry_on_new_connection()) return;
+    // Nothing was answered yet: tell the client, drop both sides.
+    keep_alive_ = false;
+    return respond_failure(ProxyFailure::worker_unreachable);
+  }
+  response_parser_.emplace();
+  response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  if (request_parser_->get().method() == bhttp::verb::head) response_parser_->skip(true);
+  ack_promptly(upstream_);
+  bhttp::async_read_header(upstream_, upstream_buffer_, *response_parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) {
+                               if (self->retry_on_new_connection()) return;
+                               spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
+                                            ec.message());
+                               self->keep_alive_ = false;
+                               return self->respond_failure(ProxyFailure::worker_silent);
+                             }
+                             self->relay_response();
+                           });
 }
 
 // A worker may close a kept-alive connection just as it is reused (httpuv
 // sometimes reads the next request and closes without an answer): a request
 // without a body and without side effects is then sent again, once, on a
 // new connection, instead of failing with 502.
-bool Exchange::retry_on_new_connection() {
+bool Exchange::retryable() const {
+  if (!request_parser_) return false;
   const auto& req = request_parser_->get();
   const bool idempotent = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head ||
                           req.method() == bhttp::verb::options;
   const bool bodyless = !req.chunked() && req.payload_size().value_or(0) == 0;
-  if (!upstream_reused_ || retried_ || !idempotent || !bodyless) return false;
+  return idempotent && bodyless;
+}
+
+bool Exchange::retry_on_new_connection() {
+  if (!upstream_reused_ || retried_ || !retryable()) return false;
   retried_ = true;
   upstream_reused_ = false;
   beast::error_code ignored;
@@ -633,6 +657,12 @@ void Exchange::relay_response() {
                          sv(res[bhttp::field::content_encoding]))) {
     return relay_injected_page(upstream_keep_alive);
   }
+  // A final answer whose whole body arrived with its header (most responses
+  // of an app: small files, JSON) goes out in one write.
+  if (res.result_int() >= 200 && (!has_body || (length && *length <= upstream_buffer_.size()))) {
+    return write_buffered_response(has_body ? static_cast<std::size_t>(*length) : 0,
+                                   upstream_keep_alive);
+  }
   if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
   relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
              [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
@@ -644,6 +674,24 @@ void Exchange::relay_response() {
                                self->worker_.id, ec.message());
                  return self->conn_->close();
                }
+               self->conn_->finish_request(self->keep_alive_);
+             });
+}
+
+void Exchange::write_buffered_response(std::size_t body_size, bool upstream_keep_alive) {
+  // The worker's connection is free once the response is read; bytes beyond
+  // it would be taken for the next response, so such a connection goes.
+  if (upstream_keep_alive && upstream_buffer_.size() == body_size) {
+    deps_.upstreams.give(worker_.id, std::move(upstream_));
+  }
+  wire_.clear();
+  append_wire_header(response_parser_->get(), wire_);
+  auto& stream = conn_->stream();
+  write_fast(stream, stream.socket().native_handle(),
+             std::array{asio::const_buffer(wire_.data(), wire_.size()),
+                        asio::const_buffer(upstream_buffer_.data().data(), body_size)},
+             [self = shared_from_this()](beast::error_code ec) {
+               if (ec) return self->conn_->close();
                self->conn_->finish_request(self->keep_alive_);
              });
 }
@@ -685,7 +733,7 @@ void Exchange::forward_resilient_websocket(ResumeQuery resume) {
   add_proxy_headers(client.request);
   add_set_cookies(client.response_fields);
   conn_->add_common_headers(client.response_fields);
-  SessionBinding binding{session_id_, app_.id, worker_.id};
+  SessionBinding binding{session_id_, app().id, worker_.id};
   if (!resume.fresh) {
     return resume_resilient_session(deps_.io, deps_.resumes, resume.token, resume.last, binding,
                                     std::move(client));

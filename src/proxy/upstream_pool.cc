@@ -16,7 +16,7 @@ bool still_open(UpstreamSocket& socket) {
 
 }  // namespace
 
-std::optional<UpstreamSocket> UpstreamPool::take(const std::string& worker_id) {
+std::optional<UpstreamSocket> UpstreamPool::take(const std::string& worker_id, bool check_open) {
   std::lock_guard lock(mu_);
   auto it = idle_.find(worker_id);
   if (it == idle_.end()) return std::nullopt;
@@ -24,7 +24,7 @@ std::optional<UpstreamSocket> UpstreamPool::take(const std::string& worker_id) {
   while (!sockets.empty()) {
     UpstreamSocket socket = std::move(sockets.back());
     sockets.pop_back();
-    if (still_open(socket)) return socket;
+    if (!check_open || still_open(socket)) return socket;
   }
   idle_.erase(it);
   return std::nullopt;

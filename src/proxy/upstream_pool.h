@@ -26,8 +26,9 @@ class UpstreamPool {
   explicit UpstreamPool(std::size_t max_idle_per_worker = 64)
       : max_idle_per_worker_(max_idle_per_worker) {}
 
-  // An idle connection to the worker that is still open, if any.
-  std::optional<UpstreamSocket> take(const std::string& worker_id);
+  // An idle connection to the worker, if any; with `check_open`, only one
+  // the worker has not closed (one more system call).
+  std::optional<UpstreamSocket> take(const std::string& worker_id, bool check_open = true);
   // Returns a connection after a complete response that allows reuse.
   void give(const std::string& worker_id, UpstreamSocket socket);
   // Forgets (closes) every idle connection to a worker that has gone.

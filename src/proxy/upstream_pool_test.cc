@@ -49,5 +49,29 @@ TEST(UpstreamPool, AnEndedWorkersConnectionsCloseAndLateOnesAreRefused) {
   EXPECT_TRUE(pool.take("w2")) << "other workers keep theirs";
 }
 
+TEST(UpstreamPool, AConnectionTheWorkerClosedIsSkippedOnlyWhenChecked) {
+  boost::asio::io_context io;
+  UpstreamPool pool;
+  Connection first(io), second(io);
+  pool.give("w", std::move(first.socket));
+  pool.give("w", std::move(second.socket));
+  ::shutdown(second.peer, SHUT_WR);  // the worker closed the newest idle connection
+
+  auto checked = pool.take("w");
+  ASSERT_TRUE(checked);
+  char byte;
+  EXPECT_LT(::recv(checked->native_handle(), &byte, 1, MSG_DONTWAIT | MSG_PEEK), 0)
+      << "the closed one was passed over for the open one";
+
+  pool.give("w", std::move(*checked));
+  Connection closed_one(io);
+  pool.give("w", std::move(closed_one.socket));
+  ::shutdown(closed_one.peer, SHUT_WR);
+  auto unchecked = pool.take("w", false);
+  ASSERT_TRUE(unchecked);
+  EXPECT_EQ(::recv(unchecked->native_handle(), &byte, 1, MSG_DONTWAIT | MSG_PEEK), 0)
+      << "unchecked: the newest, even though closed (the caller retries)";
+}
+
 }  // namespace
 }  // namespace blockyard::proxy

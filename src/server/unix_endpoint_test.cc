@@ -166,6 +166,15 @@ class CountingWorker {
     std::lock_guard lock(mu_);
     return static_cast<int>(open_.size());
   }
+  int accepted() {
+    std::lock_guard lock(mu_);
+    return accepted_;
+  }
+  // Closes every connection, as a server does with idle kept-alive ones.
+  void close_connections() {
+    std::lock_guard lock(mu_);
+    for (int fd : open_) ::shutdown(fd, SHUT_RDWR);
+  }
 
  private:
   void accept_loop() {
@@ -177,6 +186,7 @@ class CountingWorker {
       const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       std::lock_guard lock(mu_);
+      ++accepted_;
       open_.insert(fd);
       connections_.emplace_back([this, fd] { serve(fd); });
     }
@@ -205,6 +215,7 @@ class CountingWorker {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::set<int> open_;
+  int accepted_ = 0;
   std::vector<std::thread> connections_;
   std::thread acceptor_;
 };
@@ -433,6 +444,29 @@ TEST_F(WorkerEndTest, AnEndedWorkersPooledConnectionsAreClosed) {
   while (worker->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(worker->open_connections(), 0) << "the pool still holds a connection to it";
+}
+
+// A pooled connection is taken without a liveness check for a request that
+// can be sent again: when the worker has closed it meanwhile, the GET goes
+// again on a new connection and the client never sees the closed one.
+TEST_F(WorkerEndTest, AGetOnAPooledConnectionTheWorkerClosedIsSentAgain) {
+  ASSERT_EQ(get("/app/echo/x").result_int(), 200);
+  auto workers = map_.all();
+  ASSERT_EQ(workers.size(), 1u);
+  auto worker = counting().worker(workers[0].id);
+  ASSERT_TRUE(worker);
+  ASSERT_EQ(worker->open_connections(), 1) << "one kept-alive connection in the pool";
+
+  worker->close_connections();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (worker->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(worker->open_connections(), 0);
+
+  auto res = get("/app/echo/y");
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_EQ(res.body(), "ok\n");
+  EXPECT_EQ(worker->accepted(), 2) << "sent again on a second connection";
 }
 
 }  // namespace
