@@ -9,11 +9,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <deque>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "http/message.h"
+#include "proxy/compact_queue.h"
 #include "proxy/resume_buffer.h"
 #include "proxy/resume_protocol.h"
 #include "proxy/upstream.h"
@@ -38,6 +39,11 @@ constexpr auto kConnectTimeout = std::chrono::seconds(30);
 // pause while this many messages wait for an attached browser.
 constexpr std::size_t kMaxBackendBacklogBytes = 1u << 20;
 constexpr std::uint64_t kMaxClientBacklogMessages = 64;
+// Messages to the worker are masked through Beast's per-stream write buffer,
+// which stays allocated at this size once the first message went out (Beast's
+// default, 4 KiB, would be most of an idle session); larger messages go out
+// in frames of this size.
+constexpr std::size_t kBackendWriteChunk = 1024;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -96,13 +102,43 @@ void reply_http_error(tcp::socket socket, unsigned status, const std::string& me
   });
 }
 
-// Empties a read buffer once its message is copied out, and gives back the
-// memory a large message made it grow to: a Shiny session spends most of its
-// life idle, and one plot or table must not cost it that much for good.
-void release_buffer(beast::flat_buffer& buffer) {
-  constexpr std::size_t kKeepBytes = 8 * 1024;
-  buffer.consume(buffer.size());
-  if (buffer.capacity() > kKeepBytes) buffer.shrink_to_fit();
+// A message being read: straight into the string that will carry it on.
+struct Inbound {
+  std::string payload;
+  std::optional<decltype(asio::dynamic_buffer(payload))> buffer;  // during the read
+
+  std::string take() {
+    buffer.reset();
+    return std::exchange(payload, {});
+  }
+};
+
+// Reads the next whole message of `ws` into `into` (empty on entry), then
+// calls done(ec). It waits for the message with a zero-byte read, which
+// handles pings and close frames but needs no buffer: Beast's async_read
+// would allocate its first 1.5 KiB before any byte arrives, and a Shiny
+// session spends most of its life waiting. The message is then read straight
+// into the string, which the caller moves on; no buffer outlives a message,
+// however large it was.
+template <class Stream, class Done>
+void read_message(Stream& ws, Inbound& into, Done done) {
+  // Empty but not null: Beast's UTF-8 check of a text frame reads from the
+  // pointer even for zero bytes.
+  static char no_bytes;
+  ws.async_read_some(
+      asio::mutable_buffer(&no_bytes, 0),
+      [&ws, &into, done = std::move(done)](beast::error_code ec, std::size_t) mutable {
+        if (ec || ws.is_message_done()) return done(ec);  // or an empty message
+        ws.async_read(
+            into.buffer.emplace(into.payload),
+            [done = std::move(done)](beast::error_code ec, std::size_t) mutable { done(ec); });
+      });
+}
+
+// Drops a handshake's decorator: its copied headers are needed only once.
+template <class Stream, class Message>
+void forget_decorator(Stream& ws) {
+  ws.set_option(websocket::stream_base::decorator([](Message&) {}));
 }
 
 // One browser WebSocket. A session has at most one current link; a replaced
@@ -110,8 +146,8 @@ void release_buffer(beast::flat_buffer& buffer) {
 struct ClientLink {
   explicit ClientLink(tcp::socket socket) : ws(std::move(socket)) {}
   WsStream ws;
-  beast::flat_buffer read_buffer;
-  std::deque<std::string> control;  // control frames waiting to be written
+  Inbound message;
+  CompactQueue<std::string> control;  // control frames waiting to be written
   bool accepted = false;
   bool reading = false;
   bool writing = false;
@@ -242,8 +278,12 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
           if (ec) {
             return self->fail_open(pending, "the app's worker did not accept the WebSocket");
           }
-          self->token_ = self->registry_.add(self->weak_from_this(), self->binding_.route_session,
-                                             self->binding_.app_id, self->binding_.worker_id);
+          forget_decorator<BackendStream, websocket::request_type>(self->backend_);
+          self->backend_.write_buffer_bytes(kBackendWriteChunk);
+          auto binding = std::exchange(self->binding_, {});  // the registry keeps it
+          self->token_ =
+              self->registry_.add(self->weak_from_this(), std::move(binding.route_session),
+                                  std::move(binding.app_id), std::move(binding.worker_id));
           self->backend_open_ = true;
           if (auto opened = std::exchange(self->on_open_, nullptr)) opened();
           self->read_backend();
@@ -274,6 +314,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   }
 
   void on_accepted(const std::shared_ptr<ClientLink>& link, std::uint64_t last, bool resumed) {
+    forget_decorator<WsStream, websocket::response_type>(link->ws);
     if (ended_) return send_ended_and_close(link, "the session has ended");
     if (resumed && !to_client_.can_resume_from(last)) {
       send_ended_and_close(link, "the session cannot be resumed");
@@ -302,22 +343,20 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
 
   void read_client(const std::shared_ptr<ClientLink>& link) {
     link->reading = true;
-    link->ws.async_read(link->read_buffer,
-                        [self = shared_from_this(), link](beast::error_code ec, std::size_t) {
-                          link->reading = false;
-                          if (link != self->client_ || self->ended_) return;
-                          if (ec == websocket::error::closed) {
-                            return self->end_session("browser closed the WebSocket", false);
-                          }
-                          if (ec) return self->on_client_lost(link, ec);
-                          self->on_client_message(link);
-                        });
+    read_message(link->ws, link->message, [self = shared_from_this(), link](beast::error_code ec) {
+      link->reading = false;
+      if (link != self->client_ || self->ended_) return;
+      if (ec == websocket::error::closed) {
+        return self->end_session("browser closed the WebSocket", false);
+      }
+      if (ec) return self->on_client_lost(link, ec);
+      self->on_client_message(link);
+    });
   }
 
   void on_client_message(const std::shared_ptr<ClientLink>& link) {
     bool text = link->ws.got_text();
-    std::string data = beast::buffers_to_string(link->read_buffer.data());
-    release_buffer(link->read_buffer);
+    std::string data = link->message.take();
     if (text) {
       auto frame = decode_text_frame(data);
       if (frame.control) {
@@ -444,8 +483,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
 
   void read_backend() {
     backend_reading_ = true;
-    backend_.async_read(backend_buffer_, [self = shared_from_this()](beast::error_code ec,
-                                                                     std::size_t) {
+    read_message(backend_, backend_message_, [self = shared_from_this()](beast::error_code ec) {
       self->backend_reading_ = false;
       if (self->ended_) return;
       if (ec) {
@@ -454,8 +492,7 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
                                  true);
       }
       bool binary = !self->backend_.got_text();
-      std::string data = beast::buffers_to_string(self->backend_buffer_.data());
-      release_buffer(self->backend_buffer_);
+      std::string data = self->backend_message_.take();
       self->to_client_.push(std::make_shared<const WsMessage>(WsMessage{binary, std::move(data)}));
       if (!self->client_ && self->to_client_.over_limit()) {
         return self->end_session("more unacknowledged data than kept while disconnected", false);
@@ -512,17 +549,17 @@ class ResilientSession : public std::enable_shared_from_this<ResilientSession> {
   Strand strand_;
   ResumeRegistry& registry_;
   const ResilientOptions options_;
-  const SessionBinding binding_;
+  SessionBinding binding_;  // until the registry has it
   std::function<void()> on_end_;
   std::function<void()> on_open_;  // until the worker accepted the WebSocket
   std::string token_;
 
   BackendStream backend_;
-  beast::flat_buffer backend_buffer_;
+  Inbound backend_message_;
   bool backend_open_ = false;
   bool backend_reading_ = false;
   bool backend_writing_ = false;
-  std::deque<SharedMessage> to_backend_;  // received from the browser, not yet written
+  CompactQueue<SharedMessage> to_backend_;  // received from the browser, not yet written
   std::size_t to_backend_bytes_ = 0;
   InboundCounter from_client_;
 

@@ -13,9 +13,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
+
+#include "proxy/compact_queue.h"
 
 namespace blockyard::proxy {
 
@@ -56,7 +57,7 @@ class ReplayBuffer {
 
  private:
   const std::size_t max_bytes_;
-  std::deque<SharedMessage> kept_;  // acknowledged_ + 1 ... last()
+  CompactQueue<SharedMessage> kept_;  // acknowledged_ + 1 ... last()
   std::uint64_t acknowledged_ = 0;
   std::size_t kept_bytes_ = 0;
   bool overflowed_ = false;
