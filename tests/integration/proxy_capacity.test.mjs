@@ -16,7 +16,7 @@ import {
   cleanupWithoutLeftovers,
   deployFixture,
   liveWorkers,
-  openWebSocket,
+  openSessionWebSocket,
   parseSetCookies,
   request,
   startServer,
@@ -116,11 +116,7 @@ describe('worker capacity and pre-warming', { timeout: 900_000 }, () => {
   test('at max_workers, every session live, a new session gets 503 "server at capacity"', async () => {
     // Each session proves to be a live client: its WebSocket connects.
     for (const route of routes) {
-      const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/burst/websocket/`, {
-        headers: { cookie: `blockyard_route=${route}`, Origin: server.url },
-      });
-      assert.equal(ws.status, 101, `WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
-      sockets.push(ws);
+      sockets.push(await openSessionWebSocket(server, 'burst', route));
     }
     assert.equal(liveWorkers(await appRuntime(server, 'burst')).length, SESSIONS, 'the WebSockets started no worker');
     const refused = await request(`${server.url}/app/burst/headers`, { headers: JSON_ACCEPT });

@@ -17,9 +17,9 @@ import {
   cleanupWithoutLeftovers,
   deployFixture,
   liveWorkers,
-  openWebSocket,
-  parseSetCookies,
+  openSessionWebSocket,
   request,
+  sessionIdOf,
   sleep,
   startServer,
   waitFor,
@@ -27,9 +27,6 @@ import {
 
 const GRACE_S = 4;
 
-function routeOf(response) {
-  return parseSetCookies(response.cookies).blockyard_route?.value;
-}
 
 // The runtime's worker serving session `sid` (live workers list their sessions).
 async function workerOfSession(server, app, sid) {
@@ -48,7 +45,7 @@ async function browserSession(server, app, { cookie } = {}) {
   const html = { accept: 'text/html' };
   const first = await request(`${server.url}/app/${app}/`, { headers: { ...html, ...(cookie ? { cookie } : {}) } });
   assert.equal(first.status, 200, `browser's first GET: ${first.status} ${first.body.slice(0, 200)}${server.logTail()}`);
-  const sid = routeOf(first) ?? cookie?.split('=')[1];
+  const sid = sessionIdOf(first) ?? cookie?.split('=')[1];
   assert.ok(sid, 'the browser got no session');
   const jar = `blockyard_route=${sid}`;
   await waitFor(
@@ -63,10 +60,7 @@ async function browserSession(server, app, { cookie } = {}) {
   const page = await request(`${server.url}/app/${app}/`, { headers: { ...html, cookie: jar } });
   assert.equal(page.status, 200);
   assert.match(page.body, /blockyard hello/, 'the app page');
-  const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/${app}/websocket/`, {
-    headers: { cookie: jar, Origin: server.url },
-  });
-  assert.equal(ws.status, 101, `Shiny's WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
+  const ws = await openSessionWebSocket(server, app, sid);
   await ws.nextMessage((m) => typeof m === 'string' && m.includes('config'), 30_000);
   return { sid, cookie: jar, ws };
 }
@@ -93,7 +87,7 @@ describe('workers are committed to live Shiny clients', { timeout: 600_000 }, ()
   test(`a worker whose WebSocket never connected is stopped after session_commit_grace (${GRACE_S}s)`, async () => {
     const r = await request(`${server.url}/app/hello/`);
     assert.equal(r.status, 200, `${r.status}${server.logTail()}`);
-    const worker = await workerOfSession(server, 'hello', routeOf(r));
+    const worker = await workerOfSession(server, 'hello', sessionIdOf(r));
     assert.ok(worker, 'the curl session has a worker');
     const ended = await waitFor(
       async () => {
@@ -109,7 +103,7 @@ describe('workers are committed to live Shiny clients', { timeout: 600_000 }, ()
     for (let i = 0; i < 5; i++) {
       const r = await request(`${server.url}/app/hello/`);
       assert.equal(r.status, 200, `curl ${i}: ${r.status} ${r.body.slice(0, 200)}${server.logTail()}`);
-      assert.ok(routeOf(r), `curl ${i} got no session`);
+      assert.ok(sessionIdOf(r), `curl ${i} got no session`);
       const live = liveWorkers(await appRuntime(server, 'hello'));
       assert.ok(live.length <= 3, `${live.length} workers`);
     }
@@ -151,10 +145,7 @@ describe('workers are committed to live Shiny clients', { timeout: 600_000 }, ()
     // A reload: the WebSocket closes and a new one opens with the same cookie.
     await browser.ws.close(1001);
     await sleep(1000);
-    const again = await openWebSocket(`${server.url.replace('http', 'ws')}/app/hello/websocket/`, {
-      headers: { cookie: browser.cookie, Origin: server.url },
-    });
-    assert.equal(again.status, 101, again.rawHead);
+    const again = await openSessionWebSocket(server, 'hello', browser.sid);
     await again.nextMessage((m) => typeof m === 'string' && m.includes('config'), 30_000);
     assert.equal((await workerOfSession(server, 'hello', browser.sid))?.id, worker.id, 'the reload found its worker');
 
@@ -171,7 +162,7 @@ describe('workers are committed to live Shiny clients', { timeout: 600_000 }, ()
     assert.match(ended.end_reason ?? '', new RegExp(`its session's WebSocket closed over ${GRACE_S} s`), JSON.stringify(ended));
     const next = await request(`${server.url}/app/hello/`, { headers: { cookie: browser.cookie } });
     assert.equal(next.status, 200);
-    assert.ok(routeOf(next) && routeOf(next) !== browser.sid, 'the old cookie leads to a new session');
+    assert.ok(sessionIdOf(next) && sessionIdOf(next) !== browser.sid, 'the old cookie leads to a new session');
   });
 });
 

@@ -10,9 +10,9 @@ import {
   byAs,
   deployFixture,
   describeRun,
-  openWebSocket,
-  parseSetCookies,
+  openSessionWebSocket,
   request,
+  sessionIdOf,
   startServer,
   waitFor,
 } from '../lib/harness.mjs';
@@ -95,13 +95,10 @@ describe('pages for people, JSON for programs', { timeout: 600_000 }, () => {
     // give its place to the next session).
     const first = await request(`${server.url}/app/hello/`, { headers: PROGRAM, timeoutMs: 120_000 });
     assert.equal(first.status, 200, `first session: ${first.status}${server.logTail()}`);
-    const route = parseSetCookies(first.cookies).blockyard_route?.value;
+    const route = sessionIdOf(first);
     assert.ok(route, 'the first session got no cookie');
-    const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/hello/websocket/`, {
-      headers: { cookie: `blockyard_route=${route}`, Origin: server.url },
-    });
+    const ws = await openSessionWebSocket(server, 'hello', route);
     try {
-      assert.equal(ws.status, 101, `WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
       const page = await request(`${server.url}/app/hello/`, { headers: BROWSER });
       assertPage(page, 503, 'The server is busy', 'capacity');
       assert.equal(page.headers['retry-after'], '30');

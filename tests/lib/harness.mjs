@@ -559,7 +559,24 @@ export async function cleanupWithoutLeftovers(server, options) {
 export async function openSession(server, path) {
   const r = await request(`${server.url}${path}`);
   if (r.status !== 200) throw new Error(`GET ${path}: status ${r.status}${server.logTail()}`);
-  return `blockyard_route=${parseSetCookies(r.cookies).blockyard_route?.value}`;
+  return `blockyard_route=${sessionIdOf(r)}`;
+}
+
+// The session id a data-plane response set (its blockyard_route cookie), or
+// undefined when it set none.
+export function sessionIdOf(response) {
+  return parseSetCookies(response.cookies).blockyard_route?.value;
+}
+
+// Opens the Shiny WebSocket of session `sessionId` of `app` the way the app
+// page does (same-origin, with the session's cookie) and asserts the 101.
+// Returns the socket (see openWebSocket).
+export async function openSessionWebSocket(server, app, sessionId) {
+  const ws = await openWebSocket(`${server.url.replace('http', 'ws')}/app/${app}/websocket/`, {
+    headers: { cookie: `blockyard_route=${sessionId}`, Origin: server.url },
+  });
+  if (ws.status !== 101) throw new Error(`Shiny's WebSocket refused:\n${ws.rawHead}${server.logTail()}`);
+  return ws;
 }
 
 // Finds the object named `name` in an app list response, whatever its
