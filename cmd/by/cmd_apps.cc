@@ -124,9 +124,12 @@ std::string runtime_text(const Json& runtime) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& worker : workers) {
     const Json stats = worker.value("stats", Json());
-    rows.push_back({short_id(field_text(worker, "id")), field_text(worker, "status", "-"),
-                    percent_text(stats), memory_text(stats),
-                    std::to_string(array_field(worker, "sessions").size()),
+    // A live worker no Shiny WebSocket has reached yet is only lent to its
+    // session (proxy.session_commit_grace).
+    std::string status = field_text(worker, "status", "-");
+    if (worker.contains("committed") && worker["committed"] == false) status += " (no client yet)";
+    rows.push_back({short_id(field_text(worker, "id")), status, percent_text(stats),
+                    memory_text(stats), std::to_string(array_field(worker, "sessions").size()),
                     field_text(worker, "end_reason")});
   }
   return out + "\n" +

@@ -147,7 +147,11 @@ json worker_json(const WorkerSummary& worker) {
                              : json(nullptr)},
       {"sessions", sessions},
   };
-  if (worker.ended_at) j["ended_at"] = *worker.ended_at;
+  if (worker.ended_at) {
+    j["ended_at"] = *worker.ended_at;
+  } else {
+    j["committed"] = worker.committed;
+  }
   if (!worker.end_cause.empty()) {
     j["end_cause"] = worker.end_cause;
     j["end_reason"] = worker.end_reason;

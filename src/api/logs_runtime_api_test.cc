@@ -9,14 +9,16 @@ class WorkerApiTest : public ApiTest {
  protected:
   WorkerApiTest() {
     app_id_ = create_app("watched")["id"];
-    WorkerSummary live{"w-live", app_id_, "b1",         "active", "2026-01-01T00:00:00Z",
-                       {},       {},      {"s1", "s2"}, {}, {}, {}};
+    WorkerSummary live{"w-live",     app_id_, "b1", "active", "2026-01-01T00:00:00Z", {}, {},
+                       {"s1", "s2"}, {},      {},   {}};
+    live.committed = true;
     live.stats = backend::ResourceUsage{};
     live.stats->memory_bytes = 150u << 20;
     live.stats->memory_limit_bytes = 1u << 30;
     live.stats->cpu_percent = 12.5;
     WorkerSummary dead{
-        "w-dead", app_id_, "", "ended", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {}, {}, {}, "stopped", "idle"};
+        "w-dead", app_id_, "",        "ended", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {},
+        {},       {},      "stopped", "idle"};
     workers_.workers = {live, dead};
     live_log_ = std::make_shared<LineLog>();
     live_log_->append("Listening on http://127.0.0.1:10001");
@@ -75,11 +77,13 @@ TEST_F(WorkerApiTest, RuntimeListsWorkersAndSessions) {
   EXPECT_EQ(live["stats"]["memory_limit_bytes"], 1u << 30);
   EXPECT_EQ(live["stats"]["cpu_percent"], 12.5);
   EXPECT_FALSE(live.contains("ended_at"));
+  EXPECT_EQ(live["committed"], true);
   EXPECT_EQ(live["sessions"].size(), 2u);
   EXPECT_EQ(live["sessions"][0]["id"], "s1");
   json dead = runtime["workers"][1];
   EXPECT_EQ(dead["ended_at"], "2026-01-01T01:00:00Z");
   EXPECT_TRUE(dead["stats"].is_null());
+  EXPECT_FALSE(dead.contains("committed")) << "only live workers are committed or not";
   EXPECT_EQ(runtime["active_sessions"], 2);
   EXPECT_TRUE(runtime["last_deployed_at"].is_null());
 

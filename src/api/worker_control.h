@@ -23,8 +23,11 @@ struct WorkerSummary {
   std::optional<std::string> idle_since;
   std::vector<std::string> session_ids;
   std::optional<backend::ResourceUsage> stats;  // live workers, when the backend can sample
-  std::string end_cause;   // "" while live; stopped | failed | exited
+  std::string end_cause;                        // "" while live; stopped | failed | exited
   std::string end_reason;  // for the publisher: "R exited with code 1 during start-up"
+  // A live worker that a Shiny WebSocket reached (it belongs to its session);
+  // an uncommitted one goes after proxy.session_commit_grace.
+  bool committed = false;
 };
 
 class WorkerControl {

@@ -676,6 +676,7 @@ std::vector<api::WorkerSummary> WorkerManager::workers_for_app(const std::string
     s.bundle_id = r.bundle_id;
     s.status = to_string(view_of(r).state);
     s.started_at = store::format_rfc3339(r.started_at);
+    s.committed = r.committed;
     auto activity = connections_.get(r.id);
     if (!activity || activity->open <= 0)
       s.idle_since = store::format_rfc3339(activity ? activity->last_wall : r.started_at);

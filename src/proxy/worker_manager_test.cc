@@ -570,6 +570,19 @@ TEST_F(WorkerManagerTest, ALiveSessionKeepsItsWorkerUntilItsWebSocketHasBeenGone
   EXPECT_FALSE(manager().session_worker(browser.session_id, "a"));
 }
 
+TEST_F(WorkerManagerTest, TheWorkerListSaysWhetherAWebSocketReachedTheWorker) {
+  const store::App app = make_app("a");
+  NewSession curl = open_ready(app);
+  auto before = manager().workers_for_app("a");
+  ASSERT_THAT(before, SizeIs(1));
+  EXPECT_FALSE(before[0].committed) << "no WebSocket yet";
+  manager().request_started(curl.worker.id);
+  manager().websocket_opened(curl.worker.id);
+  auto after = manager().workers_for_app("a");
+  ASSERT_THAT(after, SizeIs(1));
+  EXPECT_TRUE(after[0].committed);
+}
+
 TEST_F(WorkerManagerTest, ACommittedWorkerOutlivesAReload) {
   config_.proxy.session_commit_grace = 2s;
   const store::App app = make_app("a");
