@@ -3,7 +3,8 @@
 //
 // Lifetime: a Connection is kept alive by the shared_ptr captured in its
 // pending asynchronous operations (Boost.Beast example style); all of its
-// operations run on the stream's strand.
+// operations run on the stream's executor (a strand when the server runs
+// more than one I/O thread, ServerOptions::io_threads).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>

@@ -16,10 +16,6 @@
 
 namespace blockyard::proxy {
 
-namespace fast_write_detail {
-namespace asio = boost::asio;
-}
-
 // Appends `header` as it goes on the wire: start line, fields, blank line.
 void append_wire_header(const boost::beast::http::request_header<>& header, std::string& out);
 void append_wire_header(const boost::beast::http::response_header<>& header, std::string& out);
@@ -35,7 +31,7 @@ std::size_t send_now(int fd, std::span<const boost::asio::const_buffer> buffers,
 template <class Stream, class Then, std::size_t N>
 void write_fast(Stream& stream, int fd, const std::array<boost::asio::const_buffer, N>& buffers,
                 Then then) {
-  namespace asio = fast_write_detail::asio;
+  namespace asio = boost::asio;
   boost::system::error_code ec;
   const std::size_t sent = send_now(fd, buffers, ec);
   if (ec || sent == asio::buffer_size(buffers)) return then(ec);

@@ -96,7 +96,7 @@ bool is_plausible_app_segment(std::string_view s) {
 }
 
 // One proxied request, from its parsed header to the end of the response
-// (or of the WebSocket). Runs on the client connection's strand.
+// (or of the WebSocket). Runs on the client connection's executor.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(const ProxyHandler::Deps& deps, std::shared_ptr<http::Connection> conn,
@@ -112,7 +112,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  private:
   // Runs `work` where it may block: inline when the data plane's state is in
   // this process (it never waits for I/O), else on the lookup pool; then
-  // `then` on this connection's strand.
+  // `then` on this connection's executor.
   void with_state(std::function<void()> work, std::function<void()> then);
   void with_route(std::shared_ptr<const AppRoute> route);
   void open_session();

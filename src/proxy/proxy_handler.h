@@ -34,7 +34,7 @@ class ProxyHandler : public http::DataPlaneHandler {
   void handle(std::shared_ptr<http::Connection> conn, http::HeaderParser& parser) override;
 
   struct Deps {
-    http::asio::io_context& io;  // upstream sockets live here, not on a client's strand
+    http::asio::io_context& io;  // upstream sockets live here, not on a client's executor
     const Config& config;
     store::Store& store;
     WorkerManager& workers;
