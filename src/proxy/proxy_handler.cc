@@ -594,7 +594,6 @@ void Exchange::request_sent(beast::error_code ec) {
   response_parser_.emplace();
   response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (request_parser_->get().method() == bhttp::verb::head) response_parser_->skip(true);
-  ack_promptly(upstream_);
   bhttp::async_read_header(upstream_, upstream_buffer_, *response_parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              if (ec) {
@@ -651,6 +650,11 @@ void Exchange::relay_response() {
                   res.result() != bhttp::status::not_modified &&
                   request_parser_->get().method() != bhttp::verb::head;
   auto length = response_parser_->content_length();
+  const bool whole = !has_body || (length && *length <= upstream_buffer_.size());
+  // More of the response is to come, and it may wait for our ACK of what
+  // came (ack_promptly): ask for that ACK now. A whole response needs none;
+  // its ACK rides on the next request for free.
+  if (!whole || res.result_int() < 200) ack_promptly(upstream_);
   if (page_request_ && res.result() == bhttp::status::ok && length &&
       *length <= kMaxInjectedPageBytes &&
       is_injectable_html(sv(res[bhttp::field::content_type]),
@@ -659,7 +663,7 @@ void Exchange::relay_response() {
   }
   // A final answer whose whole body arrived with its header (most responses
   // of an app: small files, JSON) goes out in one write.
-  if (res.result_int() >= 200 && (!has_body || (length && *length <= upstream_buffer_.size()))) {
+  if (res.result_int() >= 200 && whole) {
     return write_buffered_response(has_body ? static_cast<std::size_t>(*length) : 0,
                                    upstream_keep_alive);
   }

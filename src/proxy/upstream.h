@@ -26,8 +26,9 @@ void tune_upstream(UpstreamSocket& socket);
 // Workers (httpuv) write a response's header and body separately with Nagle
 // on, so the body waits for the header's ACK; a keep-alive connection in
 // Linux's interactive mode delays that ACK up to 40 ms, hoping to piggyback
-// it on data we will not send. Asking for quick ACKs before each response
-// removes the stall (a one-shot switch, hence per request). TCP only.
+// it on data we will not send. Turning quick ACKs on sends the pending ACK
+// at once, which removes the stall; call it when a response is only partly
+// read (a one-shot switch, hence per response). TCP only.
 void ack_promptly(UpstreamSocket& socket);
 
 }  // namespace blockyard::proxy
