@@ -338,14 +338,24 @@ void Connection::dispatch_api(Request request, bool keep_alive) {
   });
 }
 
-void Connection::add_common_headers(bhttp::fields& fields) const {
-  fields.set("X-Content-Type-Options", "nosniff");
-  fields.set("X-Frame-Options", "DENY");
-  fields.set("Referrer-Policy", "strict-origin-when-cross-origin");
-  if (shared_->options.hsts) {
-    fields.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+CommonHeaders::CommonHeaders(const ServerOptions& options) {
+  fields = {{"X-Content-Type-Options", "nosniff"},
+            {"X-Frame-Options", "DENY"},
+            {"Referrer-Policy", "strict-origin-when-cross-origin"}};
+  if (options.hsts) {
+    fields.emplace_back("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
   }
-  fields.set("X-Blockyard-Version", shared_->options.version);
+  fields.emplace_back("X-Blockyard-Version", options.version);
+  for (const auto& [name, value] : fields) wire_lines += name + ": " + value + "\r\n";
+}
+
+void Connection::add_common_headers(bhttp::fields& fields) const {
+  for (const auto& [name, value] : shared_->common_headers.fields) fields.set(name, value);
+}
+
+const std::string& Connection::common_header_lines(bhttp::fields& fields) const {
+  for (const auto& [name, value] : shared_->common_headers.fields) fields.erase(name);
+  return shared_->common_headers.wire_lines;
 }
 
 void Connection::send(Response response, bool keep_alive) {

@@ -61,6 +61,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Common response headers (security headers, version) added to `fields`.
   void add_common_headers(bhttp::fields& fields) const;
+  // The same for a header written by hand: removes any copies from `fields`
+  // (a worker's own) and returns ours as wire lines ("Name: value\r\n").
+  const std::string& common_header_lines(bhttp::fields& fields) const;
 
   // The current request is done; read the next one or close.
   void finish_request(bool keep_alive);

@@ -6,12 +6,23 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "http/client_ip.h"
 #include "http/connection.h"
 #include "http/server.h"
 
 namespace blockyard::http {
+
+// The headers every response gets (security headers, version), as
+// name/value pairs and, for headers written by hand, as wire lines.
+struct CommonHeaders {
+  explicit CommonHeaders(const ServerOptions& options);
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string wire_lines;  // "Name: value\r\n" for each of `fields`
+};
 
 struct ServerShared {
   ServerShared(asio::io_context& io_context, ServerOptions opts, const Router& r,
@@ -21,6 +32,7 @@ struct ServerShared {
         router(r),
         data_plane(std::move(dp)),
         trusted(options.trusted_proxies),
+        common_headers(options),
         handlers(static_cast<std::size_t>(options.handler_threads)) {}
 
   asio::io_context& io;
@@ -28,6 +40,7 @@ struct ServerShared {
   const Router& router;
   std::shared_ptr<DataPlaneHandler> data_plane;
   const TrustedProxies trusted;
+  const CommonHeaders common_headers;
   asio::thread_pool handlers;  // API handlers and streamed-body producers
   std::atomic<int> in_flight{0};
 };

@@ -29,12 +29,21 @@ void append_fields(std::string& out, const bhttp::fields& fields) {
     append(out, field.value());
     out += "\r\n";
   }
-  out += "\r\n";
 }
 
 }  // namespace
 
 void append_wire_header(const bhttp::request_header<>& header, std::string& out) {
+  append_wire_header_lines(header, out);
+  out += "\r\n";
+}
+
+void append_wire_header(const bhttp::response_header<>& header, std::string& out) {
+  append_wire_header_lines(header, out);
+  out += "\r\n";
+}
+
+void append_wire_header_lines(const bhttp::request_header<>& header, std::string& out) {
   append(out, header.method_string());
   out += ' ';
   append(out, header.target());
@@ -44,7 +53,7 @@ void append_wire_header(const bhttp::request_header<>& header, std::string& out)
   append_fields(out, header);
 }
 
-void append_wire_header(const bhttp::response_header<>& header, std::string& out) {
+void append_wire_header_lines(const bhttp::response_header<>& header, std::string& out) {
   append_version(out, header.version());
   const unsigned code = header.result_int();
   out += ' ';

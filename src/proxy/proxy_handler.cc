@@ -34,6 +34,8 @@ namespace bhttp = http::bhttp;
 namespace {
 
 constexpr std::uint64_t kMaxForwardBody = 64ull << 20;
+// Room for a usual request or response header written by hand (fast_write.h).
+constexpr std::size_t kWireReserve = 1024;
 // Lines of R output the loading page shows a publisher when a start fails.
 constexpr std::size_t kFailureLogLines = 30;
 
@@ -67,13 +69,11 @@ bool is_hop_by_hop(std::string_view name) {
 
 template <class Fields>
 void strip_headers(Fields& fields, bool keep_upgrade) {
-  std::vector<std::string> remove;
-  for (const auto& f : fields) {
-    auto name = sv(f.name_string());
-    if (is_spoofable(name)) remove.emplace_back(name);
-    if (!keep_upgrade && is_hop_by_hop(name)) remove.emplace_back(name);
+  for (auto it = fields.begin(); it != fields.end();) {
+    auto name = sv(it->name_string());
+    const bool strip = is_spoofable(name) || (!keep_upgrade && is_hop_by_hop(name));
+    it = strip ? fields.erase(it) : std::next(it);
   }
-  for (const auto& name : remove) fields.erase(name);
 }
 
 // A header value from IdP claims: control characters would break the header.
@@ -113,7 +113,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Runs `work` where it may block: inline when the data plane's state is in
   // this process (it never waits for I/O), else on the lookup pool; then
   // `then` on this connection's executor.
-  void with_state(std::function<void()> work, std::function<void()> then);
+  // (Templates rather than std::function: the usual, local case then
+  // allocates nothing.)
+  template <class Work, class Then>
+  void with_state(Work work, Then then);
   void with_route(std::shared_ptr<const AppRoute> route);
   void open_session();
   void session_opened();
@@ -142,10 +145,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void forward_websocket();
   void forward_resilient_websocket(ResumeQuery resume);
   std::string upstream_target() const { return rest_ + (query_.empty() ? "" : "?" + query_); }
+  // The identity and forwarding headers for the worker, each through
+  // put(name, value); the client's own were stripped (strip_headers).
+  template <class Put>
+  void put_proxy_headers(std::string_view host, Put put);
   template <class Fields>
   void add_proxy_headers(Fields& fields);
+  void append_proxy_header_lines(std::string& wire);
   std::string session_cookie() const;
-  void connect_upstream(std::function<void()> then);
+  template <class Then>
+  void connect_upstream(Then then);
 
   ProxyHandler::Deps deps_;
   std::shared_ptr<http::Connection> conn_;
@@ -264,15 +273,16 @@ void Exchange::run() {
   if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
 
-void Exchange::with_state(std::function<void()> work, std::function<void()> then) {
+template <class Work, class Then>
+void Exchange::with_state(Work work, Then then) {
   if (deps_.workers.state_is_local()) {
     work();
     return then();
   }
   const bool posted = deps_.lookups.post(
-      [self = shared_from_this(), work = std::move(work), then = std::move(then)] {
+      [self = shared_from_this(), work = std::move(work), then = std::move(then)]() mutable {
         work();
-        asio::post(self->conn_->stream().get_executor(), then);
+        asio::post(self->conn_->stream().get_executor(), std::move(then));
       });
   if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
@@ -332,14 +342,14 @@ void Exchange::with_caller() {
 
   auto cookie = find_cookie(sv(header_parser_.get()[bhttp::field::cookie]), kRouteCookie);
   if (!cookie) return open_session();
+  session_id_ = std::move(*cookie);
   with_state(
-      [this, cookie] { existing_ = deps_.workers.session_worker(*cookie, app().id, owner_sub()); },
-      [self = shared_from_this(), cookie] {
+      [this] { existing_ = deps_.workers.session_worker(session_id_, app().id, owner_sub()); },
+      [self = shared_from_this()] {
         if (!self->existing_ || self->existing_->state == WorkerState::failed) {
           return self->open_session();
         }
-        self->session_id_ = *cookie;
-        self->worker_ = *self->existing_;
+        self->worker_ = std::move(*self->existing_);
         self->proceed_with_worker();
       });
 }
@@ -491,22 +501,37 @@ void Exchange::add_set_cookies(Fields& fields) {
   for (const auto& c : auth_cookies_) fields.insert(bhttp::field::set_cookie, c);
 }
 
-template <class Fields>
-void Exchange::add_proxy_headers(Fields& fields) {
-  fields.set("X-Shiny-Access", std::string(authz::shiny_access(relation_)));
+template <class Put>
+void Exchange::put_proxy_headers(std::string_view host, Put put) {
+  put("X-Shiny-Access", authz::shiny_access(relation_));
   if (caller_) {
-    fields.set("X-Shiny-User", header_safe(caller_->name));
+    put("X-Shiny-User", header_safe(caller_->name));
     if (!caller_->groups.empty()) {
       std::string groups;
       for (const auto& g : caller_->groups) groups += (groups.empty() ? "" : ",") + g;
-      fields.set("X-Shiny-Groups", header_safe(groups));
+      put("X-Shiny-Groups", header_safe(groups));
     }
   }
-  fields.set("X-Forwarded-For", conn_->peer_ip());
-  fields.set("X-Forwarded-Proto",
-             deps_.config.server.external_url.starts_with("https://") ? "https" : "http");
-  auto host = fields[bhttp::field::host];
-  if (!host.empty()) fields.set("X-Forwarded-Host", host);
+  put("X-Forwarded-For", conn_->peer_ip());
+  put("X-Forwarded-Proto",
+      deps_.config.server.external_url.starts_with("https://") ? "https" : "http");
+  if (!host.empty()) put("X-Forwarded-Host", host);
+}
+
+template <class Fields>
+void Exchange::add_proxy_headers(Fields& fields) {
+  const std::string host(sv(fields[bhttp::field::host]));
+  put_proxy_headers(host, [&](std::string_view name, std::string_view value) {
+    fields.set(beast::string_view(name.data(), name.size()),
+               beast::string_view(value.data(), value.size()));
+  });
+}
+
+void Exchange::append_proxy_header_lines(std::string& wire) {
+  put_proxy_headers(sv(request_parser_->get()[bhttp::field::host]),
+                    [&](std::string_view name, std::string_view value) {
+                      wire.append(name).append(": ").append(value).append("\r\n");
+                    });
 }
 
 void Exchange::forward() {
@@ -524,7 +549,8 @@ void Exchange::forward() {
   forward_http();
 }
 
-void Exchange::connect_upstream(std::function<void()> then) {
+template <class Then>
+void Exchange::connect_upstream(Then then) {
   // A request that can be sent again takes a pooled connection unchecked:
   // should the worker have closed it, retry_on_new_connection() sends it
   // again on a new one, which costs less than a liveness check per request.
@@ -541,7 +567,7 @@ void Exchange::connect_upstream(std::function<void()> then) {
     return respond_failure(ProxyFailure::worker_unreachable);
   }
   upstream_.async_connect(
-      *endpoint, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) {
+      *endpoint, [self = shared_from_this(), then = std::move(then)](beast::error_code ec) mutable {
         if (ec) {
           spdlog::warn("proxy: cannot reach worker {}: {}", self->worker_.id, ec.message());
           return self->respond_failure(ProxyFailure::worker_unreachable);
@@ -558,7 +584,6 @@ void Exchange::forward_http() {
   request_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   auto& req = request_parser_->get();
   strip_headers(req, false);
-  add_proxy_headers(req);
   req.target(upstream_target());
   req.keep_alive(true);
   // Pages come back uncompressed so the resilient-socket script can go in.
@@ -570,6 +595,7 @@ void Exchange::forward_http() {
 void Exchange::send_request() {
   connect_upstream([self = shared_from_this()] {
     if (self->request_parser_->is_done()) return self->write_request_header();
+    self->add_proxy_headers(self->request_parser_->get());
     relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
                self->upstream_, [self](beast::error_code ec) { self->request_sent(ec); });
   });
@@ -578,7 +604,10 @@ void Exchange::send_request() {
 // A request without a body (most are): its header in one write.
 void Exchange::write_request_header() {
   wire_.clear();
-  append_wire_header(request_parser_->get(), wire_);
+  wire_.reserve(kWireReserve);  // one allocation serves the request and response headers
+  append_wire_header_lines(request_parser_->get(), wire_);
+  append_proxy_header_lines(wire_);
+  wire_ += "\r\n";
   write_fast(upstream_, upstream_.native_handle(),
              std::array{asio::const_buffer(wire_.data(), wire_.size())},
              [self = shared_from_this()](beast::error_code ec) { self->request_sent(ec); });
@@ -637,13 +666,11 @@ void Exchange::relay_response() {
   const bool upstream_keep_alive = res.keep_alive();
   // Framing headers (Content-Length, Transfer-Encoding) stay: the serializer
   // writes the body the way the worker framed it.
-  std::vector<std::string> remove;
-  for (const auto& f : res) {
-    auto name = sv(f.name_string());
-    if (is_hop_by_hop(name) && !http::iequals(name, "transfer-encoding")) remove.emplace_back(name);
+  for (auto it = res.begin(); it != res.end();) {
+    auto name = sv(it->name_string());
+    const bool strip = is_hop_by_hop(name) && !http::iequals(name, "transfer-encoding");
+    it = strip ? res.erase(it) : std::next(it);
   }
-  for (const auto& name : remove) res.erase(name);
-  conn_->add_common_headers(res);
   add_set_cookies(res);
   res.keep_alive(keep_alive_);
   bool has_body = res.result_int() >= 200 && res.result() != bhttp::status::no_content &&
@@ -659,6 +686,7 @@ void Exchange::relay_response() {
       *length <= kMaxInjectedPageBytes &&
       is_injectable_html(sv(res[bhttp::field::content_type]),
                          sv(res[bhttp::field::content_encoding]))) {
+    conn_->add_common_headers(res);
     return relay_injected_page(upstream_keep_alive);
   }
   // A final answer whose whole body arrived with its header (most responses
@@ -667,6 +695,7 @@ void Exchange::relay_response() {
     return write_buffered_response(has_body ? static_cast<std::size_t>(*length) : 0,
                                    upstream_keep_alive);
   }
+  conn_->add_common_headers(res);
   if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
   relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
              [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
@@ -689,7 +718,11 @@ void Exchange::write_buffered_response(std::size_t body_size, bool upstream_keep
     deps_.upstreams.give(worker_.id, std::move(upstream_));
   }
   wire_.clear();
-  append_wire_header(response_parser_->get(), wire_);
+  auto& res = response_parser_->get();
+  const std::string& common = conn_->common_header_lines(res);
+  append_wire_header_lines(res, wire_);
+  wire_ += common;
+  wire_ += "\r\n";
   auto& stream = conn_->stream();
   write_fast(stream, stream.socket().native_handle(),
              std::array{asio::const_buffer(wire_.data(), wire_.size()),
