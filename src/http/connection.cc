@@ -203,6 +203,12 @@ void Connection::on_header(beast::error_code ec) {
     send(Response::error(400, "bad_request", "malformed HTTP request: " + *problem), false);
     return;
   }
+  // The data plane has no per-request limit (a new session is limited where
+  // it starts one, RateLimitPolicy::admit_new_session).
+  if (is_data_plane_path(to_sv(parser_->get().target())) && shared_->data_plane) {
+    shared_->data_plane->handle(shared_from_this(), *parser_);
+    return;
+  }
   if (const auto& limits = shared_->options.rate_limits) {
     const auto& header = parser_->get();
     std::string_view target = to_sv(header.target());
@@ -214,10 +220,6 @@ void Connection::on_header(beast::error_code ec) {
       send(std::move(*refusal), header.keep_alive() && parser_->is_done());
       return;
     }
-  }
-  if (is_data_plane_path(to_sv(parser_->get().target())) && shared_->data_plane) {
-    shared_->data_plane->handle(shared_from_this(), *parser_);
-    return;
   }
   read_api_body();
 }

@@ -21,8 +21,7 @@ void append_wire_header(const boost::beast::http::request_header<>& header, std:
 void append_wire_header(const boost::beast::http::response_header<>& header, std::string& out);
 // The same without the blank line, so that the caller can append more
 // header lines ("Name: value\r\n") before ending the header with "\r\n".
-void append_wire_header_lines(const boost::beast::http::request_header<>& header,
-                              std::string& out);
+void append_wire_header_lines(const boost::beast::http::request_header<>& header, std::string& out);
 void append_wire_header_lines(const boost::beast::http::response_header<>& header,
                               std::string& out);
 

@@ -60,8 +60,10 @@ bool is_spoofable(std::string_view name) {
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  for (const char* h : {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-                        "transfer-encoding", "upgrade", "proxy-authorization"}) {
+  static constexpr std::string_view kHopByHop[] = {
+      "connection", "keep-alive",        "proxy-connection", "te",
+      "trailer",    "transfer-encoding", "upgrade",          "proxy-authorization"};
+  for (std::string_view h : kHopByHop) {
     if (http::iequals(name, h)) return true;
   }
   return false;
@@ -236,19 +238,19 @@ void Exchange::run() {
   keep_alive_ = req.keep_alive();
   wants_html_ = accepts_html(req);
   body_unread_ = !header_parser_.is_done();
-  std::string target(sv(req.target()));
+  const std::string_view target = sv(req.target());
   auto qpos = target.find('?');
-  if (qpos != std::string::npos) query_ = target.substr(qpos + 1);
+  if (qpos != std::string_view::npos) query_ = target.substr(qpos + 1);
 
   // The raw path is "/app", "/app/", "/app/<segment>" or "/app/<segment>/<rest>".
   // Split it before decoding, so the rest is forwarded exactly as the client
   // sent it (still percent-encoded) and an encoded "/" cannot move the split.
-  std::string raw_path = target.substr(0, qpos);
-  std::string after = raw_path.size() > 5 ? raw_path.substr(5) : "";
+  const std::string_view raw_path = target.substr(0, qpos);
+  const std::string_view after = raw_path.size() > 5 ? raw_path.substr(5) : std::string_view();
   auto slash = after.find('/');
   segment_ = http::url_decode(after.substr(0, slash));
   if (segment_.empty()) return respond_failure(ProxyFailure::app_not_found);
-  if (slash == std::string::npos) {
+  if (slash == std::string_view::npos) {
     if (!is_plausible_app_segment(segment_)) return respond_failure(ProxyFailure::app_not_found);
     std::string location = "/app/" + segment_ + "/" + (query_.empty() ? "" : "?" + query_);
     return respond(301, "text/plain; charset=utf-8", "", {{"Location", location}});

@@ -137,8 +137,9 @@ class UnixSocketBackend final : public backend::Backend {
 };
 
 // A worker of this process on a socket file: answers every request "ok"
-// on a kept-alive connection and counts the connections open to it, so a
-// test sees whether the proxy still holds one.
+// on a kept-alive connection (in one write, with security headers of its
+// own that the proxy must replace) and counts the connections open to it, so
+// a test sees whether the proxy still holds one.
 class CountingWorker {
  public:
   explicit CountingWorker(const fs::path& socket) : socket_(socket) {
@@ -193,7 +194,8 @@ class CountingWorker {
   }
   void serve(int fd) {
     static constexpr std::string_view kAnswer =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n";
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Frame-Options: SAMEORIGIN\r\n"
+        "x-content-type-options: maybe\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nok\n";
     std::string pending;
     char buffer[4096];
     ssize_t n;
@@ -282,6 +284,7 @@ class UnixEndpointTest : public ::testing::Test {
     options.bind = "127.0.0.1:0";
     options.upload_dir = dir_ / "uploads";
     options.io_threads = 2;
+    options.version = "0.0.0-test";
     auto data_plane = std::make_shared<proxy::ProxyHandler>(io_, config_, *store_, *workers_);
     server_ = std::make_unique<http::HttpServer>(io_, options, router_, data_plane);
     server_->listen();
@@ -468,6 +471,29 @@ TEST_F(WorkerEndTest, AGetOnAPooledConnectionTheWorkerClosedIsSentAgain) {
   EXPECT_EQ(res.result_int(), 200) << res.body();
   EXPECT_EQ(res.body(), "ok\n");
   EXPECT_EQ(worker->accepted(), 2) << "sent again on a second connection";
+}
+
+// A response that arrives whole is written by hand (proxy/fast_write.h), not
+// by Beast's serializer: the worker's own copies of the proxy's security
+// headers and its hop-by-hop Connection header must still go.
+TEST_F(WorkerEndTest, AWholeResponseCarriesOnlyTheProxysSecurityHeaders) {
+  for (int i = 0; i < 2; ++i) {  // a new worker connection, then a pooled one
+    auto res = get("/app/echo/x");
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res.body(), "ok\n");
+    std::vector<std::string> frame_options, content_type_options;
+    for (const auto& field : res) {
+      if (beast::iequals(field.name_string(), "x-frame-options"))
+        frame_options.emplace_back(field.value());
+      if (beast::iequals(field.name_string(), "x-content-type-options"))
+        content_type_options.emplace_back(field.value());
+    }
+    EXPECT_EQ(frame_options, std::vector<std::string>{"DENY"});
+    EXPECT_EQ(content_type_options, std::vector<std::string>{"nosniff"});
+    EXPECT_EQ(res.count(bhttp::field::connection), 0u)
+        << "the worker's Connection header went through";
+    EXPECT_EQ(res["X-Blockyard-Version"], "0.0.0-test");
+  }
 }
 
 }  // namespace
