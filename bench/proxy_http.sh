@@ -10,14 +10,18 @@
 # Per upstream and response size: latency over one connection (and what each
 # proxy adds to direct's p50), then req/s and latency percentiles with
 # $CONNS connections, as ratios to direct and to nginx (one worker process).
+# The targets take turns for $ROUNDS rounds (default 3), so that the slow
+# swings in a shared VM's speed fall on all of them alike; a table shows the
+# mean req/s and the median p50/p99 of the rounds.
 #
-# Usage: [UPSTREAMS="httpuv nginx"] bench/proxy_http.sh [seconds-per-run] [connections]
+# Usage: [UPSTREAMS="httpuv nginx"] [ROUNDS=3] bench/proxy_http.sh [seconds-per-run] [connections]
 # Needs: a build (make build), wrk, nginx, caddy (apt-get install wrk nginx-light caddy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNS=${2:-32}
 UPSTREAMS=${UPSTREAMS:-httpuv nginx}
+ROUNDS=${ROUNDS:-3}
 source bench/lib.sh
 bench_require wrk nginx caddy curl ss bc
 
@@ -98,13 +102,36 @@ run() {  # name url [header]   (uses $conns connections)
   echo "$1 $rps $p50 $p99"
 }
 
-# run_targets <app> <object>: one `run` line per target, in table order
-# (direct first, nginx third: the ratios below divide by them).
+# run_targets <app> <object>: one line per target, in table order (direct
+# first, nginx third: the ratios below divide by them): $ROUNDS rounds of
+# `run` for every target in turn, summed up as "name mean-rps median-p50
+# median-p99".
 run_targets() {
-  run direct "http://127.0.0.1:$worker_port/$2"
-  run blockyard "http://127.0.0.1:$PORT/app/$1/$2" "Cookie: $cookie"
-  run nginx "http://127.0.0.1:$NGINX_PORT/$2"
-  run caddy "http://127.0.0.1:$CADDY_PORT/$2"
+  for _ in $(seq "$ROUNDS"); do
+    run direct "http://127.0.0.1:$worker_port/$2"
+    run blockyard "http://127.0.0.1:$PORT/app/$1/$2" "Cookie: $cookie"
+    run nginx "http://127.0.0.1:$NGINX_PORT/$2"
+    run caddy "http://127.0.0.1:$CADDY_PORT/$2"
+  done | summarize_rounds
+}
+
+summarize_rounds() {
+  awk '
+    function median(list,   n, v, i, j, t) {
+      n = split(list, v, " ")
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j] + 0 < v[j - 1] + 0; j--) {
+        t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+      }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    !($1 in rounds) { order[++count] = $1 }
+    { rounds[$1]++; rps[$1] += $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4 }
+    END {
+      for (i = 1; i <= count; i++) {
+        name = order[i]
+        print name, rps[name] / rounds[name], median(p50[name]), median(p99[name])
+      }
+    }'
 }
 
 # bench_upstream <upstream>: deploys its app, opens one session (its cookie
@@ -117,7 +144,7 @@ bench_upstream() {
   [ -n "${worker_port:-}" ] || exit 1
   start_peers "$worker_port"
   echo
-  echo "######## upstream: $1 (worker on :$worker_port), ${DURATION}s per run"
+  echo "######## upstream: $1 (worker on :$worker_port), ${DURATION}s per run, $ROUNDS rounds"
   for object in small.txt 100k.bin; do
     # Latency: one connection, one request at a time, so the worker is never
     # the queue and p50 - direct is what each proxy adds to a request.
