@@ -28,7 +28,9 @@ void tune_upstream(UpstreamSocket& socket);
 // Linux's interactive mode delays that ACK up to 40 ms, hoping to piggyback
 // it on data we will not send. Turning quick ACKs on sends the pending ACK
 // at once, which removes the stall; call it when a response is only partly
-// read (a one-shot switch, hence per response). TCP only.
+// read (a one-shot switch, hence per response). TCP only. A worker that also
+// split its header across writes would still wait once per response; httpuv
+// writes the header whole.
 void ack_promptly(UpstreamSocket& socket);
 
 }  // namespace blockyard::proxy
