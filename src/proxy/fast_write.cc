@@ -33,16 +33,6 @@ void append_fields(std::string& out, const bhttp::fields& fields) {
 
 }  // namespace
 
-void append_wire_header(const bhttp::request_header<>& header, std::string& out) {
-  append_wire_header_lines(header, out);
-  out += "\r\n";
-}
-
-void append_wire_header(const bhttp::response_header<>& header, std::string& out) {
-  append_wire_header_lines(header, out);
-  out += "\r\n";
-}
-
 void append_wire_header_lines(const bhttp::request_header<>& header, std::string& out) {
   append(out, header.method_string());
   out += ' ';

@@ -16,11 +16,9 @@
 
 namespace blockyard::proxy {
 
-// Appends `header` as it goes on the wire: start line, fields, blank line.
-void append_wire_header(const boost::beast::http::request_header<>& header, std::string& out);
-void append_wire_header(const boost::beast::http::response_header<>& header, std::string& out);
-// The same without the blank line, so that the caller can append more
-// header lines ("Name: value\r\n") before ending the header with "\r\n".
+// Appends `header` as it goes on the wire, start line and fields, without
+// the blank line: the caller may append more header lines ("Name: value\r\n")
+// before it ends the header with "\r\n".
 void append_wire_header_lines(const boost::beast::http::request_header<>& header, std::string& out);
 void append_wire_header_lines(const boost::beast::http::response_header<>& header,
                               std::string& out);
