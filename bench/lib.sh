@@ -87,6 +87,41 @@ bench_new_session() {
 # VmRSS of a process, in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# bench_nginx_http <worker port>: starts nginx (one worker process, the peer
+# proxy) in front of the worker, with 64 kept-alive upstream connections and
+# no request limit per connection. Sets $NGINX_PORT, $nginx_pid (the master)
+# and $nginx_worker (its worker's pid).
+bench_nginx_http() {
+  NGINX_PORT=$(free_port)
+  cat > "$work/nginx-http.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx-http.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  upstream worker { server 127.0.0.1:$1; keepalive 64; keepalive_requests 10000000; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://worker;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+NGINX
+  rm -f "$work/nginx-http.pid"
+  nginx -c "$work/nginx-http.conf" -g 'daemon off;' &
+  nginx_pid=$!
+  pids+=("$nginx_pid")
+  for _ in $(seq 100); do [ -s "$work/nginx-http.pid" ] && break; sleep 0.1; done
+  sleep 0.3
+  nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+}
+
 # bench_nginx_ws <max sockets> <worker port>...: starts nginx (one worker
 # process, the peer proxy) with location /w<i>/ proxying WebSockets to the
 # i-th worker port. Sets $NGINX_PORT and $nginx_worker (its worker's pid).

@@ -34,27 +34,8 @@ for bin in $BINS; do
 done
 
 # nginx as the peer proxy, in front of the first build's worker.
-NGINX_PORT=$(free_port)
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  upstream worker { server 127.0.0.1:$first_worker; keepalive 64; keepalive_requests 10000000; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { proxy_pass http://worker; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/nginx.pid" ] && break; sleep 0.1; done
-sleep 0.3
-names+=(nginx) ports+=("$NGINX_PORT") procs+=("$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)")
+bench_nginx_http "$first_worker"
+names+=(nginx) ports+=("$NGINX_PORT") procs+=("$nginx_worker")
 cookies+=("x=y")
 
 url_of() {  # index

@@ -42,30 +42,9 @@ R
 # start_peers <worker port>: nginx (one worker process) and caddy in front of
 # the worker; sets $NGINX_PORT, $CADDY_PORT and $peer_pids.
 start_peers() {
-  NGINX_PORT=$(free_port)
+  bench_nginx_http "$1"
+  peer_pids=("$nginx_pid")
   CADDY_PORT=$(free_port)
-  cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  upstream worker { server 127.0.0.1:$1; keepalive 64; keepalive_requests 10000000; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://worker;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }
-  }
-}
-NGINX
-  nginx -c "$work/nginx.conf" -g 'daemon off;' &
-  peer_pids=($!)
   cat > "$work/Caddyfile" <<CADDY
 {
   admin off
