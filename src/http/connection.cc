@@ -114,7 +114,14 @@ RateLimitPolicy* Connection::rate_limits() const {
 }
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)), shared_(std::move(shared)) {
+    : stream_(std::move(socket)),
+      deadline_(stream_.get_executor(),
+                [this] {
+                  // Pending reads and writes end as aborted.
+                  beast::error_code ignored;
+                  stream_.socket().close(ignored);
+                }),
+      shared_(std::move(shared)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_ip_ = ep.address().to_string();
@@ -135,7 +142,7 @@ void Connection::read_header() {
   // Each route sets its own body limit once the body parser takes over; the
   // header parser would otherwise refuse any Content-Length over 1 MiB.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream_.expires_after(kHeaderTimeout);
+  deadline_.expires_after(kHeaderTimeout);
   read_header_bytes();
 }
 
@@ -255,7 +262,7 @@ void Connection::read_api_body() {
   }
   auto read_body = [self = shared_from_this(), upload, limit, keep_alive,
                     request = std::move(request)]() mutable {
-    self->stream_.expires_after(kBodyTimeout);
+    self->deadline_.expires_after(kBodyTimeout);
     if (upload) return self->read_upload_body(std::move(request), limit, keep_alive);
     self->read_json_body(std::move(request), limit, keep_alive);
   };
@@ -263,7 +270,7 @@ void Connection::read_api_body() {
   if (!wants_continue || parser_->is_done()) return read_body();
   // The client waits for this before it sends a (large) body.
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  stream_.expires_after(kHeaderTimeout);
+  deadline_.expires_after(kHeaderTimeout);
   asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                     [self = shared_from_this(), read_body = std::move(read_body)](
                         beast::error_code ec, std::size_t) mutable {
@@ -373,7 +380,7 @@ void Connection::send(Response response, bool keep_alive) {
   res->body() = std::move(response.body);
   res->keep_alive(keep_alive);
   res->prepare_payload();
-  stream_.expires_after(kBodyTimeout);
+  deadline_.expires_after(kBodyTimeout);
   bhttp::async_write(
       stream_, *res,
       [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
@@ -390,7 +397,7 @@ void Connection::write_streamed(std::shared_ptr<Response> response, bool keep_al
   res->keep_alive(keep_alive);
   res->chunked(true);
   auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
-  stream_.expires_never();  // followers may wait a long time between lines
+  deadline_.expires_never();  // followers may wait a long time between lines
   bhttp::async_write_header(stream_, *serializer,
                             [self = shared_from_this(), res, serializer, response, keep_alive](
                                 beast::error_code ec, std::size_t) {
@@ -454,10 +461,11 @@ void Connection::close() {
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (linger_) {
     linger_ = false;
-    stream_.expires_after(kLingerTime);
+    deadline_.expires_after(kLingerTime);
     return discard_until_closed();
   }
   stream_.socket().close(ec);
+  deadline_.cancel();
 }
 
 // Closing a socket with unread bytes makes the kernel reset the connection,

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "http/deadline.h"
 #include "http/message.h"
 
 namespace blockyard::http {
@@ -55,6 +56,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   beast::tcp_stream& stream() { return stream_; }
   beast::flat_buffer& buffer() { return buffer_; }
+  // Ends the connection when it passes (its socket closes; pending operations
+  // end as aborted). Set for every header, body and proxied exchange.
+  Deadline& deadline() { return deadline_; }
   const std::string& peer_ip() const { return peer_ip_; }
   // The server's rate limits; null when there are none.
   RateLimitPolicy* rate_limits() const;
@@ -92,7 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump_chunks(std::shared_ptr<Response> response, bool keep_alive);
   void end_in_flight();
 
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // no timeouts of its own: deadline_ keeps them
+  Deadline deadline_;
   beast::flat_buffer buffer_;
   std::optional<HeaderParser> parser_;
   std::shared_ptr<ServerShared> shared_;

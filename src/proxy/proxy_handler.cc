@@ -232,8 +232,8 @@ void Exchange::run() {
   // The connection's deadline for reading the header ends here: a new session
   // may wait for its worker (which fails after worker_start_timeout), and the
   // request and response then have http_forward_timeout.
-  conn_->stream().expires_after(deps_.config.proxy.worker_start_timeout +
-                                deps_.config.proxy.http_forward_timeout);
+  conn_->deadline().expires_after(deps_.config.proxy.worker_start_timeout +
+                                  deps_.config.proxy.http_forward_timeout);
   const auto& req = header_parser_.get();
   keep_alive_ = req.keep_alive();
   wants_html_ = accepts_html(req);
@@ -815,7 +815,7 @@ void Exchange::forward_websocket() {
                       if (ec || !upgraded) return self->conn_->close();
                       self->deps_.workers.websocket_opened(self->worker_.id);
                       self->conn_->detach();
-                      self->conn_->stream().expires_never();
+                      self->conn_->deadline().expires_never();
                       auto workers = &self->deps_.workers;
                       auto worker_id = self->worker_.id;
                       self->counted_ = false;  // the tunnel reports the end instead

@@ -27,6 +27,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -136,8 +137,8 @@ class UnixSocketBackend final : public backend::Backend {
   std::map<std::string, Worker> workers_;
 };
 
-// A worker of this process on a socket file: answers every request "ok"
-// on a kept-alive connection (in one write, with security headers of its
+// A worker of this process on a socket file: answers every request (but
+// GET /silent) "ok" on a kept-alive connection (in one write, with security headers of its
 // own that the proxy must replace) and counts the connections open to it, so
 // a test sees whether the proxy still holds one.
 class CountingWorker {
@@ -203,7 +204,9 @@ class CountingWorker {
       pending.append(buffer, static_cast<std::size_t>(n));
       for (auto end = pending.find("\r\n\r\n"); end != std::string::npos;
            end = pending.find("\r\n\r\n")) {
+        const bool silent = pending.starts_with("GET /silent ");
         pending.erase(0, end + 4);  // requests without a body
+        if (silent) continue;       // a hung app: reads, never answers
         if (::write(fd, kAnswer.data(), kAnswer.size()) < 0) break;
       }
     }
@@ -494,6 +497,36 @@ TEST_F(WorkerEndTest, AWholeResponseCarriesOnlyTheProxysSecurityHeaders) {
         << "the worker's Connection header went through";
     EXPECT_EQ(res["X-Blockyard-Version"], "0.0.0-test");
   }
+}
+
+// A worker that never answers does not hold its client for good: once the
+// exchange's deadline (worker_start_timeout + http_forward_timeout) passes,
+// the client's connection is closed.
+TEST_F(WorkerEndTest, AClientWaitingOnASilentWorkerIsLetGoAtTheDeadline) {
+  ASSERT_EQ(get("/app/echo/x").result_int(), 200);  // the session and its worker
+  config_.proxy.worker_start_timeout = 1s;
+  config_.proxy.http_forward_timeout = 1s;
+
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, "/app/echo/silent", 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  req.set(bhttp::field::cookie, cookie_);
+  bhttp::write(stream, req);
+  const auto start = std::chrono::steady_clock::now();
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  std::optional<beast::error_code> ended;
+  std::chrono::steady_clock::duration waited{};
+  bhttp::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
+    ended = ec;
+    waited = std::chrono::steady_clock::now() - start;
+  });
+  io.run_for(20s);
+  ASSERT_TRUE(ended) << "still open after 20 s";
+  EXPECT_TRUE(*ended) << "answered: " << res;
+  EXPECT_GE(waited, 1500ms) << "closed before the deadline: " << ended->message();
 }
 
 }  // namespace
