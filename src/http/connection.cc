@@ -114,18 +114,18 @@ RateLimitPolicy* Connection::rate_limits() const {
 }
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)),
-      deadline_(stream_.get_executor(),
+    : socket_(std::move(socket)),
+      deadline_(socket_.get_executor(),
                 [this] {
                   // Pending reads and writes end as aborted.
                   beast::error_code ignored;
-                  stream_.socket().close(ignored);
+                  socket_.close(ignored);
                 }),
       shared_(std::move(shared)) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
+  auto ep = socket_.remote_endpoint(ec);
   if (!ec) peer_ip_ = ep.address().to_string();
-  stream_.socket().set_option(tcp::no_delay(true), ec);
+  socket_.set_option(tcp::no_delay(true), ec);
 }
 
 Connection::~Connection() {
@@ -133,7 +133,7 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_header(); });
 }
 
 void Connection::read_header() {
@@ -178,7 +178,7 @@ void Connection::read_header_bytes() {
     return on_header(ec);
   }
   if (buffer_.size() >= kHeaderLimit) return on_header(bhttp::error::header_limit);
-  stream_.async_read_some(
+  socket_.async_read_some(
       buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         if (ec)
           return self->on_header(ec == asio::error::eof && self->buffer_.size() == 0
@@ -271,7 +271,7 @@ void Connection::read_api_body() {
   // The client waits for this before it sends a (large) body.
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   deadline_.expires_after(kHeaderTimeout);
-  asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                     [self = shared_from_this(), read_body = std::move(read_body)](
                         beast::error_code ec, std::size_t) mutable {
                       if (ec) return self->close();
@@ -291,7 +291,7 @@ void Connection::read_upload_body(Request request, std::uint64_t limit, bool kee
     return refuse(Response::error(500, "internal_error", "internal server error"));
   }
   bhttp::async_read(
-      stream_, buffer_, *file_parser,
+      socket_, buffer_, *file_parser,
       [self = shared_from_this(), file_parser, spool, limit, request = std::move(request),
        keep_alive](beast::error_code ec, std::size_t) mutable {
         file_parser->get().body().close();
@@ -310,7 +310,7 @@ void Connection::read_json_body(Request request, std::uint64_t limit, bool keep_
       std::make_shared<bhttp::request_parser<bhttp::string_body>>(std::move(*parser_));
   body_parser->body_limit(limit);
   bhttp::async_read(
-      stream_, buffer_, *body_parser,
+      socket_, buffer_, *body_parser,
       [self = shared_from_this(), body_parser, limit, request = std::move(request), keep_alive](
           beast::error_code ec, std::size_t) mutable {
         if (ec == bhttp::error::body_limit) {
@@ -340,7 +340,7 @@ void Connection::dispatch_api(Request request, bool keep_alive) {
       response.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
       response.headers.set("Cache-Control", "no-store");
     }
-    asio::post(self->stream_.get_executor(),
+    asio::post(self->socket_.get_executor(),
                [self, response = std::move(response), keep_alive]() mutable {
                  self->send(std::move(response), keep_alive);
                });
@@ -382,7 +382,7 @@ void Connection::send(Response response, bool keep_alive) {
   res->prepare_payload();
   deadline_.expires_after(kBodyTimeout);
   bhttp::async_write(
-      stream_, *res,
+      socket_, *res,
       [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
         self->finish_request(keep_alive && !ec);
       });
@@ -398,7 +398,7 @@ void Connection::write_streamed(std::shared_ptr<Response> response, bool keep_al
   res->chunked(true);
   auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
   deadline_.expires_never();  // followers may wait a long time between lines
-  bhttp::async_write_header(stream_, *serializer,
+  bhttp::async_write_header(socket_, *serializer,
                             [self = shared_from_this(), res, serializer, response, keep_alive](
                                 beast::error_code ec, std::size_t) {
                               if (ec) return self->close();
@@ -410,14 +410,14 @@ void Connection::pump_chunks(std::shared_ptr<Response> response, bool keep_alive
   // The producer may block briefly, so it runs on the handler pool.
   asio::post(shared_->handlers, [self = shared_from_this(), response, keep_alive] {
     Chunk chunk = response->stream();
-    asio::post(self->stream_.get_executor(),
+    asio::post(self->socket_.get_executor(),
                [self, response, keep_alive, chunk = std::move(chunk)]() mutable {
                  auto data = std::make_shared<std::string>(std::move(chunk.data));
                  auto after_data = [self, response, keep_alive, done = chunk.done](
                                        beast::error_code ec, std::size_t) {
                    if (ec) return self->close();
                    if (!done) return self->pump_chunks(response, keep_alive);
-                   asio::async_write(self->stream_, bhttp::make_chunk_last(),
+                   asio::async_write(self->socket_, bhttp::make_chunk_last(),
                                      [self, keep_alive](beast::error_code ec2, std::size_t) {
                                        self->finish_request(keep_alive && !ec2);
                                      });
@@ -426,11 +426,11 @@ void Connection::pump_chunks(std::shared_ptr<Response> response, bool keep_alive
                    if (chunk.done) return after_data({}, 0);
                    // Nothing yet: poll again shortly.
                    auto timer = std::make_shared<asio::steady_timer>(
-                       self->stream_.get_executor(), std::chrono::milliseconds(100));
+                       self->socket_.get_executor(), std::chrono::milliseconds(100));
                    timer->async_wait([timer, after_data](beast::error_code) { after_data({}, 0); });
                    return;
                  }
-                 asio::async_write(self->stream_, bhttp::make_chunk(asio::buffer(*data)),
+                 asio::async_write(self->socket_, bhttp::make_chunk(asio::buffer(*data)),
                                    [data, after_data](beast::error_code ec, std::size_t n) {
                                      after_data(ec, n);
                                    });
@@ -458,13 +458,13 @@ void Connection::detach() {
 void Connection::close() {
   end_in_flight();
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (linger_) {
     linger_ = false;
     deadline_.expires_after(kLingerTime);
     return discard_until_closed();
   }
-  stream_.socket().close(ec);
+  socket_.close(ec);
   deadline_.cancel();
 }
 
@@ -473,12 +473,12 @@ void Connection::close() {
 // early answer (a refused body) we read and drop what the client still sends
 // until it closes, for at most kLingerTime.
 void Connection::discard_until_closed() {
-  stream_.async_read_some(buffer_.prepare(kLingerChunk), [self = shared_from_this()](
+  socket_.async_read_some(buffer_.prepare(kLingerChunk), [self = shared_from_this()](
                                                              beast::error_code ec, std::size_t) {
     self->buffer_.clear();
     if (!ec) return self->discard_until_closed();
     beast::error_code ignored;
-    self->stream_.socket().close(ignored);
+    self->socket_.close(ignored);
   });
 }
 

@@ -3,7 +3,7 @@
 //
 // Lifetime: a Connection is kept alive by the shared_ptr captured in its
 // pending asynchronous operations (Boost.Beast example style); all of its
-// operations run on the stream's executor (a strand when the server runs
+// operations run on the socket's executor (a strand when the server runs
 // more than one I/O thread, ServerOptions::io_threads).
 #pragma once
 
@@ -37,7 +37,7 @@ std::string forwarded_for(const bhttp::request_header<>& header);
 
 // The data plane (/app/...). It takes over a request whose header has been
 // read, and must eventually call conn->finish_request(keep_alive), or
-// conn->close(), or keep the stream for itself (WebSocket tunnel) and call
+// conn->close(), or keep the socket for itself (WebSocket tunnel) and call
 // conn->detach().
 class DataPlaneHandler {
  public:
@@ -54,7 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start();
 
-  beast::tcp_stream& stream() { return stream_; }
+  tcp::socket& socket() { return socket_; }
   beast::flat_buffer& buffer() { return buffer_; }
   // Ends the connection when it passes (its socket closes; pending operations
   // end as aborted). Set for every header, body and proxied exchange.
@@ -72,7 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The current request is done; read the next one or close.
   void finish_request(bool keep_alive);
   void close();
-  // The data plane took the stream over (tunnel); the request is no longer in flight.
+  // The data plane took the socket over (tunnel); the request is no longer in flight.
   void detach();
 
   // Writes a complete in-memory response, then finishes the request.
@@ -96,7 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void pump_chunks(std::shared_ptr<Response> response, bool keep_alive);
   void end_in_flight();
 
-  beast::tcp_stream stream_;  // no timeouts of its own: deadline_ keeps them
+  tcp::socket socket_;
   Deadline deadline_;
   beast::flat_buffer buffer_;
   std::optional<HeaderParser> parser_;

@@ -267,7 +267,7 @@ void Exchange::run() {
     } catch (const std::exception& e) {
       spdlog::error("proxy: app lookup failed: {}", e.what());
     }
-    asio::post(self->conn_->stream().get_executor(), [self, route = std::move(route)]() mutable {
+    asio::post(self->conn_->socket().get_executor(), [self, route = std::move(route)]() mutable {
       if (!route) return self->respond_failure(ProxyFailure::internal);
       self->with_route(std::move(route));
     });
@@ -284,7 +284,7 @@ void Exchange::with_state(Work work, Then then) {
   const bool posted = deps_.lookups.post(
       [self = shared_from_this(), work = std::move(work), then = std::move(then)]() mutable {
         work();
-        asio::post(self->conn_->stream().get_executor(), std::move(then));
+        asio::post(self->conn_->socket().get_executor(), std::move(then));
       });
   if (!posted) respond_failure(ProxyFailure::shutting_down);
 }
@@ -317,7 +317,7 @@ void Exchange::identify_caller() {
     } catch (const std::exception& e) {
       spdlog::error("proxy: sign-in lookup failed: {}", e.what());
     }
-    asio::post(self->conn_->stream().get_executor(), [self, check = std::move(check)]() mutable {
+    asio::post(self->conn_->socket().get_executor(), [self, check = std::move(check)]() mutable {
       if (!check) return self->respond_failure(ProxyFailure::internal);
       self->identified(std::move(*check));
     });
@@ -400,7 +400,7 @@ void Exchange::session_opened() {
   // The backend starts the worker on its own threads; answer once it has
   // (or failed to), without holding this connection's thread meanwhile.
   deps_.workers.when_spawned(worker_.id, [self = shared_from_this()](bool spawned) {
-    asio::post(self->conn_->stream().get_executor(), [self, spawned] {
+    asio::post(self->conn_->socket().get_executor(), [self, spawned] {
       if (!spawned) return self->respond_failure(ProxyFailure::start_failed);
       self->new_session_ = true;
       self->proceed_with_worker();
@@ -448,7 +448,7 @@ void Exchange::proceed_with_worker() {
   }
   // Non-browser clients wait for the worker.
   deps_.workers.when_ready(worker_.id, [self = shared_from_this()](bool ready) {
-    asio::post(self->conn_->stream().get_executor(), [self, ready] {
+    asio::post(self->conn_->socket().get_executor(), [self, ready] {
       if (!ready) return self->respond_failure(ProxyFailure::start_failed);
       self->with_state(
           [self] {
@@ -598,7 +598,7 @@ void Exchange::send_request() {
   connect_upstream([self = shared_from_this()] {
     if (self->request_parser_->is_done()) return self->write_request_header();
     self->add_proxy_headers(self->request_parser_->get());
-    relay_body(self->conn_->stream(), self->conn_->buffer(), *self->request_parser_,
+    relay_body(self->conn_->socket(), self->conn_->buffer(), *self->request_parser_,
                self->upstream_, [self](beast::error_code ec) { self->request_sent(ec); });
   });
 }
@@ -699,7 +699,7 @@ void Exchange::relay_response() {
   }
   conn_->add_common_headers(res);
   if (has_body && !res.has_content_length() && !res.chunked()) res.chunked(true);
-  relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->stream(),
+  relay_body(upstream_, upstream_buffer_, *response_parser_, conn_->socket(),
              [self = shared_from_this(), upstream_keep_alive](beast::error_code ec) {
                if (!ec && upstream_keep_alive && self->response_parser_->is_done()) {
                  self->deps_.upstreams.give(self->worker_.id, std::move(self->upstream_));
@@ -725,8 +725,8 @@ void Exchange::write_buffered_response(std::size_t body_size, bool upstream_keep
   append_wire_header_lines(res, wire_);
   wire_ += common;
   wire_ += "\r\n";
-  auto& stream = conn_->stream();
-  write_fast(stream, stream.socket().native_handle(),
+  auto& socket = conn_->socket();
+  write_fast(socket, socket.native_handle(),
              std::array{asio::const_buffer(wire_.data(), wire_.size()),
                         asio::const_buffer(upstream_buffer_.data().data(), body_size)},
              [self = shared_from_this()](beast::error_code ec) {
@@ -755,7 +755,7 @@ void Exchange::relay_injected_page(bool upstream_keep_alive) {
         res->body() = inject_before_head_end(res->body(), resilient_client_tag());
         res->prepare_payload();
         res->keep_alive(self->keep_alive_);
-        bhttp::async_write(self->conn_->stream(), *res,
+        bhttp::async_write(self->conn_->socket(), *res,
                            [self, res](beast::error_code ec, std::size_t) {
                              if (ec) return self->conn_->close();
                              self->conn_->finish_request(self->keep_alive_);
@@ -766,7 +766,7 @@ void Exchange::relay_injected_page(bool upstream_keep_alive) {
 // Hands the browser's socket to a resumable session (resilient_socket.h):
 // a new one for blockyard_resume=new, else the held one the token names.
 void Exchange::forward_resilient_websocket(ResumeQuery resume) {
-  ClientUpgrade client{conn_->stream().release_socket(), header_parser_.release(), {}};
+  ClientUpgrade client{std::move(conn_->socket()), header_parser_.release(), {}};
   conn_->detach();
   strip_headers(client.request, true);
   add_proxy_headers(client.request);
@@ -810,7 +810,7 @@ void Exchange::forward_websocket() {
                 self->add_set_cookies(*res);
                 bool upgraded = res->result() == bhttp::status::switching_protocols;
                 bhttp::async_write(
-                    self->conn_->stream(), *res,
+                    self->conn_->socket(), *res,
                     [self, res, upgraded](beast::error_code ec, std::size_t) {
                       if (ec || !upgraded) return self->conn_->close();
                       self->deps_.workers.websocket_opened(self->worker_.id);
@@ -820,7 +820,7 @@ void Exchange::forward_websocket() {
                       auto worker_id = self->worker_.id;
                       self->counted_ = false;  // the tunnel reports the end instead
                       auto tunnel = std::make_shared<Tunnel>(
-                          self->conn_->stream().socket(), self->conn_, std::move(self->upstream_),
+                          self->conn_->socket(), self->conn_, std::move(self->upstream_),
                           [workers, worker_id] { workers->request_finished(worker_id); });
                       tunnel->start(self->conn_->buffer(), self->upstream_buffer_);
                     });
