@@ -371,19 +371,28 @@ NewSession WorkerManager::open_session(const store::App& app, const std::string&
 std::optional<WorkerView> WorkerManager::session_worker(const std::string& session_id,
                                                         const std::string& app_id,
                                                         const std::string& user_sub) {
-  auto session = sessions_.get(session_id);
-  if (!session || session->app_id != app_id || session->user_sub != user_sub) return std::nullopt;
+  // Asked on every proxied request: the session and the worker record are
+  // read in place, not copied out.
+  std::string worker_id;
+  WallClock::time_point last_access;
+  sessions_.visit(session_id, [&](const state::SessionEntry& session) {
+    if (session.app_id != app_id || session.user_sub != user_sub) return;
+    worker_id = session.worker_id;
+    last_access = session.last_access;
+  });
+  if (worker_id.empty()) return std::nullopt;
   // Last use, to the second (a write per request would buy nothing).
   const auto now = WallClock::now();
-  if (now - session->last_access >= std::chrono::seconds(1)) sessions_.touch(session_id, now);
-  if (auto record = workers_.get(session->worker_id)) {
-    if (record->app_id != app_id) return std::nullopt;
-    return view_of(*record);
-  }
-  auto past = history_.find(session->worker_id);
+  if (now - last_access >= std::chrono::seconds(1)) sessions_.touch(session_id, now);
+  std::optional<WorkerView> live;
+  const bool running = workers_.visit(worker_id, [&](const WorkerRecord& record) {
+    if (record.app_id == app_id) live = view_of(record);
+  });
+  if (running) return live;
+  auto past = history_.find(worker_id);
   if (!past || !past->failed) return std::nullopt;
   WorkerView view;
-  view.id = session->worker_id;
+  view.id = worker_id;
   view.app_id = app_id;
   view.state = WorkerState::failed;
   view.failure = past->failure;

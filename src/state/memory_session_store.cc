@@ -9,6 +9,15 @@ std::optional<SessionEntry> MemorySessionStore::get(const std::string& id) {
   return it->second;
 }
 
+bool MemorySessionStore::visit(const std::string& id,
+                               const std::function<void(const SessionEntry&)>& read) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  read(it->second);
+  return true;
+}
+
 void MemorySessionStore::set(const std::string& id, const SessionEntry& entry) {
   std::lock_guard lock(mu_);
   sessions_.insert_or_assign(id, entry);

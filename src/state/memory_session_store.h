@@ -18,6 +18,7 @@ class MemorySessionStore final : public SessionStore {
 
   bool is_local() const override { return true; }
   std::optional<SessionEntry> get(const std::string& id) override;
+  bool visit(const std::string& id, const std::function<void(const SessionEntry&)>& read) override;
   void set(const std::string& id, const SessionEntry& entry) override;
   bool touch(const std::string& id, Time now) override;
   bool remove(const std::string& id) override;

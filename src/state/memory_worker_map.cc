@@ -41,6 +41,15 @@ std::optional<WorkerRecord> MemoryWorkerMap::get(const std::string& id) {
   return it->second;
 }
 
+bool MemoryWorkerMap::visit(const std::string& id,
+                            const std::function<void(const WorkerRecord&)>& read) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return false;
+  read(it->second);
+  return true;
+}
+
 bool MemoryWorkerMap::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(id);

@@ -19,6 +19,7 @@ class MemoryWorkerMap final : public WorkerMap {
   bool is_local() const override { return true; }
   AddResult add(const WorkerRecord& record, const WorkerLimits& limits) override;
   std::optional<WorkerRecord> get(const std::string& id) override;
+  bool visit(const std::string& id, const std::function<void(const WorkerRecord&)>& read) override;
   bool remove(const std::string& id) override;
   int count() override;
   int count_for_app(const std::string& app_id) override;

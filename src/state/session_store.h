@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,14 @@ class SessionStore {
   virtual bool is_local() const = 0;
 
   virtual std::optional<SessionEntry> get(const std::string& id) = 0;
+  // Shows the session to `read` without copying it out (the proxy looks one
+  // up per request); false when there is none. `read` must not call back
+  // into the store. The default copies it through get().
+  virtual bool visit(const std::string& id, const std::function<void(const SessionEntry&)>& read) {
+    auto entry = get(id);
+    if (entry) read(*entry);
+    return entry.has_value();
+  }
   // Creates or replaces the session.
   virtual void set(const std::string& id, const SessionEntry& entry) = 0;
   // last_access = now, other fields untouched; false when there is no such session.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -27,6 +28,17 @@ TEST_P(SessionStoreConformanceTest, SetThenGetReturnsEveryField) {
   EXPECT_EQ(state().get("s1"), e);
   EXPECT_FALSE(state().get("s2"));
   EXPECT_EQ(other_handle()->get("s1"), e) << "another server sees the session";
+}
+
+TEST_P(SessionStoreConformanceTest, VisitShowsTheStoredSessionOrSaysThereIsNone) {
+  SessionEntry e{"w1", "app-9", "alice", at_second(1'700'000'000), "signin-9"};
+  state().set("s1", e);
+  std::optional<SessionEntry> seen;
+  EXPECT_TRUE(state().visit("s1", [&](const SessionEntry& stored) { seen = stored; }));
+  EXPECT_EQ(seen, e);
+  int calls = 0;
+  EXPECT_FALSE(state().visit("s2", [&](const SessionEntry&) { ++calls; }));
+  EXPECT_EQ(calls, 0);
 }
 
 TEST_P(SessionStoreConformanceTest, SetReplacesWithoutDuplicates) {

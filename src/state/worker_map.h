@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,14 @@ class WorkerMap {
   // `duplicate` (nothing changes).
   virtual AddResult add(const WorkerRecord& record, const WorkerLimits& limits) = 0;
   virtual std::optional<WorkerRecord> get(const std::string& id) = 0;
+  // Shows the record to `read` without copying it out (the proxy looks one
+  // up per request); false when there is none. `read` must not call back
+  // into the map. The default copies it through get().
+  virtual bool visit(const std::string& id, const std::function<void(const WorkerRecord&)>& read) {
+    auto record = get(id);
+    if (record) read(*record);
+    return record.has_value();
+  }
   // False when there was no such worker.
   virtual bool remove(const std::string& id) = 0;
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -53,6 +54,22 @@ TEST_P(WorkerMapConformanceTest, AddThenGetReturnsEveryField) {
   unix_worker.endpoint = Endpoint::unix_socket("/run/blockyard/w2.sock");
   state().add(unix_worker, kRoomy);
   EXPECT_EQ(state().get("w2")->endpoint, unix_worker.endpoint);
+}
+
+TEST_P(WorkerMapConformanceTest, VisitShowsTheStoredRecordOrSaysThereIsNone) {
+  WorkerRecord r = worker("w1", "app-2", "b7");
+  r.endpoint = Endpoint::tcp("127.0.0.1", 10001);
+  ASSERT_EQ(state().add(r, kRoomy), AddResult::added);
+  ASSERT_TRUE(state().set_phase("w1", WorkerPhase::starting, WorkerPhase::ready));
+  std::optional<WorkerRecord> seen;
+  EXPECT_TRUE(state().visit("w1", [&](const WorkerRecord& stored) { seen = stored; }));
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen, state().get("w1"));
+  EXPECT_EQ(seen->app_id, "app-2");
+  EXPECT_EQ(seen->phase, WorkerPhase::ready);
+  int calls = 0;
+  EXPECT_FALSE(state().visit("w2", [&](const WorkerRecord&) { ++calls; }));
+  EXPECT_EQ(calls, 0);
 }
 
 TEST_P(WorkerMapConformanceTest, AddRefusesADuplicateIdAndKeepsTheFirst) {
