@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <utility>
+
 #include "core/crypto.h"
 #include "http/rate_limiter.h"
 #include "http/server_shared.h"
@@ -115,12 +117,7 @@ RateLimitPolicy* Connection::rate_limits() const {
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<ServerShared> shared)
     : socket_(std::move(socket)),
-      deadline_(socket_.get_executor(),
-                [this] {
-                  // Pending reads and writes end as aborted.
-                  beast::error_code ignored;
-                  socket_.close(ignored);
-                }),
+      deadline_(socket_.get_executor(), [this] { on_deadline_passed(); }),
       shared_(std::move(shared)) {
   beast::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
@@ -438,7 +435,15 @@ void Connection::pump_chunks(std::shared_ptr<Response> response, bool keep_alive
   });
 }
 
+void Connection::on_deadline_passed() {
+  if (auto action = std::exchange(deadline_action_, nullptr)) return action();
+  // Pending reads and writes end as aborted.
+  beast::error_code ignored;
+  socket_.close(ignored);
+}
+
 void Connection::end_in_flight() {
+  deadline_action_ = nullptr;  // the request it was for is over
   if (in_flight_) {
     in_flight_ = false;
     --shared_->in_flight;

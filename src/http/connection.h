@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends the connection when it passes (its socket closes; pending operations
   // end as aborted). Set for every header, body and proxied exchange.
   Deadline& deadline() { return deadline_; }
+  // What the current request does when the deadline passes, instead of the
+  // socket being closed (runs once; dropped when the request ends).
+  void on_deadline(std::function<void()> action) { deadline_action_ = std::move(action); }
   const std::string& peer_ip() const { return peer_ip_; }
   // The server's rate limits; null when there are none.
   RateLimitPolicy* rate_limits() const;
@@ -95,9 +99,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_streamed(std::shared_ptr<Response> response, bool keep_alive);
   void pump_chunks(std::shared_ptr<Response> response, bool keep_alive);
   void end_in_flight();
+  void on_deadline_passed();
 
   tcp::socket socket_;
   Deadline deadline_;
+  std::function<void()> deadline_action_;
   beast::flat_buffer buffer_;
   std::optional<HeaderParser> parser_;
   std::shared_ptr<ServerShared> shared_;

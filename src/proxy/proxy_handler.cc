@@ -169,6 +169,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   UpstreamSocket upstream_;
   bool upstream_reused_ = false;
   bool retried_ = false;  // sent again on a new connection (retry_on_new_connection)
+  bool gave_up_ = false;  // the deadline passed before the worker answered
   beast::flat_buffer upstream_buffer_;
   std::string wire_;  // a header written by fast_write.h, kept until the write ends
 
@@ -625,15 +626,26 @@ void Exchange::request_sent(beast::error_code ec) {
   response_parser_.emplace();
   response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (request_parser_->get().method() == bhttp::verb::head) response_parser_->skip(true);
+  // A worker that never answers: at the deadline, stop waiting (which frees
+  // the worker's connection) and tell the client, instead of only dropping it.
+  conn_->on_deadline([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->gave_up_ = true;
+    beast::error_code ignored;
+    self->upstream_.close(ignored);
+  });
   bhttp::async_read_header(upstream_, upstream_buffer_, *response_parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              if (ec) {
-                               if (self->retry_on_new_connection()) return;
+                               if (!self->gave_up_ && self->retry_on_new_connection()) return;
                                spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
-                                            ec.message());
+                                            self->gave_up_ ? "not within http_forward_timeout"
+                                                           : ec.message());
                                self->keep_alive_ = false;
                                return self->respond_failure(ProxyFailure::worker_silent);
                              }
+                             self->conn_->on_deadline(nullptr);  // from here it ends the client
                              self->relay_response();
                            });
 }

@@ -168,6 +168,10 @@ class CountingWorker {
     std::lock_guard lock(mu_);
     return static_cast<int>(open_.size());
   }
+  int open_silent_connections() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(silent_.size());
+  }
   int accepted() {
     std::lock_guard lock(mu_);
     return accepted_;
@@ -206,12 +210,18 @@ class CountingWorker {
            end = pending.find("\r\n\r\n")) {
         const bool silent = pending.starts_with("GET /silent ");
         pending.erase(0, end + 4);  // requests without a body
-        if (silent) continue;       // a hung app: reads, never answers
+        // A hung app: reads, never answers.
+        if (silent) {
+          std::lock_guard lock(mu_);
+          silent_.insert(fd);
+          continue;
+        }
         if (::write(fd, kAnswer.data(), kAnswer.size()) < 0) break;
       }
     }
     std::lock_guard lock(mu_);
     open_.erase(fd);
+    silent_.erase(fd);
     ::close(fd);
   }
 
@@ -220,6 +230,7 @@ class CountingWorker {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::set<int> open_;
+  std::set<int> silent_;  // open connections that carried a GET /silent
   int accepted_ = 0;
   std::vector<std::thread> connections_;
   std::thread acceptor_;
@@ -501,8 +512,8 @@ TEST_F(WorkerEndTest, AWholeResponseCarriesOnlyTheProxysSecurityHeaders) {
 
 // A worker that never answers does not hold its client for good: once the
 // exchange's deadline (worker_start_timeout + http_forward_timeout) passes,
-// the client's connection is closed.
-TEST_F(WorkerEndTest, AClientWaitingOnASilentWorkerIsLetGoAtTheDeadline) {
+// the client gets a 502 and the proxy lets go of the worker's connection.
+TEST_F(WorkerEndTest, AClientWaitingOnASilentWorkerGetsA502AtTheDeadline) {
   ASSERT_EQ(get("/app/echo/x").result_int(), 200);  // the session and its worker
   config_.proxy.worker_start_timeout = 1s;
   config_.proxy.http_forward_timeout = 1s;
@@ -525,8 +536,17 @@ TEST_F(WorkerEndTest, AClientWaitingOnASilentWorkerIsLetGoAtTheDeadline) {
   });
   io.run_for(20s);
   ASSERT_TRUE(ended) << "still open after 20 s";
-  EXPECT_TRUE(*ended) << "answered: " << res;
-  EXPECT_GE(waited, 1500ms) << "closed before the deadline: " << ended->message();
+  ASSERT_FALSE(*ended) << "no answer: " << ended->message();
+  EXPECT_EQ(res.result_int(), 502);
+  EXPECT_GE(waited, 1500ms) << "answered before the deadline";
+  EXPECT_FALSE(res.keep_alive());
+  auto worker = counting().worker(map_.all().front().id);
+  ASSERT_TRUE(worker);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (worker->open_silent_connections() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(worker->open_silent_connections(), 0)
+      << "the proxy still holds the worker's connection";
 }
 
 }  // namespace
