@@ -626,28 +626,30 @@ void Exchange::request_sent(beast::error_code ec) {
   response_parser_.emplace();
   response_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (request_parser_->get().method() == bhttp::verb::head) response_parser_->skip(true);
-  // A worker that never answers: at the deadline, stop waiting (which frees
-  // the worker's connection) and tell the client, instead of only dropping it.
+  // At the deadline, let go of the worker (which may never answer, or stall
+  // mid-body): its connection closes. Before its response header, the
+  // pending read then fails and the client is told (502); after it, there is
+  // no answer left to give and the client's connection closes too.
   conn_->on_deadline([weak = weak_from_this()] {
     auto self = weak.lock();
     if (!self) return;
     self->gave_up_ = true;
     beast::error_code ignored;
     self->upstream_.close(ignored);
+    if (self->response_parser_->is_header_done()) self->conn_->socket().close(ignored);
   });
-  bhttp::async_read_header(upstream_, upstream_buffer_, *response_parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             if (ec) {
-                               if (!self->gave_up_ && self->retry_on_new_connection()) return;
-                               spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
-                                            self->gave_up_ ? "not within http_forward_timeout"
-                                                           : ec.message());
-                               self->keep_alive_ = false;
-                               return self->respond_failure(ProxyFailure::worker_silent);
-                             }
-                             self->conn_->on_deadline(nullptr);  // from here it ends the client
-                             self->relay_response();
-                           });
+  bhttp::async_read_header(
+      upstream_, upstream_buffer_, *response_parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) {
+          if (!self->gave_up_ && self->retry_on_new_connection()) return;
+          spdlog::warn("proxy: worker {} did not answer: {}", self->worker_.id,
+                       self->gave_up_ ? "not within http_forward_timeout" : ec.message());
+          self->keep_alive_ = false;
+          return self->respond_failure(ProxyFailure::worker_silent);
+        }
+        self->relay_response();
+      });
 }
 
 // A worker may close a kept-alive connection just as it is reused (httpuv

@@ -209,9 +209,13 @@ class CountingWorker {
       for (auto end = pending.find("\r\n\r\n"); end != std::string::npos;
            end = pending.find("\r\n\r\n")) {
         const bool silent = pending.starts_with("GET /silent ");
+        const bool stall = pending.starts_with("GET /stall ");
         pending.erase(0, end + 4);  // requests without a body
-        // A hung app: reads, never answers.
-        if (silent) {
+        // A hung app: reads, never answers (or stops mid-body).
+        if (silent || stall) {
+          static constexpr std::string_view kPartial =
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\npar";
+          if (stall && ::write(fd, kPartial.data(), kPartial.size()) < 0) break;
           std::lock_guard lock(mu_);
           silent_.insert(fd);
           continue;
@@ -230,7 +234,7 @@ class CountingWorker {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::set<int> open_;
-  std::set<int> silent_;  // open connections that carried a GET /silent
+  std::set<int> silent_;  // open connections that carried a GET /silent or /stall
   int accepted_ = 0;
   std::vector<std::thread> connections_;
   std::thread acceptor_;
@@ -510,43 +514,72 @@ TEST_F(WorkerEndTest, AWholeResponseCarriesOnlyTheProxysSecurityHeaders) {
   }
 }
 
-// A worker that never answers does not hold its client for good: once the
-// exchange's deadline (worker_start_timeout + http_forward_timeout) passes,
-// the client gets a 502 and the proxy lets go of the worker's connection.
-TEST_F(WorkerEndTest, AClientWaitingOnASilentWorkerGetsA502AtTheDeadline) {
-  ASSERT_EQ(get("/app/echo/x").result_int(), 200);  // the session and its worker
-  config_.proxy.worker_start_timeout = 1s;
-  config_.proxy.http_forward_timeout = 1s;
+// A worker that never answers, or stops mid-body, holds neither its client
+// nor the proxy for good: once the exchange's deadline (worker_start_timeout
+// + http_forward_timeout, 1 s + 1 s here) passes, the proxy closes the
+// worker's connection and ends the client's request.
+class DeadlineTest : public WorkerEndTest {
+ protected:
+  struct Outcome {
+    std::optional<beast::error_code> ended;  // unset: still open after 20 s
+    std::chrono::steady_clock::duration waited{};
+    bhttp::response<bhttp::string_body> response;
+  };
 
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, "/app/echo/silent", 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::cookie, cookie_);
-  bhttp::write(stream, req);
-  const auto start = std::chrono::steady_clock::now();
-  beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  std::optional<beast::error_code> ended;
-  std::chrono::steady_clock::duration waited{};
-  bhttp::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
-    ended = ec;
-    waited = std::chrono::steady_clock::now() - start;
-  });
-  io.run_for(20s);
-  ASSERT_TRUE(ended) << "still open after 20 s";
-  ASSERT_FALSE(*ended) << "no answer: " << ended->message();
-  EXPECT_EQ(res.result_int(), 502);
-  EXPECT_GE(waited, 1500ms) << "answered before the deadline";
-  EXPECT_FALSE(res.keep_alive());
-  auto worker = counting().worker(map_.all().front().id);
-  ASSERT_TRUE(worker);
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (worker->open_silent_connections() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(worker->open_silent_connections(), 0)
-      << "the proxy still holds the worker's connection";
+  void SetUp() override {
+    WorkerEndTest::SetUp();
+    ASSERT_EQ(get("/app/echo/x").result_int(), 200);  // the session and its worker
+    config_.proxy.worker_start_timeout = 1s;
+    config_.proxy.http_forward_timeout = 1s;
+  }
+
+  Outcome get_waiting(const std::string& target) {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::cookie, cookie_);
+    bhttp::write(stream, req);
+    const auto start = std::chrono::steady_clock::now();
+    beast::flat_buffer buffer;
+    Outcome outcome;
+    bhttp::async_read(stream, buffer, outcome.response, [&](beast::error_code ec, std::size_t) {
+      outcome.ended = ec;
+      outcome.waited = std::chrono::steady_clock::now() - start;
+    });
+    io.run_for(20s);
+    return outcome;
+  }
+
+  // The worker's connections that carried the hung request, once the proxy
+  // had up to 10 s to close them.
+  int hung_connections_left() {
+    auto worker = counting().worker(map_.all().front().id);
+    if (!worker) return -1;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (worker->open_silent_connections() > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(10ms);
+    return worker->open_silent_connections();
+  }
+};
+
+TEST_F(DeadlineTest, AClientWaitingOnASilentWorkerGetsA502) {
+  Outcome outcome = get_waiting("/app/echo/silent");
+  ASSERT_TRUE(outcome.ended) << "still open after 20 s";
+  ASSERT_FALSE(*outcome.ended) << "no answer: " << outcome.ended->message();
+  EXPECT_EQ(outcome.response.result_int(), 502);
+  EXPECT_GE(outcome.waited, 1500ms) << "answered before the deadline";
+  EXPECT_FALSE(outcome.response.keep_alive());
+  EXPECT_EQ(hung_connections_left(), 0) << "the proxy still holds the worker's connection";
+}
+
+TEST_F(DeadlineTest, AResponseStalledMidBodyEndsBothConnections) {
+  Outcome outcome = get_waiting("/app/echo/stall");
+  ASSERT_TRUE(outcome.ended) << "still open after 20 s";
+  EXPECT_TRUE(*outcome.ended) << "a whole response from 3 of 10 body bytes";
+  EXPECT_GE(outcome.waited, 1500ms) << "ended before the deadline";
+  EXPECT_EQ(hung_connections_left(), 0) << "the proxy still holds the worker's connection";
 }
 
 }  // namespace
